@@ -1,0 +1,175 @@
+import hmac
+import secrets
+
+from werkzeug.urls import url_join
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.at_gateway import PRODUCTION_URL, SANDBOX_URL, SANDBOX_USERNAME, AfricasTalkingGateway, GatewayError
+
+CALLBACK_ROUTE = "/sms_africastalking/%s/%s/%s"  # account id, secret, kind
+
+
+def _new_callback_secret():
+    return secrets.token_urlsafe(32)
+
+
+class AfricasTalkingAccount(models.Model):
+    """The credentials and settings of one Africa's Talking application, per company."""
+
+    _name = "africastalking.account"
+    _description = "Africa's Talking Account"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    sequence = fields.Integer(default=10, help="The first active account of a company sends its SMS.")
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
+    environment = fields.Selection(
+        [("production", "Production"), ("sandbox", "Sandbox"), ("custom", "Custom URL (local simulator)")],
+        required=True,
+        default="production",
+        help="Sandbox messages never reach real phones; the custom URL points at a test server such as the "
+        "local Africa's Talking simulator.",
+    )
+    api_url = fields.Char(
+        "API URL", help="Base URL of an Africa's Talking compatible API, e.g. http://127.0.0.1:8071"
+    )
+    username = fields.Char(required=True, help="The application's username; always 'sandbox' in the sandbox.")
+    api_key = fields.Char("API Key", groups="base.group_system", copy=False)
+    sender_id = fields.Char(
+        "Sender ID", help="Registered alphanumeric sender ID or short code. Empty: Africa's Talking's default."
+    )
+    callback_secret = fields.Char(
+        groups="base.group_system", copy=False, readonly=True, default=lambda self: _new_callback_secret(),
+        help="Part of the callback URLs; whoever knows it can post reports for this account.",
+    )
+    delivery_report_url = fields.Char(compute="_compute_callback_urls", groups="base.group_system")
+    inbound_url = fields.Char("Incoming Messages URL", compute="_compute_callback_urls", groups="base.group_system")
+    optout_url = fields.Char("Bulk SMS Opt-out URL", compute="_compute_callback_urls", groups="base.group_system")
+    timeout = fields.Integer("Timeout (s)", default=30, help="How long to wait for an answer to one request.")
+    max_recipients = fields.Integer(
+        "Recipients per Request", default=500,
+        help="Recipients of one text sent in one request; Africa's Talking documents no maximum.",
+    )
+    concurrency = fields.Integer(
+        "Parallel Requests", default=8, help="Personalised texts need one request each; this many run at once."
+    )
+    balance = fields.Char(readonly=True, copy=False)
+    balance_amount = fields.Float(readonly=True, copy=False)
+    balance_currency = fields.Char(readonly=True, copy=False)
+    balance_date = fields.Datetime("Balance Checked On", readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
+        ("max_recipients_positive", "CHECK(max_recipients > 0)", "Recipients per request must be positive."),
+        ("concurrency_positive", "CHECK(concurrency > 0)", "Parallel requests must be positive."),
+    ]
+
+    @api.depends("callback_secret")
+    def _compute_callback_urls(self):
+        for account in self:
+            if not account.id or not account.callback_secret:
+                account.delivery_report_url = account.inbound_url = account.optout_url = False
+                continue
+            base_url = account.get_base_url()
+            account.delivery_report_url = url_join(base_url, account._callback_path("delivery"))
+            account.inbound_url = url_join(base_url, account._callback_path("inbound"))
+            account.optout_url = url_join(base_url, account._callback_path("optout"))
+
+    def _callback_path(self, kind):
+        return CALLBACK_ROUTE % (self.id, self.sudo().callback_secret, kind)
+
+    @api.constrains("environment", "api_url", "username")
+    def _check_endpoint(self):
+        for account in self:
+            if account.environment == "custom" and not account.api_url:
+                raise UserError(_("Enter the API URL of the custom endpoint."))
+            if account.environment == "sandbox" and account.username != SANDBOX_USERNAME:
+                raise UserError(_("The sandbox only accepts the username 'sandbox'."))
+
+    @api.onchange("environment")
+    def _onchange_environment(self):
+        if self.environment == "sandbox":
+            self.username = SANDBOX_USERNAME
+
+    # ------------------------------------------------------------------
+    # Secrets and gateway
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _authenticate_callback(self, account_id, secret):
+        """The account whose callback secret is ``secret``, or an empty recordset.
+
+        Called before any access right applies (public callbacks): the secret is read with plain SQL and
+        compared in constant time, so no ``sudo()`` happens before the caller is known.
+        """
+        self.env.cr.execute(
+            "SELECT callback_secret FROM africastalking_account WHERE id = %s AND active", (account_id,)
+        )
+        row = self.env.cr.fetchone()
+        if not row or not row[0] or not secret or not hmac.compare_digest(row[0].encode(), secret.encode()):
+            return self.browse()
+        return self.browse(account_id)
+
+    def action_regenerate_callback_secret(self):
+        self.ensure_one()
+        self.sudo().callback_secret = _new_callback_secret()
+
+    def _base_url(self):
+        self.ensure_one()
+        if self.environment == "custom":
+            return self.api_url
+        return SANDBOX_URL if self.environment == "sandbox" else PRODUCTION_URL
+
+    def _get_gateway(self):
+        """A gateway for this account; the caller closes it (it holds a connection pool)."""
+        self.ensure_one()
+        account = self.sudo()
+        return AfricasTalkingGateway(
+            account.username,
+            account.api_key or "",
+            base_url=account._base_url(),
+            sender_id=account.sender_id,
+            timeout=account.timeout,
+            max_recipients=account.max_recipients,
+            concurrency=account.concurrency,
+        )
+
+    def _fetch_balance(self):
+        """Ask AT for the balance, store it and return ``(currency, amount)``; raise UserError on failure."""
+        self.ensure_one()
+        with self._get_gateway() as gateway:
+            try:
+                currency, amount = gateway.fetch_balance()
+            except GatewayError as exc:
+                raise UserError(str(exc)) from None
+        self.sudo().write({
+            "balance": "%s %s" % (currency or "", amount),
+            "balance_amount": float(amount),
+            "balance_currency": currency,
+            "balance_date": fields.Datetime.now(),
+        })
+        return currency, amount
+
+    def action_check_balance(self):
+        self.ensure_one()
+        currency, amount = self._fetch_balance()
+        return self._notify(_("Balance of %(account)s: %(currency)s %(amount)s",
+                              account=self.name, currency=currency or "", amount=amount), "success")
+
+    def action_test_connection(self):
+        self.ensure_one()
+        self._fetch_balance()
+        return self._notify(_("Connected to Africa's Talking as %s.", self.username), "success")
+
+    @staticmethod
+    def _notify(message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"message": message, "type": kind, "sticky": False,
+                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
+        }

@@ -1,0 +1,16 @@
+from odoo import fields, models
+
+
+class MailingTrace(models.Model):
+    _inherit = "mailing.trace"
+
+    trace_status = fields.Selection(
+        selection_add=[("unknown", "Unknown Outcome")],
+        ondelete={"unknown": lambda traces: traces.write({"trace_status": "error"})},
+    )
+    at_message_id = fields.Char("AT Message ID", index="btree_not_null", readonly=True)
+    at_status = fields.Char("AT Status", readonly=True)
+    at_cost = fields.Float("SMS Cost", digits=(16, 4), readonly=True)
+    at_currency = fields.Char("Currency", readonly=True)
+    at_parts = fields.Integer("SMS Parts", readonly=True)
+    at_network_code = fields.Char("Network Code", readonly=True)

@@ -1,0 +1,15 @@
+from odoo import fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    _inherit = "res.config.settings"
+
+    africastalking_account_count = fields.Integer(compute="_compute_africastalking_account_count")
+
+    def _compute_africastalking_account_count(self):
+        count = self.env["africastalking.account"].search_count([("company_id", "=", self.env.company.id)])
+        for settings in self:
+            settings.africastalking_account_count = count
+
+    def action_open_africastalking_accounts(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_account_action")

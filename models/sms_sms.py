@@ -1,0 +1,222 @@
+import logging
+import threading
+from collections import defaultdict
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
+
+from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
+
+_logger = logging.getLogger(__name__)
+
+DISPATCH_CONTEXT_KEY = "sms_africastalking_dispatch"
+# A claim older than this whose dispatcher never wrote results was interrupted (process killed, crash).
+STALE_CLAIM_MINUTES = 15
+
+
+def _is_testing():
+    return getattr(threading.current_thread(), "testing", False)
+
+
+class SmsSms(models.Model):
+    """Every outgoing SMS leaves through Africa's Talking, exactly once.
+
+    Callers anywhere in Odoo (composer, chatter, server actions, mailings, resend) end in ``_send``. Interactive
+    callers only queue: their SMS are handed to the SMS queue cron, triggered at once. The cron dispatches: it
+    claims rows (``FOR UPDATE SKIP LOCKED``, state ``process``) and commits the claim before any HTTP request, so
+    that neither a second worker nor a rollback after AT accepted can send a message again.
+    """
+
+    _inherit = "sms.sms"
+
+    IAP_TO_SMS_FAILURE_TYPE = {
+        **SmsSmsBase.IAP_TO_SMS_FAILURE_TYPE,
+        "blacklisted": "sms_blacklist",
+        "not_configured": "sms_acc",
+    }
+
+    state = fields.Selection(
+        selection_add=[("unknown", "Unknown Outcome")],
+        ondelete={"unknown": lambda records: records.write({"state": "error", "failure_type": "unknown"})},
+    )
+    company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index="btree_not_null")
+    at_claim_date = fields.Datetime("Dispatch Claimed On", readonly=True, copy=False)
+    at_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
+
+    # ------------------------------------------------------------------
+    # Queue
+    # ------------------------------------------------------------------
+
+    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+        if not self.env.context.get(DISPATCH_CONTEXT_KEY):
+            # Only the queue sends: it can commit its claim before calling AT, an interactive transaction cannot.
+            self._africastalking_trigger_queue()
+            return
+        self._africastalking_dispatch(unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+
+    def _africastalking_trigger_queue(self):
+        self.env.ref("sms.ir_cron_sms_scheduler_action")._trigger()
+
+    @api.model
+    def _process_queue(self, ids=None):
+        self._africastalking_recover_stale_claims()
+        res = super(SmsSms, self.with_context(**{DISPATCH_CONTEXT_KEY: True}))._process_queue(ids=ids)
+        if not ids and self.search_count([("state", "=", "outgoing"), ("to_delete", "!=", True)], limit=1):
+            self._africastalking_trigger_queue()  # stock stops after 10,000 SMS per run; go on at once
+        return res
+
+    def resend_failed(self):
+        # Stock counts the SMS deleted by a synchronous send; ours leave through the queue, so say they are queued.
+        to_resend = self.filtered(lambda sms: sms.state == "error" and not sms.to_delete)
+        to_resend._update_sms_state_and_trackers("outgoing")
+        to_resend._africastalking_trigger_queue()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("Queued") if to_resend else _("Warning"),
+                "message": _("%(count)s of the %(total)s selected SMS are queued for sending.",
+                             count=len(to_resend), total=len(self)),
+                "type": "success" if to_resend else "danger",
+            },
+        }
+
+    # ------------------------------------------------------------------
+    # Dispatch
+    # ------------------------------------------------------------------
+
+    def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True):
+        claimed = self._africastalking_claim()
+        if not claimed:
+            return
+        results = []
+        for account, sms_group in claimed._africastalking_group_by_account().items():
+            results += sms_group._africastalking_send_with(account)
+        claimed._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+
+    def _africastalking_claim(self):
+        """Lock the still-outgoing SMS of ``self`` that no other worker holds, mark them ``process``, commit."""
+        if not self.ids:
+            return self.browse()
+        self.flush_recordset()
+        self.env.cr.execute(
+            """
+            UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC'
+             WHERE id IN (SELECT id FROM sms_sms
+                           WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE
+                           ORDER BY id FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            (tuple(self.ids),),
+        )
+        claimed = self.browse(sorted(row[0] for row in self.env.cr.fetchall()))
+        self.invalidate_recordset(["state", "at_claim_date"])
+        if claimed and self.env.context.get("sms_africastalking_commit", not _is_testing()):
+            self.env.cr.commit()  # the claim must be durable before AT can have the message
+        return claimed
+
+    def _africastalking_group_by_account(self):
+        groups = defaultdict(lambda: self.browse())
+        accounts = {}
+        for sms in self:
+            company = sms.company_id or self.env.company
+            if company not in accounts:
+                accounts[company] = company._get_africastalking_account()
+            groups[accounts[company]] |= sms
+        return groups
+
+    def _africastalking_send_with(self, account):
+        """Send ``self`` through ``account`` and return one SendResult per SMS (keyed by uuid)."""
+        if not account:
+            return [SendResult(number=sms.number, key=sms.uuid, state="not_configured",
+                               failure_reason=_("No Africa's Talking account is configured for %s.",
+                                                (sms.company_id or self.env.company).name))
+                    for sms in self]
+        results, messages = [], self._africastalking_outgoing_messages()
+        for sms in self.filtered(lambda s: not s._africastalking_number()):
+            results.append(SendResult(number=sms.number, key=sms.uuid, state="wrong_number_format",
+                                      failure_reason=_("Invalid phone number")))
+        with account._get_gateway() as gateway:
+            results += gateway.send_messages(messages)
+        for result in results:
+            result.account = account
+        return results
+
+    def _africastalking_number(self):
+        """The E.164 number AT needs, from the SMS's number (sanitized for mailings, raw for some chatter SMS)."""
+        self.ensure_one()
+        number = (self.number or "").strip()
+        if E164_RE.match(number):
+            return number
+        company = self.company_id or self.env.company
+        country = self.partner_id.country_id or company.country_id
+        return self.env["res.partner"]._phone_format(number=number, country=country, force_format="E164") or False
+
+    def _africastalking_outgoing_messages(self):
+        """Group by text; a number appearing twice with one text goes in a second request, so results match."""
+        messages = []
+        for body, sms_group in self.grouped("body").items():
+            rounds = []
+            for sms in sms_group:
+                number = sms._africastalking_number()
+                if not number:
+                    continue
+                target = next((message for message in rounds if number not in message.recipients), None)
+                if target is None:
+                    target = OutgoingMessage(body=body or "")
+                    rounds.append(target)
+                target.recipients[number] = sms.uuid
+            messages += rounds
+        return messages
+
+    def _africastalking_apply_results(self, results, unlink_failed=False, unlink_sent=True):
+        """Write the outcome of each SMS, its tracker (notification / trace) and the AT message log."""
+        sms_by_uuid = {sms.uuid: sms for sms in self}
+        by_state = defaultdict(list)
+        for result in results:
+            by_state[result.state].append(result)
+        for state, state_results in by_state.items():
+            sms = self.browse([sms_by_uuid[result.key].id for result in state_results])
+            sms = sms.with_context(sms_skip_msg_notification=True)
+            if state == SUCCESS:
+                sms.sms_tracker_id._action_update_from_sms_state("pending")
+                sms.write({"state": "pending", "failure_type": False, "at_failure_reason": False,
+                           "to_delete": unlink_sent})
+            elif state == UNKNOWN_OUTCOME:
+                sms.sms_tracker_id._action_update_from_sms_state("unknown")
+                sms.write({"state": "unknown", "failure_type": False,
+                           "at_failure_reason": state_results[0].failure_reason})
+            else:
+                sms._africastalking_write_failure(state, state_results, unlink_failed)
+        messages = self.env["africastalking.message"]._record_send_results(results, sms_by_uuid)
+        messages._propagate_send_values_to_trackers()
+        self.mail_message_id._notify_message_notification_update()
+
+    def _africastalking_write_failure(self, state, state_results, unlink_failed):
+        failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")
+        if failure_type == "unknown":
+            self.sms_tracker_id._action_update_from_provider_error(state_results[0].failure_reason or state)
+        else:
+            self.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type)
+        reasons = {result.key: result.failure_reason for result in state_results}
+        for reason, sms in self.grouped(lambda s: reasons.get(s.uuid) or False).items():
+            sms.write({"state": "error", "failure_type": failure_type, "at_failure_reason": reason,
+                       "to_delete": unlink_failed})
+        if state in ("insufficient_credit", UNREGISTERED, "not_configured"):
+            _logger.warning("Africa's Talking refused %d SMS: %s", len(self), state)
+
+    @api.model
+    def _africastalking_recover_stale_claims(self):
+        """SMS claimed by a dispatcher that died before writing results: their fate is unknown, never resend."""
+        limit = fields.Datetime.now() - timedelta(minutes=STALE_CLAIM_MINUTES)
+        stale = self.search([("state", "=", "process"), ("at_claim_date", "<", limit)])
+        if stale:
+            _logger.warning("%d SMS were claimed but never answered (dispatcher interrupted): outcome unknown",
+                            len(stale))
+            stale.sms_tracker_id._action_update_from_sms_state("unknown")
+            stale.write({"state": "unknown",
+                         "at_failure_reason": _("Sending was interrupted; the delivery report will tell.")})
+            results = [SendResult(number=sms.number, key=sms.uuid, state=UNKNOWN_OUTCOME,
+                                  failure_reason="interrupted") for sms in stale]
+            self.env["africastalking.message"]._record_send_results(results, {sms.uuid: sms for sms in stale})

@@ -1,0 +1,141 @@
+"""Delivery reports posted by Africa's Talking to the real webhook, over real HTTP."""
+
+from odoo.tests import tagged
+
+from .common import AfricasTalkingHttpCase
+
+
+@tagged("post_install", "-at_install")
+class TestDeliveryReports(AfricasTalkingHttpCase):
+
+    def _post_report(self, secret=None, account=None, **form):
+        account = account or self.account
+        url = "/sms_africastalking/%s/%s/delivery" % (account.id, secret or account.sudo().callback_secret)
+        self.env.flush_all()
+        response = self.url_open(url, data=form, timeout=20)
+        self.env.invalidate_all()
+        return response
+
+    def _report(self, message_id, status="Success", number="+254711000001", **extra):
+        return {"id": message_id, "status": status, "phoneNumber": number, "networkCode": "63902", **extra}
+
+    def _sent_message(self, number="+254711000001", body="Exam at 08:00"):
+        sms = self.env["sms.sms"].sudo().create({"number": number, "body": body})
+        self.run_sms_queue()
+        return self.env["africastalking.message"].search([("sms_uuid", "=", sms.uuid)])
+
+    def test_mailing_delivered_and_failed_through_webhook(self):
+        self.simulator.add_delivery_rule("+254722000003", status="Failed", failure_reason="UserInBlackList")
+        mailing = self.create_sms_mailing()
+        self.send_mailing(mailing)
+        traces = mailing.mailing_trace_ids
+        self.assertEqual(set(traces.mapped("trace_status")), {"pending"})
+        statuses = self.deliver_reports()
+        self.assertEqual({status for _id, status in statuses}, {200})
+        delivered = traces.filtered(lambda t: t.sms_number != "+254722000003")
+        failed = traces - delivered
+        self.assertEqual(set(delivered.mapped("trace_status")), {"sent"})
+        self.assertEqual((failed.trace_status, failed.failure_type), ("bounce", "sms_not_allowed"))
+        self.assertEqual(set(traces.mapped("at_status")), {"Success", "Failed"})
+        self.assertEqual(delivered.mapped("at_network_code"), ["63902"] * 3)
+        mailing.invalidate_recordset()
+        self.assertEqual((mailing.delivered, mailing.bounced), (3, 1))
+        self.assertEqual(mailing.state, "done")
+        campaign_traces = self.env["mailing.trace"].search([("mass_mailing_id", "=", mailing.id),
+                                                             ("trace_status", "=", "sent")])
+        self.assertEqual(len(campaign_traces), 3)
+
+    def test_chatter_notification_delivered(self):
+        partner = self.partners[0]
+        message = partner._message_sms("Fees reminder", partner_ids=partner.ids)
+        self.run_sms_queue()
+        self.deliver_reports()
+        self.assertEqual(message.notification_ids.notification_status, "sent")
+
+    def test_wrong_secret_is_refused_and_changes_nothing(self):
+        message = self._sent_message()
+        for secret in ("wrong", "x" * 43, self.account.sudo().callback_secret[:-1]):
+            response = self._post_report(secret=secret, **self._report(message.at_message_id))
+            self.assertEqual(response.status_code, 403)
+            self.assertNotIn(message.at_message_id, response.text)
+        self.assertEqual(message.state, "pending")
+
+    def test_other_account_secret_cannot_touch_this_account(self):
+        other = self.account.copy({"name": "Other company account", "company_id": self.env["res.company"].create(
+            {"name": "Other school"}).id})
+        message = self._sent_message()
+        response = self._post_report(account=other, secret=self.account.sudo().callback_secret,
+                                     **self._report(message.at_message_id))
+        self.assertEqual(response.status_code, 403)
+        response = self._post_report(account=other, **self._report(message.at_message_id))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(message.state, "pending", "another account's report never changes this account's SMS")
+
+    def test_malformed_reports(self):
+        message = self._sent_message()
+        for form in ({}, {"id": message.at_message_id}, self._report(message.at_message_id, status="Exploded"),
+                     self._report("bad id with spaces"), self._report(message.at_message_id, number="not-a-number"),
+                     self._report(message.at_message_id, retryCount="many")):
+            response = self._post_report(**form)
+            self.assertEqual(response.status_code, 400, form)
+        self.assertEqual(message.state, "pending")
+
+    def test_get_and_oversized_bodies_refused(self):
+        message = self._sent_message()
+        url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.account.sudo().callback_secret)
+        self.assertIn(self.url_open(url).status_code, (404, 405))
+        response = self._post_report(**self._report(message.at_message_id, failureReason="x" * 20000))
+        self.assertEqual(response.status_code, 413)
+        self.assertEqual(message.state, "pending")
+
+    def test_duplicate_and_reordered_reports(self):
+        message = self._sent_message()
+        final = self._report(message.at_message_id, status="Failed", failureReason="DeliveryFailure")
+        for form in (final, final, self._report(message.at_message_id, status="Sent"),
+                     self._report(message.at_message_id, status="Success")):
+            self.assertEqual(self._post_report(**form).status_code, 200)
+        self.assertEqual((message.state, message.at_status, message.failure_reason),
+                         ("failed", "Failed", "DeliveryFailure"), "a final state never regresses")
+
+    def test_unknown_id_is_kept(self):
+        response = self._post_report(**self._report("ATXid_never_seen", status="Success"))
+        self.assertEqual(response.status_code, 200, "AT retries anything else forever")
+        early = self.env["africastalking.message"].search([("at_message_id", "=", "ATXid_never_seen")])
+        self.assertEqual((early.state, early.sms_uuid), ("delivered", False))
+
+    def test_report_before_send_commits(self):
+        """AT may report before the dispatcher's transaction has written the results: the report waits for them."""
+        mailing = self.create_sms_mailing()
+        mailing.action_put_in_queue()
+        mailing.sudo().action_send_sms()
+        sms = self.env["sms.sms"].sudo().search([("mailing_id", "=", mailing.id)])
+        claimed = sms._africastalking_claim()
+        # The dispatch, cut in two: AT has the messages, Odoo has not written the answer yet...
+        results = claimed._africastalking_send_with(self.account)
+        self.deliver_reports()
+        ids = [result.message_id for result in results]
+        early = self.env["africastalking.message"].search([("at_message_id", "in", ids)])
+        self.assertEqual(len(early), 4)
+        self.assertEqual(set(early.mapped("state")), {"delivered"})
+        self.assertEqual(set(mailing.mailing_trace_ids.mapped("trace_status")), {"outgoing"})
+        # ... then the answer is written, and meets the reports.
+        claimed._africastalking_apply_results(results)
+        self.assertEqual(set(mailing.mailing_trace_ids.mapped("trace_status")), {"sent"})
+        self.assertEqual(self.env["africastalking.message"].search([("at_message_id", "in", ids)]), early,
+                         "the early rows are completed, not duplicated")
+        self.assertEqual(set(early.mapped("sms_uuid")), set(sms.mapped("uuid")))
+
+    def test_unknown_outcome_settled_by_report(self):
+        self.account.timeout = 1
+        self.simulator.hang_seconds = 2
+        self.simulator.inject_fault("timeout")
+        partner = self.partners[0]
+        message = partner._message_sms("Exam card ready", partner_ids=partner.ids)
+        self.run_sms_queue()
+        sms_log = self.env["africastalking.message"].search([("number", "=", partner.mobile)])
+        self.assertEqual((sms_log.state, sms_log.at_message_id), ("unknown", False))
+        self.assertEqual(message.notification_ids.notification_status, "process")
+        self.deliver_reports()
+        self.assertEqual(sms_log.state, "delivered")
+        self.assertTrue(sms_log.at_message_id)
+        self.assertEqual(message.notification_ids.notification_status, "sent")

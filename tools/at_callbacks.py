@@ -1,0 +1,141 @@
+"""Parse and validate the form-encoded callbacks Africa's Talking posts (reference/africastalking.md §3).
+
+Each parser takes the request's form as a mapping of str to str and returns a small frozen dataclass, or raises
+:class:`CallbackError` with a short reason (logged, never echoed with the input).
+"""
+
+import re
+from dataclasses import dataclass
+
+MAX_FIELD_LENGTH = 1600  # the longest concatenated SMS is ~1,530 characters
+
+# Delivery-report statuses. Final ones end the message's life; intermediate ones only say it progressed.
+INTERMEDIATE_STATUSES = frozenset({"Sent", "Submitted", "Buffered"})
+DELIVERED_STATUSES = frozenset({"Success"})
+FAILED_STATUSES = frozenset({"Failed", "Rejected", "AbsentSubscriber", "Expired"})
+KNOWN_STATUSES = INTERMEDIATE_STATUSES | DELIVERED_STATUSES | FAILED_STATUSES
+
+# The delivery error Odoo knows (sms.sms.DELIVERY_ERRORS without the ``sms_`` prefix) for AT's failure reason.
+FAILURE_REASON_TO_DELIVERY_ERROR = {
+    "UserInBlackList": "not_allowed",
+    "UserInBlacklist": "not_allowed",
+    "DoNotDisturbRejection": "not_allowed",
+    "UserNotSubscribedToProduct": "not_allowed",
+    "UserAccountSuspended": "not_allowed",
+    "UserIsInactive": "invalid_destination",
+    "UserDoesNotExist": "invalid_destination",
+    "NotNetworkSubcriber": "invalid_destination",
+    "InsufficientCredit": "rejected",
+    "InvalidLinkId": "rejected",
+    "DeliveryFailure": "not_delivered",
+}
+STATUS_TO_DELIVERY_ERROR = {
+    "Rejected": "rejected",
+    "Expired": "expired",
+    "AbsentSubscriber": "not_delivered",
+    "Failed": "not_delivered",
+}
+
+MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
+PHONE_RE = re.compile(r"^\+?\d{6,17}$")
+NETWORK_CODE_RE = re.compile(r"^\d{0,10}$")
+
+
+class CallbackError(ValueError):
+    """The callback is malformed; the reason is safe to log."""
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    message_id: str
+    status: str
+    phone_number: str
+    network_code: str = ""
+    failure_reason: str = ""
+    retry_count: int = 0
+
+    @property
+    def is_final(self):
+        return self.status not in INTERMEDIATE_STATUSES
+
+    @property
+    def is_delivered(self):
+        return self.status in DELIVERED_STATUSES
+
+    @property
+    def delivery_error(self):
+        """Odoo's delivery error for a failed report (``not_delivered``, ``not_allowed``, ...), else None."""
+        if self.status not in FAILED_STATUSES:
+            return None
+        return FAILURE_REASON_TO_DELIVERY_ERROR.get(self.failure_reason) or STATUS_TO_DELIVERY_ERROR[self.status]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    message_id: str
+    from_number: str
+    text: str
+    to: str = ""
+    link_id: str = ""
+    date: str = ""
+    network_code: str = ""
+
+
+@dataclass(frozen=True)
+class OptOut:
+    phone_number: str
+    sender_id: str = ""
+
+
+def _field(form, name, required=True, pattern=None):
+    value = form.get(name)
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    value = (value or "").strip() if isinstance(value, str) or value is None else None
+    if value is None:
+        raise CallbackError("field %s is not text" % name)
+    if required and not value:
+        raise CallbackError("field %s is missing" % name)
+    if len(value) > MAX_FIELD_LENGTH:
+        raise CallbackError("field %s is too long" % name)
+    if value and pattern is not None and not pattern.match(value):
+        raise CallbackError("field %s is malformed" % name)
+    return value
+
+
+def _phone(form, name):
+    value = _field(form, name, pattern=PHONE_RE)
+    return value if value.startswith("+") else "+" + value
+
+
+def parse_delivery_report(form):
+    status = _field(form, "status")
+    if status not in KNOWN_STATUSES:
+        raise CallbackError("unknown delivery status")
+    retry = _field(form, "retryCount", required=False) or "0"
+    if not retry.isdigit():
+        raise CallbackError("field retryCount is malformed")
+    return DeliveryReport(
+        message_id=_field(form, "id", pattern=MESSAGE_ID_RE),
+        status=status,
+        phone_number=_phone(form, "phoneNumber"),
+        network_code=_field(form, "networkCode", required=False, pattern=NETWORK_CODE_RE),
+        failure_reason=_field(form, "failureReason", required=False),
+        retry_count=int(retry),
+    )
+
+
+def parse_inbound_message(form):
+    return InboundMessage(
+        message_id=_field(form, "id", required=False, pattern=MESSAGE_ID_RE),
+        from_number=_phone(form, "from"),
+        text=_field(form, "text", required=False),
+        to=_field(form, "to", required=False),
+        link_id=_field(form, "linkId", required=False),
+        date=_field(form, "date", required=False),
+        network_code=_field(form, "networkCode", required=False, pattern=NETWORK_CODE_RE),
+    )
+
+
+def parse_opt_out(form):
+    return OptOut(phone_number=_phone(form, "phoneNumber"), sender_id=_field(form, "senderId", required=False))

@@ -142,7 +142,7 @@ def run_odoo_tests(database, http_port, tags):
 
 
 def run_unit_tests():
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:odoo", "-p", "no:cacheprovider"]
+    cmd = [sys.executable, "-m", "pytest", "-q", "tests/unit"]
     print("$ " + " ".join(cmd), flush=True)
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     sys.stdout.write(proc.stdout[-20000:])

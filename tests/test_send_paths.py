@@ -125,7 +125,7 @@ class TestSendPaths(AfricasTalkingCase, CronMixinCase):
         self.assertEqual(self.simulator.stats()["accepted"], 2)
 
     def test_resend_failed(self):
-        self.simulator.inject_fault("http_401")
+        self.simulator.inject_fault("http_401", after_processing=False)
         partner = self.partners[0]
         partner._message_sms("Library books due", partner_ids=partner.ids)
         self.run_sms_queue()

@@ -1,0 +1,141 @@
+"""The gateway adapter against the local AT simulator over real HTTP: outcomes in Odoo's vocabulary."""
+
+import socket
+from decimal import Decimal
+
+import pytest
+
+from tools.at_gateway import (
+    SERVER_ERROR,
+    SUCCESS,
+    UNKNOWN_OUTCOME,
+    AfricasTalkingGateway,
+    GatewayError,
+    OutgoingMessage,
+    parse_amount,
+)
+from tools.at_simulator import ATSimulator
+
+
+@pytest.fixture(scope="module")
+def simulator():
+    with ATSimulator(accounts={"simulator": "simulator-key"}) as sim:
+        yield sim
+
+
+@pytest.fixture
+def sim(simulator):
+    simulator.reset()
+    simulator.set_balance(Decimal("1000"))
+    return simulator
+
+
+def gateway(sim, api_key="simulator-key", **kwargs):
+    options = {"base_url": sim.url, "sender_id": "SCHOOL", "timeout": 2, **kwargs}
+    return AfricasTalkingGateway("simulator", api_key, **options)
+
+
+def send(sim, recipients, body="Exams start Monday", **kwargs):
+    with gateway(sim, **kwargs) as gw:
+        results = gw.send_messages([OutgoingMessage(body, recipients)])
+    return {result.key: result for result in results}
+
+
+def test_accepted_with_id_cost_parts(sim):
+    results = send(sim, {"+254711000001": "a", "+254711000002": "b"}, body="x" * 170)
+    assert {r.state for r in results.values()} == {SUCCESS}
+    first = results["a"]
+    assert first.message_id.startswith("ATXid_") and first.parts == 2
+    assert (first.currency, first.cost) == ("KES", Decimal("1.6000"))
+    assert sim.stats()["send_requests"] == 1
+    assert sim.messages[0]["sender_id"] == "SCHOOL"
+
+
+def test_results_match_by_number_not_position(sim):
+    sim.add_number_rule("+254711000001", 406)
+    results = send(sim, {"+254711000002": "ok", "+254711000001": "blocked"})
+    assert results["ok"].state == SUCCESS
+    assert (results["blocked"].state, results["blocked"].failure_reason) == ("blacklisted", "UserInBlacklist")
+    assert results["blocked"].message_id is None
+
+
+@pytest.mark.parametrize(("code", "state"), [(403, "wrong_number_format"), (405, "insufficient_credit"),
+                                             (407, "country_not_supported"), (500, SERVER_ERROR),
+                                             (502, "rejected"), (401, "unregistered")])
+def test_status_codes(sim, code, state):
+    sim.add_number_rule("+2547", code)
+    assert send(sim, {"+254711000001": 1})[1].state == state
+
+
+def test_invalid_numbers_never_reach_at(sim):
+    results = send(sim, {"0711000001": "national", "+254711000002": "ok"})
+    assert results["national"].state == "wrong_number_format"
+    assert results["ok"].state == SUCCESS
+    assert sim.stats()["messages"] == 1
+
+
+def test_balance_runs_out_mid_request(sim):
+    sim.set_balance(Decimal("0.80"))
+    results = send(sim, {"+254711000001": 1, "+254711000002": 2})
+    assert sorted(r.state for r in results.values()) == ["insufficient_credit", SUCCESS]
+
+
+def test_wrong_key(sim):
+    results = send(sim, {"+254711000001": 1}, api_key="nope")
+    assert results[1].state == "unregistered"
+    assert "nope" not in (results[1].failure_reason or "")
+    assert sim.stats()["accepted"] == 0
+
+
+def test_invalid_sender_id(sim):
+    sim.invalid_sender_ids.add("SCHOOL")
+    results = send(sim, {"+254711000001": 1})
+    assert (results[1].state, results[1].failure_reason) == ("unregistered", "InvalidSenderId")
+
+
+@pytest.mark.parametrize("fault", ["timeout", "http_500", "reset"])
+def test_no_usable_answer_is_unknown_outcome(sim, fault):
+    sim.hang_seconds = 1.5
+    sim.inject_fault(fault)
+    results = send(sim, {"+254711000001": 1}, timeout=0.5)
+    assert results[1].state == UNKNOWN_OUTCOME
+    assert sim.stats()["faults"] == 1
+
+
+def test_connection_refused_is_retried_then_server_error():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with AfricasTalkingGateway("simulator", "k", base_url="http://127.0.0.1:%d" % port, timeout=1,
+                               connect_retries=1) as gw:
+        (result,) = gw.send_messages([OutgoingMessage("hi", {"+254711000001": 1})])
+    assert result.state == SERVER_ERROR
+
+
+def test_personalised_texts_go_concurrently_one_request_each(sim):
+    messages = [OutgoingMessage("Hello %d" % i, {"+2547110000%02d" % i: i}) for i in range(20)]
+    with gateway(sim, concurrency=4) as gw:
+        results = gw.send_messages(messages)
+    assert len(results) == 20 and {r.state for r in results} == {SUCCESS}
+    assert sim.stats()["send_requests"] == 20
+
+
+def test_max_recipients_splits_requests(sim):
+    recipients = {"+2547110000%02d" % i: i for i in range(5)}
+    with gateway(sim, max_recipients=2) as gw:
+        results = gw.send_messages([OutgoingMessage("Same text", recipients)])
+    assert len(results) == 5
+    assert sim.stats()["send_requests"] == 3
+
+
+def test_balance(sim):
+    with gateway(sim) as gw:
+        assert gw.fetch_balance() == ("KES", Decimal("1000.0000"))
+    with gateway(sim, api_key="bad") as gw, pytest.raises(GatewayError, match="username or API key"):
+        gw.fetch_balance()
+
+
+@pytest.mark.parametrize(("text", "expected"), [("KES 0.8000", ("KES", Decimal("0.8000"))), ("0", (None, Decimal(0))),
+                                                ("", (None, None)), ("KES abc", ("KES", None)), (None, (None, None))])
+def test_parse_amount(text, expected):
+    assert parse_amount(text) == expected

@@ -41,7 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .segments import analyze
 
-_logger = logging.getLogger(__name__)
+# A stable name also when run as ``python3 -m tools.at_simulator`` (where __name__ is '__main__').
+_logger = logging.getLogger('tools.at_simulator' if __name__ == '__main__' else __name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 # A refused body smaller than this is read and dropped before answering 413, so the client reads the

@@ -41,7 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .segments import analyze
 
-_logger = logging.getLogger(__name__)
+# A stable name also when run as ``python3 -m tools.at_simulator`` (where __name__ is '__main__').
+_logger = logging.getLogger('tools.at_simulator' if __name__ == '__main__' else __name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 # A refused body smaller than this is read and dropped before answering 413, so the client reads the
@@ -110,6 +111,7 @@ class _Message:
     parts: int
     network_code: str
     created_at: str
+    amount: Decimal = Decimal(0)  # what the recipient was billed
     delivery_status: str | None = None
     failure_reason: str | None = None
     # What the final delivery report will say, and which reports the callback acknowledged.
@@ -430,18 +432,21 @@ class ATSimulator:
         try:
             for message_id in claimed:
                 for is_final in (False, True):
-                    if (final if is_final else intermediate):
-                        results.extend(self._deliver_one_report(message_id, is_final))
+                    wanted = final if is_final else intermediate
+                    posted = wanted and self._deliver_one_report(message_id, is_final)
+                    if posted:
+                        results.append(posted)
         finally:
             with self._lock:
                 self._reports_in_flight.difference_update(claimed)
         return results
 
     def _deliver_one_report(self, message_id, is_final):
+        """Post one report; ``(message_id, http_status)``, or None when there was nothing left to post."""
         with self._lock:
             message = self._messages_by_id.get(message_id)
             if message is None or message.final_done or (not is_final and message.intermediate_done):
-                return []
+                return None
             report = self._delivery_report(message, is_final)
             url = self._callback_urls['delivery']
             if url:
@@ -449,7 +454,7 @@ class ATSimulator:
         http_status = self._post_form(url, report) if url else None
         if url is None or (http_status is not None and 200 <= http_status < 300):
             self._record_report(message_id, report, is_final)
-        return [(message_id, http_status)]
+        return message_id, http_status
 
     @staticmethod
     def _delivery_report(message, is_final):
@@ -613,7 +618,7 @@ class ATSimulator:
             id='ATXid_%s' % uuid.uuid4().hex if accepted else None,
             number=number, text=text, sender_id=sender_id, username=username,
             status_code=status_code, status=RECIPIENT_STATUSES[status_code],
-            cost=self._money(cost) if accepted else '0', parts=parts,
+            cost=self._money(cost) if accepted else '0', amount=cost if accepted else Decimal(0), parts=parts,
             network_code=_network_code(number), created_at=_utc_now().isoformat(timespec='milliseconds'),
         )
         if accepted:
@@ -645,7 +650,7 @@ class ATSimulator:
 
     def _summary(self, messages):
         accepted = [message for message in messages if message.accepted]
-        total = sum((self.rate * message.parts for message in accepted), Decimal(0))
+        total = sum((message.amount for message in accepted), Decimal(0))
         return 'Sent to %d/%d Total Cost: %s' % (len(accepted), len(messages),
                                                   self._money(total) if accepted else '0')
 
@@ -861,8 +866,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._dispatch()
 
-    def log_message(self, format, *args):  # noqa: A002 (the stdlib's signature)
-        _logger.info('%s %s', self.address_string(), format % args)
+    def log_message(self, format_string, *args):
+        # One line per answered request, through logging rather than stderr.
+        _logger.info('%s %s', self.address_string(), format_string % args)
 
     @property
     def simulator(self):
@@ -964,15 +970,22 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
 # ---------------------------------------------------------------------- command line
 
+def _decimal_argument(text):
+    try:
+        return _to_decimal(text, 'amount')
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog='python3 -m tools.at_simulator', description=__doc__.split('\n')[0])
     parser.add_argument('--host', default='127.0.0.1')
     parser.add_argument('--port', type=int, default=8071)
     parser.add_argument('--username', default='simulator')
     parser.add_argument('--api-key', default='simulator-key')
-    parser.add_argument('--balance', default='1000')
+    parser.add_argument('--balance', type=_decimal_argument, default=Decimal('1000'))
     parser.add_argument('--currency', default='KES')
-    parser.add_argument('--rate', default='0.80', help='price of one message part')
+    parser.add_argument('--rate', type=_decimal_argument, default=Decimal('0.80'), help='price of one message part')
     parser.add_argument('--callback-base', metavar='URL',
                         help='sets the delivery, inbound and optout URLs to URL/delivery, URL/inbound, URL/optout')
     parser.add_argument('--delivery-url', metavar='URL')
@@ -992,7 +1005,7 @@ def main(argv=None):
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     simulator = ATSimulator(host=args.host, port=args.port, accounts={args.username: args.api_key},
-                            balance=Decimal(args.balance), currency=args.currency, rate=Decimal(args.rate))
+                            balance=args.balance, currency=args.currency, rate=args.rate)
     simulator.set_callback_urls(**_callback_urls(args))
     if args.auto_deliver is not None:
         simulator.auto_deliver = True

@@ -520,7 +520,7 @@ def _merged_ranges(data: bytes, sheet_path) -> list[tuple[int, int, int, int]]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(sheet_path.lstrip("/")) as source:
         tail = b""
         while True:
-            chunk = source.read(1 << 20)
+            chunk = source.read(1 << 18)
             if not chunk:
                 break
             buffer = tail + chunk

@@ -1,0 +1,122 @@
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tools.phone import NormalizedNumber, is_e164, normalize_number
+
+KENYAN = "+254712345678"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0712 345 678",
+        "0712-345-678",
+        "0712.345.678",
+        "(0712) 345 678",
+        "712345678",  # Excel dropped the leading zero
+        "+254 712 345 678",
+        "+254-712-345-678",
+        "254712345678",
+        "254 712 345 678",
+        "00254712345678",
+        "000254712345678",  # Kenya's own international prefix
+        "254712345678.0",
+        "2.54712345678E+11",
+        254712345678,
+        254712345678.0,
+        712345678.0,
+        "tel:+254712345678",
+        "TEL: 0712345678",
+        "\u00a00712\u00a0345\u00a0678 ",
+        b"0712345678",
+    ],
+)
+def test_kenyan_spellings_normalise_to_one_e164(raw):
+    assert normalize_number(raw) == NormalizedNumber(KENYAN, True, None)
+
+
+def test_default_country_reads_national_numbers():
+    assert normalize_number("0772 123 456", "UG").e164 == "+256772123456"
+    assert normalize_number("0772 123 456", "ug").e164 == "+256772123456"
+    assert normalize_number("0712 345 678", "TZ").e164 == "+255712345678"
+
+
+def test_international_numbers_ignore_the_default_country():
+    assert normalize_number("+44 20 7946 0958").e164 == "+442079460958"
+    assert normalize_number("0044 20 7946 0958").e164 == "+442079460958"
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", False, "tel:"])
+def test_missing(raw):
+    assert normalize_number(raw) == NormalizedNumber(None, False, "missing")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "N/A",
+        "none",
+        "call me",
+        "0712ABC678",
+        "+",
+        "2.54712E+11",  # Excel rounded digits away: refusing beats texting a stranger
+        3.5,
+        float("nan"),
+        float("inf"),
+        True,
+        object(),
+        ["0712345678"],
+        "0" * 500,
+    ],
+)
+def test_unparsable(raw):
+    result = normalize_number(raw)
+    assert (result.e164, result.valid, result.reason) == (None, False, "unparsable")
+
+
+@pytest.mark.parametrize("raw", ["0000", "0712 34", "+254 12345", "256712345678"])
+def test_invalid(raw):
+    assert normalize_number(raw) == NormalizedNumber(None, False, "invalid")
+
+
+@pytest.mark.parametrize("country", [None, "", "XX", 42])
+def test_bad_default_country_still_reads_international_numbers(country):
+    assert normalize_number("+254712345678", country).e164 == KENYAN
+    assert normalize_number("0712345678", country).valid is False
+
+
+def test_result_is_frozen():
+    with pytest.raises(AttributeError):
+        normalize_number("0712345678").e164 = "+1"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+254712345678", True),
+        ("+1234", True),
+        ("254712345678", False),
+        ("+254 712345678", False),
+        ("+254712345678\n", False),
+        ("+12", False),
+        ("", False),
+        (None, False),
+        (254712345678, False),
+    ],
+)
+def test_is_e164(value, expected):
+    assert is_e164(value) is expected
+
+
+def test_valid_results_always_pass_the_sdk_check():
+    assert is_e164(normalize_number("0712 345 678").e164)
+
+
+@given(st.one_of(st.text(), st.binary(), st.integers(), st.floats(), st.none()), st.one_of(st.text(), st.none()))
+def test_normalize_number_never_raises(raw, country):
+    result = normalize_number(raw, country)
+    assert isinstance(result, NormalizedNumber)
+    assert result.valid == (result.e164 is not None) == (result.reason is None)
+    if result.valid:
+        assert is_e164(result.e164)

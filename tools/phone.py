@@ -1,0 +1,144 @@
+"""Phone number normalisation to E.164, tolerant of what people type and what spreadsheets export.
+
+Plain Python (no ``odoo`` import). ``normalize_number`` never raises: every input, however broken, gives a
+``NormalizedNumber`` whose ``reason`` says why it was rejected, so an import can report rejects row by row.
+"""
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+
+# The regex the Africa's Talking SDK applies to every recipient before it sends.
+AT_E164_PATTERN = re.compile(r"\+\d{1,3}\d{3,}")
+
+# Longer than any real phone number plus generous formatting: refusing early keeps garbage cheap.
+MAX_RAW_LENGTH = 64
+
+_URI_PREFIX = re.compile(r"^\s*(?:tel|callto|sms)\s*:\s*", re.IGNORECASE)
+# Excel stores phone numbers as floats; exported as text they come back as "254712345678.0".
+_EXCEL_WHOLE_FLOAT = re.compile(r"^(\+?\d+)\.0+$")
+_EXCEL_SCIENTIFIC = re.compile(r"^\d(?:\.\d+)?[eE]\+?\d{1,2}$")
+# Visual separators people put inside numbers; removed before parsing.
+_SEPARATORS = re.compile(r"[\s\u00a0\u2000-\u200b\u202f\-\u2010-\u2015.()\[\]/]")
+
+
+@dataclass(frozen=True)
+class NormalizedNumber:
+    """Result of ``normalize_number``.
+
+    ``e164`` is set only for valid numbers; ``reason`` is None for valid numbers, otherwise one of
+    ``'missing'`` (nothing typed), ``'unparsable'`` (not a phone number at all) or ``'invalid'``
+    (looks like a number but no such number exists in the numbering plan).
+    """
+
+    e164: str | None
+    valid: bool
+    reason: str | None = None
+
+
+MISSING = NormalizedNumber(None, False, "missing")
+UNPARSABLE = NormalizedNumber(None, False, "unparsable")
+INVALID = NormalizedNumber(None, False, "invalid")
+
+
+def is_e164(value) -> bool:
+    """True when ``value`` passes the Africa's Talking SDK check (``^\\+\\d{1,3}\\d{3,}$``).
+
+    ``fullmatch`` is used so that a trailing newline, which ``$`` would tolerate, is refused.
+    """
+    return isinstance(value, str) and AT_E164_PATTERN.fullmatch(value) is not None
+
+
+def normalize_number(raw, default_country="KE") -> NormalizedNumber:
+    """Normalise ``raw`` (text, int or float as read from a file) to E.164.
+
+    National numbers (``0712 345 678``) are read in ``default_country``; ``00`` and ``+`` prefixes,
+    ``tel:`` URIs, separators and Excel's ``254712345678.0`` are accepted. Never raises.
+    """
+    try:
+        text = _as_text(raw)
+        if text is None:
+            return UNPARSABLE
+        text = _URI_PREFIX.sub("", text).strip()
+        if not text:
+            return MISSING
+        digits = _clean(text)
+        if digits is None:
+            return UNPARSABLE
+        return _parse(digits, _region(default_country))
+    except Exception:  # noqa: BLE001 - the contract is "never raise": a bug here must not abort an import
+        return UNPARSABLE
+
+
+def _as_text(raw) -> str | None:
+    """Text form of a cell value, or None when the type can never hold a phone number."""
+    if raw is None or raw is False:
+        return ""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int):
+        return str(raw)
+    if isinstance(raw, float):
+        # A float phone number only makes sense when it is whole (Excel lost the leading zero, not digits).
+        return str(int(raw)) if raw.is_integer() else None
+    if isinstance(raw, bytes):
+        raw = raw.decode("utf-8", "replace")
+    if not isinstance(raw, str) or len(raw) > MAX_RAW_LENGTH:
+        return None
+    return raw.strip()
+
+
+def _clean(text: str) -> str | None:
+    """Digits with an optional leading '+', or None when the text is not a phone number."""
+    whole = _EXCEL_WHOLE_FLOAT.match(text)
+    if whole:
+        text = whole.group(1)
+    elif _EXCEL_SCIENTIFIC.match(text):
+        return _from_scientific(text)
+    text = _SEPARATORS.sub("", text)
+    if text.startswith("00") and not text.startswith("000"):
+        # "00" is the international prefix almost everywhere; Kenya's "000" is left to phonenumbers.
+        text = "+" + text[2:]
+    if not re.fullmatch(r"\+?\d+", text):
+        # Letters ("N/A", "none", vanity numbers) are data errors in a contact list, not numbers to dial.
+        return None
+    return text
+
+
+def _from_scientific(text: str) -> str | None:
+    """'2.54712345678E+11' -> '254712345678', refused when Excel already rounded digits away."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return None
+    mantissa_digits = len(text.split("e")[0].split("E")[0].replace(".", ""))
+    digits = str(int(value))
+    # '2.54712E+11' stands for 254712xxxxxx: padding it with zeros would dial the wrong person.
+    if len(digits) != mantissa_digits:
+        return None
+    return digits
+
+
+def _region(default_country) -> str | None:
+    return default_country.strip().upper() if isinstance(default_country, str) and default_country.strip() else None
+
+
+def _parse(digits: str, region: str | None) -> NormalizedNumber:
+    candidates = [digits]
+    if not digits.startswith("+") and region:
+        country_code = str(phonenumbers.country_code_for_region(region))
+        if country_code != "0" and digits.startswith(country_code) and len(digits) > len(country_code) + 5:
+            # "254712345678" typed without '+': try it as international first.
+            candidates.insert(0, "+" + digits)
+    parsed_any = False
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, None if candidate.startswith("+") else region)
+        except phonenumbers.NumberParseException:
+            continue
+        parsed_any = True
+        if phonenumbers.is_valid_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return NormalizedNumber(e164, True, None)
+    return INVALID if parsed_any else UNPARSABLE

@@ -73,7 +73,8 @@ class TestDeliveryReports(AfricasTalkingHttpCase):
 
     def test_malformed_reports(self):
         message = self._sent_message()
-        for form in ({"unrelated": "1"}, {"id": message.at_message_id}, self._report(message.at_message_id, status="Exploded"),
+        for form in ({"unrelated": "1"}, {"id": message.at_message_id},
+                     self._report(message.at_message_id, status="Exploded"),
                      self._report("bad id with spaces"), self._report(message.at_message_id, number="not-a-number"),
                      self._report(message.at_message_id, retryCount="many")):
             response = self._post_report(**form)

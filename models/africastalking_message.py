@@ -154,50 +154,100 @@ class AfricasTalkingMessage(models.Model):
 
     @api.model
     def _record_send_results(self, results, sms_by_uuid):
-        """Log one row per send result; a row already created by an early report is completed instead."""
-        early = self.search([("at_message_id", "in", [r.message_id for r in results if r.message_id]),
-                             ("sms_uuid", "=", False)])
-        early_by_id = {message.at_message_id: message for message in early}
-        values_list, completed = [], self.browse()
-        for result in results:
-            values = self._send_result_values(result, sms_by_uuid.get(result.key))
-            message = early_by_id.get(result.message_id)
-            if message:
-                # The report already set the delivery state: keep it, add what the send said.
-                values.pop("state")
-                message.write(values)
-                completed |= message
-            else:
-                values_list.append(values)
-        created = self.create(values_list)
-        completed._propagate_to_trackers()
-        return created | completed
+        """Log one row per send result in one statement, and copy AT's facts to trackers and traces.
+
+        A row that a delivery report created before these results (same AT id, no SMS yet) is completed instead:
+        it keeps its delivery state, which is then applied to the SMS's tracker.
+        """
+        if not results:
+            return self.browse()
+        columns = self._send_result_columns(results, sms_by_uuid)
+        self.flush_model()
+        self.env.cr.execute(
+            """
+            INSERT INTO africastalking_message (
+                   account_id, company_id, sms_uuid, number, body, partner_id, mailing_id, state, at_message_id,
+                   status_code, at_status, failure_reason, cost, currency, parts,
+                   create_uid, create_date, write_uid, write_date)
+            SELECT v.*, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
+              FROM unnest(%(account_id)s::int[], %(company_id)s::int[], %(sms_uuid)s::varchar[],
+                          %(number)s::varchar[], %(body)s::text[], %(partner_id)s::int[], %(mailing_id)s::int[],
+                          %(state)s::varchar[], %(at_message_id)s::varchar[], %(status_code)s::int[],
+                          %(at_status)s::varchar[], %(failure_reason)s::varchar[], %(cost)s::numeric[],
+                          %(currency)s::varchar[], %(parts)s::int[]) AS v
+            ON CONFLICT (at_message_id) WHERE at_message_id IS NOT NULL DO UPDATE
+               SET sms_uuid = EXCLUDED.sms_uuid, body = EXCLUDED.body, partner_id = EXCLUDED.partner_id,
+                   mailing_id = EXCLUDED.mailing_id, status_code = EXCLUDED.status_code, cost = EXCLUDED.cost,
+                   currency = EXCLUDED.currency, parts = EXCLUDED.parts, company_id = EXCLUDED.company_id,
+                   write_date = EXCLUDED.write_date
+            RETURNING id, xmax <> 0
+            """,
+            {**columns, "uid": self.env.uid},
+        )
+        rows = self.env.cr.fetchall()
+        self.invalidate_model()
+        messages = self.browse([row[0] for row in rows])
+        self._copy_send_facts_to_trackers(columns)
+        # Rows completed on conflict carry an earlier delivery report: apply it now that the SMS is known.
+        self.browse([row[0] for row in rows if row[1]])._propagate_to_trackers()
+        return messages
 
     @api.model
-    def _send_result_values(self, result, sms):
-        account = result.account
-        state = {"success": "pending", "unknown_outcome": "unknown"}.get(result.state, "rejected")
-        return {
-            "account_id": account.id if account else False,
-            "company_id": (account.company_id.id if account else False) or (sms.company_id.id if sms else False),
-            "sms_uuid": result.key,
-            "number": result.number,
-            "body": sms.body if sms else False,
-            "partner_id": sms.partner_id.id if sms else False,
-            "mailing_id": sms.mailing_id.id if sms else False,
-            "state": state,
-            "at_message_id": result.message_id or False,
-            "status_code": result.status_code or False,
-            "at_status": result.status or False,
-            "failure_reason": result.failure_reason or False,
-            "cost": float(result.cost) if result.cost is not None else 0.0,
-            "currency": result.currency or False,
-            "parts": result.parts or 0,
-        }
+    def _send_result_columns(self, results, sms_by_uuid):
+        states = {"success": "pending", "unknown_outcome": "unknown"}
+        columns = {name: [] for name in (
+            "account_id", "company_id", "sms_uuid", "number", "body", "partner_id", "mailing_id", "state",
+            "at_message_id", "status_code", "at_status", "failure_reason", "cost", "currency", "parts")}
+        for result in results:
+            sms = sms_by_uuid.get(result.key)
+            account = result.account
+            values = {
+                "account_id": account.id if account else None,
+                "company_id": (account.company_id.id if account else None) or (sms.company_id.id if sms else None),
+                "sms_uuid": result.key,
+                "number": result.number,
+                "body": sms.body if sms else None,
+                "partner_id": (sms.partner_id.id or None) if sms else None,
+                "mailing_id": (sms.mailing_id.id or None) if sms else None,
+                "state": states.get(result.state, "rejected"),
+                "at_message_id": result.message_id or None,
+                "status_code": result.status_code,
+                "at_status": result.status or None,
+                "failure_reason": result.failure_reason or None,
+                "cost": result.cost,
+                "currency": result.currency,
+                "parts": result.parts,
+            }
+            for name, value in values.items():
+                columns[name].append(value)
+        return columns
 
-    def _propagate_send_values_to_trackers(self):
-        """Copy AT's id, cost and parts to the trackers and traces of these messages (at send time)."""
-        trackers = self.env["sms.tracker"].search([("sms_uuid", "in", [m.sms_uuid for m in self if m.sms_uuid])])
-        messages_by_uuid = {message.sms_uuid: message for message in self}
-        for tracker in trackers:
-            tracker._africastalking_update(messages_by_uuid[tracker.sms_uuid])
+    @api.model
+    def _copy_send_facts_to_trackers(self, columns):
+        """AT's id, status, cost and parts onto the trackers and mailing traces of these SMS, in two statements."""
+        self.env["sms.tracker"].flush_model()
+        self.env["mailing.trace"].flush_model()
+        self.env.cr.execute(
+            """
+            WITH facts AS (
+                SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::numeric[], %s::varchar[],
+                                     %s::int[]) AS f(sms_uuid, at_message_id, at_status, cost, currency, parts)
+            ), trackers AS (
+                UPDATE sms_tracker t
+                   SET at_message_id = f.at_message_id, at_status = f.at_status, at_cost = f.cost,
+                       at_currency = f.currency, at_parts = f.parts
+                  FROM facts f
+                 WHERE t.sms_uuid = f.sms_uuid
+             RETURNING t.mailing_trace_id, f.*
+            )
+            UPDATE mailing_trace tr
+               SET at_message_id = trackers.at_message_id, at_status = trackers.at_status,
+                   at_cost = trackers.cost, at_currency = trackers.currency, at_parts = trackers.parts
+              FROM trackers
+             WHERE tr.id = trackers.mailing_trace_id
+            """,
+            (columns["sms_uuid"], columns["at_message_id"], columns["at_status"], columns["cost"],
+             columns["currency"], columns["parts"]),
+        )
+        self.env["sms.tracker"].invalidate_model()
+        self.env["mailing.trace"].invalidate_model()

@@ -3,14 +3,24 @@ import threading
 from collections import defaultdict
 from datetime import timedelta
 
+import psycopg2.errors
+
 from odoo import _, api, fields, models
 from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
+from odoo.tools import mute_logger
 
 from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
 
 _logger = logging.getLogger(__name__)
 
 DISPATCH_CONTEXT_KEY = "sms_africastalking_dispatch"
+CLAIM_QUERY = """
+    UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC'
+     WHERE id IN (SELECT id FROM sms_sms
+                   WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE
+                   ORDER BY id FOR UPDATE SKIP LOCKED)
+    RETURNING id
+"""
 # A claim older than this whose dispatcher never wrote results was interrupted (process killed, crash).
 STALE_CLAIM_MINUTES = 15
 
@@ -96,23 +106,31 @@ class SmsSms(models.Model):
         claimed._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
 
     def _africastalking_claim(self):
-        """Lock the still-outgoing SMS of ``self`` that no other worker holds, mark them ``process``, commit."""
+        """Lock the still-outgoing SMS of ``self`` that no other worker holds, mark them ``process``, commit.
+
+        Odoo's transactions are REPEATABLE READ: a row another worker claimed after our snapshot began cannot be
+        locked (serialization failure). The queue therefore claims at the start of a fresh transaction, and starts
+        again on that failure; callers that cannot commit (a single interactive transaction) claim as they are.
+        """
         if not self.ids:
             return self.browse()
-        self.flush_recordset()
-        self.env.cr.execute(
-            """
-            UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC'
-             WHERE id IN (SELECT id FROM sms_sms
-                           WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE
-                           ORDER BY id FOR UPDATE SKIP LOCKED)
-            RETURNING id
-            """,
-            (tuple(self.ids),),
-        )
+        can_commit = self.env.context.get("sms_africastalking_commit", not _is_testing())
+        for attempt in range(3):
+            if can_commit:
+                self.env.cr.commit()
+            self.flush_recordset()
+            try:
+                with mute_logger("odoo.sql_db"):
+                    self.env.cr.execute(CLAIM_QUERY, (tuple(self.ids),))
+            except psycopg2.errors.SerializationFailure:
+                if not can_commit or attempt == 2:
+                    raise
+                self.env.cr.rollback()
+                continue
+            break
         claimed = self.browse(sorted(row[0] for row in self.env.cr.fetchall()))
         self.invalidate_recordset(["state", "at_claim_date"])
-        if claimed and self.env.context.get("sms_africastalking_commit", not _is_testing()):
+        if claimed and can_commit:
             self.env.cr.commit()  # the claim must be durable before AT can have the message
         return claimed
 
@@ -189,8 +207,7 @@ class SmsSms(models.Model):
                            "at_failure_reason": state_results[0].failure_reason})
             else:
                 sms._africastalking_write_failure(state, state_results, unlink_failed)
-        messages = self.env["africastalking.message"]._record_send_results(results, sms_by_uuid)
-        messages._propagate_send_values_to_trackers()
+        self.env["africastalking.message"]._record_send_results(results, sms_by_uuid)
         self.mail_message_id._notify_message_notification_update()
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):

@@ -37,3 +37,20 @@ class SmsTracker(models.Model):
         self.write(values)
         if self.mailing_trace_id:
             self.mailing_trace_id.write({**values, "at_network_code": message.network_code})
+
+    def _update_sms_mailings(self, trace_status, traces):
+        """A mailing is done once no SMS of it is queued or being sent (stock ignores queued ones).
+
+        The queue dispatches a mailing in batches: stock would mark it done after the first batch, and a mailing
+        interrupted while being prepared would then never resume.
+        """
+        if trace_status != "process" and traces:
+            self.env["mailing.trace"].flush_model(["trace_status", "mass_mailing_id"])
+            self.env.cr.execute(
+                "SELECT DISTINCT mass_mailing_id FROM mailing_trace "
+                "WHERE mass_mailing_id = ANY(%s) AND trace_status IN ('outgoing', 'process')",
+                (traces.mass_mailing_id.ids,),
+            )
+            busy = {row[0] for row in self.env.cr.fetchall()}
+            traces = traces.filtered(lambda trace: trace.mass_mailing_id.id not in busy)
+        return super()._update_sms_mailings(trace_status, traces)

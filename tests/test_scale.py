@@ -1,0 +1,164 @@
+"""Mailings of any size: no recipient cap, chunked preparation that resumes, exactly once under two dispatchers."""
+
+import threading
+
+from odoo import SUPERUSER_ID, Command, api
+from odoo.tests import TransactionCase, tagged
+
+from ..models import mailing_mailing
+from ..tools.at_simulator import ATSimulator
+from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
+
+
+def insert_list_contacts(cr, list_id, count, first_number=254700000000):
+    """``count`` subscribed contacts with distinct Kenyan mobiles, written with SQL (the ORM would take minutes)."""
+    cr.execute(
+        """
+        WITH contacts AS (
+            INSERT INTO mailing_contact (name, mobile, phone_sanitized, email, create_date, write_date)
+            SELECT 'Student ' || n, '+' || (%(first)s + n), '+' || (%(first)s + n), NULL,
+                   now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM generate_series(1, %(count)s) n
+         RETURNING id)
+        INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date, write_date)
+        SELECT id, %(list_id)s, false, now() at time zone 'UTC', now() at time zone 'UTC' FROM contacts
+        """,
+        {"first": first_number, "count": count, "list_id": list_id},
+    )
+
+
+@tagged("post_install", "-at_install")
+class TestMailingScale(AfricasTalkingCase):
+
+    def _big_list(self, count):
+        mailing_list = self.env["mailing.list"].create({"name": "Whole university"})
+        insert_list_contacts(self.env.cr, mailing_list.id, count)
+        self.env.invalidate_all()
+        return mailing_list
+
+    def test_no_cap_at_20000_recipients(self):
+        """Stock refuses above ~16,200 recipients (literal_eval of the id list) and the mailing stays queued."""
+        mailing_list = self._big_list(20000)
+        self.simulator.set_balance(100000)
+        mailing = self.create_sms_mailing(body="Graduation is on Friday.",
+                                          contact_list_ids=[Command.set(mailing_list.ids)])
+        self.send_mailing(mailing)
+        self.run_sms_queue()  # stock's queue takes 10,000 SMS per run; ours re-triggers, here we run it again
+        stats = self.simulator.stats()
+        self.assertEqual((stats["accepted"], stats["duplicates"]), (20000, 0))
+        self.assertEqual(stats["send_requests"], 40, "one text: 500 recipients per request")
+        self.env.invalidate_all()
+        self.assertEqual(mailing.sent, 20000)
+        self.assertEqual(mailing.state, "done")
+
+    def test_prepare_rules_match_stock(self):
+        """Blacklisted, opted-out, duplicate, invalid and missing numbers are cancelled with stock's reasons."""
+        contacts = self.mailing_list.contact_ids.sorted("id")
+        contacts[0].mobile = "not a phone"
+        contacts[1].mobile = False
+        self.env["phone.blacklist"].sudo().add(contacts[2].mobile)
+        self.mailing_list.subscription_ids.filtered(lambda s: s.contact_id == contacts[3]).opt_out = True
+        duplicate = self.env["mailing.contact"].create({"name": "Twin", "mobile": contacts[3].mobile,
+                                                        "list_ids": [Command.link(self.mailing_list.id)]})
+        first = self.env["mailing.contact"].create({"name": "Ok", "mobile": "+254733000001",
+                                                    "list_ids": [Command.link(self.mailing_list.id)]})
+        mailing = self.create_sms_mailing(body="Hi {{ object.name }}")
+        self.send_mailing(mailing)
+        by_contact = {trace.res_id: (trace.trace_status, trace.failure_type) for trace in mailing.mailing_trace_ids}
+        self.assertEqual(by_contact, {
+            contacts[0].id: ("cancel", "sms_number_format"),
+            contacts[1].id: ("cancel", "sms_number_missing"),
+            contacts[2].id: ("cancel", "sms_blacklist"),
+            contacts[3].id: ("cancel", "sms_optout"),
+            duplicate.id: ("cancel", "sms_duplicate"),  # as stock: the first record of a number wins
+            first.id: ("pending", False),
+        })
+        self.assertSentOnce(first.mobile, "Hi Ok")
+
+    def test_preparation_resumes_without_duplicates(self):
+        """A crash after some chunks were committed: the next run prepares only the recipients left."""
+        mailing_list = self._big_list(30)
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)])
+        mailing.action_put_in_queue()
+        remaining = mailing._get_remaining_recipients()
+        self.env.flush_all()
+        mailing.sudo()._africastalking_prepare_chunk(remaining[:12], mailing_mailing._PrepareContext(mailing))
+        self.assertEqual(len(mailing.mailing_trace_ids), 12)
+        mailing.sudo().action_send_sms()
+        self.run_sms_queue()
+        self.assertEqual(len(mailing.mailing_trace_ids), 30)
+        self.assertEqual(len(set(mailing.mailing_trace_ids.mapped("res_id"))), 30)
+        self.assertEqual((self.simulator.stats()["accepted"], self.simulator.stats()["duplicates"]), (30, 0))
+
+    def test_keep_archives_logs_on_recipients(self):
+        mailing = self.create_sms_mailing(body="Results are out", keep_archives=True)
+        self.send_mailing(mailing)
+        contact = self.mailing_list.contact_ids[0]
+        logged = contact.message_ids.filtered(lambda m: m.message_type == "sms")
+        self.assertEqual(len(logged), 1)
+        self.assertIn("Results are out", logged.body)
+
+
+@tagged("post_install", "-at_install")
+class TestTwoDispatchers(TransactionCase):
+    """Two SMS queue workers, each with its own database connection and commits, as two cron threads or servers.
+
+    Their data is committed through separate cursors (and removed afterwards): the test's own transaction holds
+    nothing they need, so no lock is shared with it.
+    """
+
+    COUNT = 600
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = ATSimulator(accounts={SIM_USERNAME: SIM_API_KEY}).start()
+        cls.addClassCleanup(cls.simulator.stop)
+
+    def setUp(self):
+        super().setUp()
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["ir.config_parameter"].set_param("sms.session.batch.size", "40")
+            env["africastalking.account"].search([]).active = False
+            account = env["africastalking.account"].create({
+                "name": "Dispatch test", "environment": "custom", "api_url": self.simulator.url,
+                "username": SIM_USERNAME, "api_key": SIM_API_KEY, "timeout": 5, "company_id": env.company.id})
+            sms = env["sms.sms"].create([{"number": "+2547200%05d" % index, "body": "Hostel %d" % (index % 7),
+                                          "company_id": env.company.id} for index in range(self.COUNT)])
+            self.sms_ids, self.account_id = sms.ids, account.id
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            sms = env["sms.sms"].browse(self.sms_ids).exists()
+            env["africastalking.message"].search([("sms_uuid", "in", sms.mapped("uuid"))]).unlink()
+            sms.unlink()
+            env["africastalking.account"].browse(self.account_id).unlink()
+            env["africastalking.account"].search([("active", "=", False)]).active = True
+            env["ir.config_parameter"].set_param("sms.session.batch.size", "500")
+
+    def test_two_dispatchers_send_each_sms_once(self):
+        errors = []
+
+        def dispatcher():
+            try:
+                with self.registry.cursor() as cr:
+                    api.Environment(cr, SUPERUSER_ID, {})["sms.sms"]._process_queue(ids=self.sms_ids)
+            except Exception as exc:  # noqa: BLE001 - reported to the test thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=dispatcher) for _index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        self.assertFalse(errors)
+        stats = self.simulator.stats()
+        self.assertEqual((stats["accepted"], stats["duplicates"]), (self.COUNT, 0))
+        numbers = {message["number"] for message in self.simulator.messages}
+        self.assertEqual(len(numbers), self.COUNT, "every number received its SMS exactly once")
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT state, count(*) FROM sms_sms WHERE id = ANY(%s) GROUP BY state", (self.sms_ids,))
+            self.assertEqual(dict(cr.fetchall()), {"pending": self.COUNT})

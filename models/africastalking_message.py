@@ -237,7 +237,7 @@ class AfricasTalkingMessage(models.Model):
                    SET at_message_id = f.at_message_id, at_status = f.at_status, at_cost = f.cost,
                        at_currency = f.currency, at_parts = f.parts
                   FROM facts f
-                 WHERE t.sms_uuid = f.sms_uuid
+                 WHERE t.sms_uuid = f.sms_uuid AND t.sms_uuid = ANY(%s)  -- lets the planner use the index
              RETURNING t.mailing_trace_id, f.*
             )
             UPDATE mailing_trace tr
@@ -247,7 +247,7 @@ class AfricasTalkingMessage(models.Model):
              WHERE tr.id = trackers.mailing_trace_id
             """,
             (columns["sms_uuid"], columns["at_message_id"], columns["at_status"], columns["cost"],
-             columns["currency"], columns["parts"]),
+             columns["currency"], columns["parts"], columns["sms_uuid"]),
         )
         self.env["sms.tracker"].invalidate_model()
         self.env["mailing.trace"].invalidate_model()

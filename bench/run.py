@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""Benchmarks of the addon against stock Odoo 17 SMS Marketing, measured in one run on the same data.
+
+`python3 bench/run.py --n 10000` (what `make bench` runs). Each scenario runs in its own process so that its peak
+memory (RSS) is its own. Stock's path is stock Odoo's code (mass SMS composer, `sms.sms._send` of the `sms`
+module) talking to a zero-latency fake of Odoo's IAP SMS endpoint; ours goes to the local AT simulator, run as a
+separate process. Results go to stdout as a table; copy them into bench/RESULTS.md.
+"""
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import odoo_dev  # noqa: E402  (after the path set-up)
+
+DATABASE = os.environ.get("BENCH_DB", "sms_africastalking_bench")
+PERSONALISED = "Hello {{ object.name }}, exams start Monday."
+BROADCAST = "Exams start on Monday at 08:00. Check the timetable on the portal."
+
+
+# ----------------------------------------------------------------------
+# Helpers shared by the scenario processes
+# ----------------------------------------------------------------------
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def odoo_env():
+    """An Odoo registry on the bench database, loaded as a library."""
+    import odoo
+    from odoo.tools import config
+
+    config.parse_config(["-d", DATABASE, "--addons-path", odoo_dev.addons_path(), *odoo_dev.db_args(),
+                         "--log-level", "warn"])
+    odoo.service.server.load_server_wide_modules()
+    return odoo.registry(DATABASE)
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class FakeIapHandler(BaseHTTPRequestHandler):
+    """Odoo's IAP SMS endpoint (`/api/sms/3/send`), answering 'success' for every number at once."""
+
+    def do_POST(self):
+        payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        results = [{"uuid": number["uuid"], "state": "success", "credit": 1}
+                   for message in payload["params"]["messages"] for number in message["numbers"]]
+        body = json.dumps({"jsonrpc": "2.0", "id": payload.get("id"), "result": results}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def create_mailing(env, count, body, first_number):
+    """A list of ``count`` contacts with distinct Kenyan mobiles and an SMS mailing to it (committed)."""
+    from odoo import Command
+
+    # SMS left queued by an earlier scenario (prepare only) must not be dispatched by this one.
+    env.cr.execute("DELETE FROM sms_sms WHERE state IN ('outgoing', 'process')")
+    mailing_list = env["mailing.list"].create({"name": "Bench %d" % count})
+    env.cr.execute(
+        """
+        WITH contacts AS (
+            INSERT INTO mailing_contact (name, mobile, phone_sanitized, create_date, write_date)
+            SELECT 'Student ' || n, '+' || (%(first)s + n), '+' || (%(first)s + n),
+                   now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM generate_series(1, %(count)s) n
+         RETURNING id)
+        INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date, write_date)
+        SELECT id, %(list)s, false, now() at time zone 'UTC', now() at time zone 'UTC' FROM contacts
+        """,
+        {"first": first_number, "count": count, "list": mailing_list.id},
+    )
+    mailing = env["mailing.mailing"].create({
+        "subject": "Bench", "mailing_type": "sms", "body_plaintext": body, "keep_archives": False,
+        "mailing_model_id": env["ir.model"]._get_id("mailing.list"),
+        "contact_list_ids": [Command.link(mailing_list.id)], "state": "sending",
+    })
+    env.cr.commit()
+    return mailing
+
+
+def outgoing_count(env, mailing):
+    env.cr.execute("SELECT count(*) FROM sms_sms WHERE mailing_id = %s AND state = 'outgoing'", (mailing.id,))
+    return env.cr.fetchone()[0]
+
+
+# ----------------------------------------------------------------------
+# Scenarios (each in its own process)
+# ----------------------------------------------------------------------
+
+def scenario_stock(count, body, dispatch):
+    """Stock: the mass SMS composer prepares, then stock `_send` batches of 500 to the (fake) IAP endpoint."""
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeIapHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    registry = odoo_env()
+    from odoo import SUPERUSER_ID, api
+    from odoo.addons.mass_mailing_sms.models.mailing_mailing import Mailing as StockMailing
+    from odoo.addons.sms.models.sms_sms import SmsSms as StockSms
+
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env["ir.config_parameter"].set_param("sms.endpoint", "http://127.0.0.1:%d" % server.server_address[1])
+        env["iap.account"].get("sms")  # stock creates it (and commits) on first use: not part of the timing
+        mailing = create_mailing(env, count, body, 254700000000)
+        started = time.perf_counter()
+        StockMailing.action_send_sms(mailing)
+        cr.commit()
+        prepared = time.perf_counter()
+        if dispatch:
+            sms = env["sms.sms"]
+            while outgoing_count(env, mailing):
+                ids = sms.search([("mailing_id", "=", mailing.id), ("state", "=", "outgoing")], limit=10000).ids
+                for batch in odoo_tools_split(500, ids):
+                    StockSms._send(sms.browse(batch), unlink_failed=False, unlink_sent=True)
+                    cr.commit()
+        done = time.perf_counter()
+        sent = env["sms.sms"].search_count([("mailing_id", "=", mailing.id), ("state", "=", "pending")])
+    server.shutdown()
+    return {"prepare": prepared - started, "dispatch": done - prepared, "sent": sent, "rss": peak_rss_mb()}
+
+
+def scenario_ours(count, body, dispatch, latency=0.0):
+    """Ours: the addon's bulk preparation, then its queue dispatching to the AT simulator (its own process)."""
+    from odoo import SUPERUSER_ID, api
+
+    port = free_port()
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "tools.at_simulator", "--port", str(port), "--balance", "100000000"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        if latency:
+            post_json("http://127.0.0.1:%d/__sim__/config" % port, {"latency": latency})
+        registry = odoo_env()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["africastalking.account"].search([]).active = False
+            env["africastalking.account"].create({
+                "name": "Bench", "environment": "custom", "api_url": "http://127.0.0.1:%d" % port,
+                "username": "simulator", "api_key": "simulator-key",
+                "company_id": env.company.id})
+            mailing = create_mailing(env, count, body, 254710000000)
+            started = time.perf_counter()
+            mailing.action_send_sms()
+            cr.commit()
+            prepared = time.perf_counter()
+            if dispatch:
+                while outgoing_count(env, mailing):
+                    env["sms.sms"]._process_queue()
+                    cr.commit()
+            done = time.perf_counter()
+            sent = env["sms.sms"].search_count([("mailing_id", "=", mailing.id), ("state", "=", "pending")])
+        stats = get_json("http://127.0.0.1:%d/__sim__/state?limit=0" % port)["stats"]
+    finally:
+        simulator.terminate()
+        simulator.wait(10)
+    return {"prepare": prepared - started, "dispatch": done - prepared, "sent": sent, "rss": peak_rss_mb(),
+            "received": stats["accepted"], "duplicates": stats["duplicates"]}
+
+
+def odoo_tools_split(size, ids):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def wait_for_port(port, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError("the simulator did not start")
+
+
+def get_json(url):
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def post_json(url, data):
+    import urllib.request
+
+    request = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+SCENARIOS = {
+    "stock-prepare": lambda n: scenario_stock(n, PERSONALISED, dispatch=False),
+    "ours-prepare": lambda n: scenario_ours(n, PERSONALISED, dispatch=False),
+    "stock-broadcast": lambda n: scenario_stock(n, BROADCAST, dispatch=True),
+    "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
+    "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
+}
+
+
+# ----------------------------------------------------------------------
+# Orchestration
+# ----------------------------------------------------------------------
+
+def ensure_database():
+    odoo_dev.odoo_root()
+    odoo_dev.check_postgres()
+    if not odoo_dev.database_exists(DATABASE):
+        print("Creating the bench database %s..." % DATABASE, flush=True)
+        subprocess.run(odoo_dev.odoo_cmd(DATABASE, "-i", odoo_dev.MODULE, "--without-demo", "all",
+                                         "--stop-after-init", "--log-level", "warn"), check=True,
+                       cwd=odoo_dev.BUILD)
+    else:
+        subprocess.run(odoo_dev.odoo_cmd(DATABASE, "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level",
+                                         "warn"), check=True, cwd=odoo_dev.BUILD)
+
+
+def run_scenario(name, count):
+    env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, as the baseline
+    out = subprocess.run([sys.executable, __file__, "--scenario", name, "--n", str(count)], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=False)
+    lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
+    if out.returncode or not lines:
+        sys.stderr.write(out.stdout[-3000:] + out.stderr[-3000:])
+        raise SystemExit("scenario %s failed" % name)
+    return json.loads(lines[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=10000, help="recipients per mailing")
+    parser.add_argument("--personalised-n", type=int, default=3000,
+                        help="recipients of the personalised dispatch at 100 ms latency")
+    parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.scenario:
+        print(json.dumps(SCENARIOS[args.scenario](args.n)))
+        return
+    ensure_database()
+    results = {}
+    for name in ("stock-prepare", "ours-prepare", "stock-broadcast", "ours-broadcast"):
+        print("running %s (N=%d)..." % (name, args.n), flush=True)
+        results[name] = run_scenario(name, args.n)
+    print("running ours-personalised-100ms (N=%d)..." % args.personalised_n, flush=True)
+    results["ours-personalised-100ms"] = run_scenario("ours-personalised-100ms", args.personalised_n)
+    print_table(args, results)
+
+
+def print_table(args, results):
+    stock_p, ours_p = results["stock-prepare"], results["ours-prepare"]
+    stock_b, ours_b = results["stock-broadcast"], results["ours-broadcast"]
+    personal = results["ours-personalised-100ms"]
+    stock_total = stock_b["prepare"] + stock_b["dispatch"]
+    ours_total = ours_b["prepare"] + ours_b["dispatch"]
+    print()
+    print("| measure (N=%d) | stock | ours | ratio |" % args.n)
+    print("|---|---:|---:|---:|")
+    print("| prepare, personalised text (s) | %.2f | %.2f | %.1fx |"
+          % (stock_p["prepare"], ours_p["prepare"], stock_p["prepare"] / ours_p["prepare"]))
+    print("| peak RSS of prepare (MB) | %.0f | %.0f | %.1fx |"
+          % (stock_p["rss"], ours_p["rss"], stock_p["rss"] / ours_p["rss"]))
+    print("| broadcast, prepare + dispatch (s) | %.2f | %.2f | %.1fx |" % (stock_total, ours_total,
+                                                                            stock_total / ours_total))
+    print("| broadcast dispatch only (s) | %.2f | %.2f | %.1fx |"
+          % (stock_b["dispatch"], ours_b["dispatch"], stock_b["dispatch"] / ours_b["dispatch"]))
+    print("| peak RSS of broadcast (MB) | %.0f | %.0f | %.1fx |"
+          % (stock_b["rss"], ours_b["rss"], stock_b["rss"] / ours_b["rss"]))
+    print("| SMS sent (stock) / received by AT (ours), duplicates | %d | %d, %d dup |"
+          % (stock_b["sent"], ours_b["received"], ours_b["duplicates"]))
+    print()
+    print("Personalised dispatch, AT answering after 100 ms, N=%d: %.0f SMS/s (%d received, %d duplicates)"
+          % (args.personalised_n, args.personalised_n / personal["dispatch"], personal["received"],
+             personal["duplicates"]))
+
+
+if __name__ == "__main__":
+    main()

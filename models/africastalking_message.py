@@ -7,6 +7,37 @@ from ..tools.at_callbacks import FAILED_STATUSES, FAILURE_REASON_TO_DELIVERY_ERR
 _logger = logging.getLogger(__name__)
 
 FINAL_STATES = ("delivered", "failed")
+BOUNCE_ERRORS = ("invalid_destination", "not_allowed", "rejected")
+
+
+def _report_state(report):
+    """The message state a report sets: 'delivered' / 'failed' when final, None (no change) when intermediate."""
+    if report.is_delivered:
+        return "delivered"
+    return "failed" if report.status in FAILED_STATUSES else None
+
+
+def _strongest_report_per_message(reports):
+    """One report per message id: the first final one if any, else the last intermediate one."""
+    chosen = {}
+    for report in reports:
+        current = chosen.get(report.message_id)
+        if current is None or (report.is_final and not current.is_final) or not (report.is_final or
+                                                                                   current.is_final):
+            chosen[report.message_id] = report
+    return list(chosen.values())
+
+
+def _tracker_statuses(message):
+    """(trace status, notification status, failure type, AT status, network, final) for a message's state."""
+    if message.state == "delivered":
+        return "sent", "sent", None, message.at_status, message.network_code or None, True
+    if message.state == "failed":
+        error = message._delivery_error()
+        bounce = error in BOUNCE_ERRORS
+        return ("bounce" if bounce else "error", "bounce" if bounce else "exception", "sms_" + error,
+                message.at_status, message.network_code or None, True)
+    return "pending", "pending", None, message.at_status, message.network_code or None, False
 
 
 class AfricasTalkingMessage(models.Model):
@@ -65,22 +96,63 @@ class AfricasTalkingMessage(models.Model):
 
     @api.model
     def _apply_delivery_reports(self, account, reports):
-        """Apply parsed :class:`DeliveryReport` objects of ``account``; idempotent and order-insensitive.
+        """Apply parsed :class:`DeliveryReport` objects of ``account`` in set-based SQL; idempotent, order-proof.
 
-        A final state (delivered / failed) is never changed again; intermediate reports only refresh the AT status
-        of a message still pending. Reports for ids not known yet are kept and applied when the send is recorded.
+        A final state (delivered / failed) never changes again; an intermediate report only moves an unknown
+        outcome to "sent". Reports for ids not known yet (AT can report before the sending transaction commits)
+        are kept as rows without SMS and applied when the send's results are written.
         """
-        messages = self.search([("at_message_id", "in", [report.message_id for report in reports])])
-        by_id = {message.at_message_id: message for message in messages}
+        reports = _strongest_report_per_message(reports)
+        if not reports:
+            return
+        self.flush_model()
+        columns = {
+            "ids": [r.message_id for r in reports],
+            "states": [_report_state(r) for r in reports],
+            "statuses": [r.status for r in reports],
+            "networks": [r.network_code or None for r in reports],
+            "reasons": [(r.failure_reason or r.status) if r.status in FAILED_STATUSES else None for r in reports],
+        }
+        self.env.cr.execute(
+            """
+            UPDATE africastalking_message m
+               SET state = COALESCE(r.state, CASE WHEN m.state = 'unknown' THEN 'pending' ELSE m.state END),
+                   at_status = r.status, network_code = COALESCE(r.network, m.network_code),
+                   failure_reason = COALESCE(r.reason, m.failure_reason),
+                   report_date = now() at time zone 'UTC', write_date = now() at time zone 'UTC'
+              FROM unnest(%(ids)s::varchar[], %(states)s::varchar[], %(statuses)s::varchar[],
+                          %(networks)s::varchar[], %(reasons)s::varchar[]) AS r(id, state, status, network, reason)
+             WHERE m.at_message_id = r.id AND m.at_message_id = ANY(%(ids)s)
+               AND (m.account_id = %(account)s OR m.account_id IS NULL)
+               AND m.state NOT IN ('delivered', 'failed')
+         RETURNING m.id
+            """,
+            {**columns, "account": account.id},
+        )
+        updated = self.browse([row[0] for row in self.env.cr.fetchall()])
+        self.invalidate_model()
+        self._keep_unmatched_reports(account, reports)
+        updated.filtered("sms_uuid")._propagate_to_trackers()
+
+    def _keep_unmatched_reports(self, account, reports):
+        """Reports whose id no message of this account has: reconcile an unknown outcome, or keep for later."""
+        self.env.cr.execute(
+            "SELECT at_message_id, account_id FROM africastalking_message WHERE at_message_id = ANY(%s)",
+            ([r.message_id for r in reports],),
+        )
+        known = dict(self.env.cr.fetchall())
         for report in reports:
-            message = by_id.get(report.message_id) or self._adopt_unknown_outcome(account, report)
-            if not message:
-                by_id[report.message_id] = self._create_early_report(account, report)
-            elif message.account_id and message.account_id != account:
-                _logger.warning("Delivery report for message %s ignored: it belongs to another account",
-                                report.message_id)
+            if report.message_id in known:
+                if known[report.message_id] not in (account.id, None):
+                    _logger.warning("Delivery report for message %s ignored: it belongs to another account",
+                                    report.message_id)
+                continue
+            message = self._adopt_unknown_outcome(account, report)
+            if message:
+                message.write(self._report_values(report))
+                message._propagate_to_trackers()
             else:
-                message._apply_report(report)
+                self._create_early_report(account, report)
 
     def _adopt_unknown_outcome(self, account, report):
         """Reconcile a message whose send answer was lost: the report names its number and gives its AT id."""
@@ -107,42 +179,74 @@ class AfricasTalkingMessage(models.Model):
             "at_status": report.status,
             "network_code": report.network_code or False,
             "report_date": fields.Datetime.now(),
+            "state": _report_state(report) or "pending",
         }
-        if report.is_delivered:
-            values["state"] = "delivered"
-        elif report.status in FAILED_STATUSES:
-            values.update(state="failed", failure_reason=report.failure_reason or report.status)
+        if report.status in FAILED_STATUSES:
+            values["failure_reason"] = report.failure_reason or report.status
         return values
 
-    def _apply_report(self, report):
-        self.ensure_one()
-        if self.state in FINAL_STATES:
-            return  # a repeat, or an intermediate report arriving after the final one
-        values = self._report_values(report)
-        if self.state == "unknown" and "state" not in values:
-            values["state"] = "pending"  # AT knows the message: it was sent
-        self.write(values)
-        if self.sms_uuid:
-            self._propagate_to_trackers()
-
     def _propagate_to_trackers(self):
-        """Copy this message's state to Odoo's notification / trace through ``sms.tracker``."""
-        trackers = self.env["sms.tracker"].search([("sms_uuid", "in", self.mapped("sms_uuid"))])
-        trackers_by_uuid = {tracker.sms_uuid: tracker for tracker in trackers}
-        for message in self:
-            tracker = trackers_by_uuid.get(message.sms_uuid)
-            if not tracker:
-                continue
-            tracker._africastalking_update(message)
-            if message.state == "delivered":
-                tracker._action_update_from_sms_state("sent")
-            elif message.state == "failed":
-                tracker._action_update_from_provider_error(message._delivery_error())
-            elif message.state == "pending":
-                tracker._action_update_from_sms_state("pending")
-        sms = self.env["sms.sms"].search([("uuid", "in", self.filtered(lambda m: m.state in FINAL_STATES)
-                                           .mapped("sms_uuid"))])
-        sms.to_delete = True
+        """Copy these messages' states to their SMS's notification and mailing trace, in one statement.
+
+        Same rules as ``sms.tracker._action_update_from_sms_state`` / ``_action_update_from_provider_error``: a
+        delivered report gives 'sent', a failed one a bounce (invalid destination, not allowed, rejected) or an
+        error with Odoo's delivery failure type; nothing moves back from 'sent' nor repeats a bounce or error.
+        """
+        if not self:
+            return
+        rows = [(m.sms_uuid, *_tracker_statuses(m)) for m in self if m.sms_uuid]
+        for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
+            self.env[model].flush_model()
+        self.env.cr.execute(
+            """
+            WITH r AS (
+                SELECT * FROM unnest(%(uuids)s::varchar[], %(trace)s::varchar[], %(notif)s::varchar[],
+                                     %(failure)s::varchar[], %(status)s::varchar[], %(network)s::varchar[],
+                                     %(final)s::bool[])
+                       AS r(uuid, trace_status, notif_status, failure_type, at_status, network, final)
+            ), trackers AS (
+                UPDATE sms_tracker t SET at_status = r.at_status
+                  FROM r WHERE t.sms_uuid = r.uuid AND t.sms_uuid = ANY(%(uuids)s)
+             RETURNING t.mail_notification_id, t.mailing_trace_id, r.*
+            ), notifications AS (
+                UPDATE mail_notification n
+                   SET notification_status = k.notif_status, failure_type = k.failure_type,
+                       failure_reason = NULL
+                  FROM trackers k
+                 WHERE n.id = k.mail_notification_id
+                   AND NOT (n.notification_status = k.notif_status
+                            OR n.notification_status = 'sent' AND k.notif_status = 'pending'
+                            OR n.notification_status = 'sent' AND k.notif_status = 'bounce')
+             RETURNING n.mail_message_id
+            ), traces AS (
+                UPDATE mailing_trace tr
+                   SET trace_status = k.trace_status, failure_type = k.failure_type, failure_reason = NULL,
+                       at_status = k.at_status, at_network_code = COALESCE(k.network, tr.at_network_code),
+                       sent_datetime = CASE WHEN k.trace_status IN ('pending', 'sent', 'bounce')
+                                            THEN COALESCE(tr.sent_datetime, now() at time zone 'UTC')
+                                            ELSE tr.sent_datetime END
+                  FROM trackers k
+                 WHERE tr.id = k.mailing_trace_id
+                   AND NOT (tr.trace_status = k.trace_status
+                            OR tr.trace_status = 'sent' AND k.trace_status = 'pending')
+             RETURNING tr.id
+            ), done_sms AS (
+                UPDATE sms_sms s SET to_delete = true
+                  FROM r WHERE s.uuid = r.uuid AND r.final AND s.uuid = ANY(%(uuids)s)
+            )
+            SELECT (SELECT array_agg(DISTINCT mail_message_id) FROM notifications),
+                   (SELECT array_agg(id) FROM traces)
+            """,
+            {name: [row[index] for row in rows] for index, name in enumerate(
+                ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
+        )
+        message_ids, trace_ids = self.env.cr.fetchone()
+        for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
+            self.env[model].invalidate_model()
+        if message_ids:
+            self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
+        if trace_ids:
+            self.env["sms.tracker"]._update_sms_mailings("sent", self.env["mailing.trace"].browse(trace_ids))
 
     def _delivery_error(self):
         return (FAILURE_REASON_TO_DELIVERY_ERROR.get(self.failure_reason)

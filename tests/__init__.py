@@ -1,1 +1,1 @@
-from . import test_delivery_reports, test_send_outcomes, test_send_paths
+from . import test_delivery_reports, test_send_outcomes, test_send_paths, test_simulator_inbox

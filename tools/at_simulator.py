@@ -256,11 +256,12 @@ class ATSimulator:
     ``delivery_delay`` (seconds before an automatic report), ``hang_seconds`` (length of a 'timeout'
     fault), ``callback_timeout``, ``invalid_sender_ids`` (a set of ``from`` values AT refuses).
 
-    ``seed`` seeds the random draws of the failure rate (:meth:`set_failure_rate`); each reset restarts them.
+    ``failure_rate`` is the initial :meth:`set_failure_rate`; ``seed`` seeds its random draws, which each
+    reset restarts.
     """
 
     def __init__(self, host='127.0.0.1', port=0, accounts=None, balance=Decimal('1000'), currency='KES',
-                 rate=Decimal('0.80'), seed=None):
+                 rate=Decimal('0.80'), seed=None, failure_rate=0.0):
         self.host = host
         self.port = port
         self.accounts = dict(accounts if accounts is not None else {'simulator': 'simulator-key'})
@@ -282,6 +283,7 @@ class ATSimulator:
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self._seed = seed
         self._random = random.Random(seed)
+        self._initial_failure_rate = _to_fraction(failure_rate, 'failure_rate')
         self._inbox_page = b''
         self._forget_everything()
 
@@ -332,8 +334,8 @@ class ATSimulator:
 
     def reset(self):
         """Forget messages, phone events, counters, faults, rules, invalid sender ids and pending automatic
-        reports; the balance goes back to its initial value, latency and failure rate to 0. Accounts, callback
-        URLs, rate and the plain attributes (auto_deliver, delivery_delay, hang_seconds) are kept."""
+        reports; the balance and the failure rate go back to their initial values and latency to 0. Accounts,
+        callback URLs, rate and the plain attributes (auto_deliver, delivery_delay, hang_seconds) are kept."""
         with self._lock:
             self._forget_everything()
 
@@ -352,7 +354,7 @@ class ATSimulator:
             self._reports_in_flight = set()
             self._balance = self._initial_balance
             self._latency = 0.0
-            self._failure_rate = 0.0
+            self._failure_rate = self._initial_failure_rate
             self._random.seed(self._seed)
             self._phone_events = []
             self._sequence = itertools.count(1)
@@ -1132,6 +1134,13 @@ def _decimal_argument(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _fraction_argument(text):
+    try:
+        return _to_fraction(text, 'failure rate')
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog='python3 -m tools.at_simulator', description=__doc__.split('\n')[0])
     parser.add_argument('--host', default='127.0.0.1')
@@ -1148,6 +1157,9 @@ def _parse_args(argv):
     parser.add_argument('--optout-url', metavar='URL')
     parser.add_argument('--auto-deliver', type=float, metavar='SECONDS',
                         help='post delivery reports by themselves, SECONDS after each send')
+    parser.add_argument('--failure-rate', type=_fraction_argument, default=0.0, metavar='FRACTION',
+                        help='random fraction (0-1) of accepted messages whose delivery report says Failed')
+    parser.add_argument('--seed', type=int, help='seed of the failure-rate draws, for repeatable runs')
     return parser.parse_args(argv)
 
 
@@ -1160,7 +1172,8 @@ def main(argv=None):
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     simulator = ATSimulator(host=args.host, port=args.port, accounts={args.username: args.api_key},
-                            balance=args.balance, currency=args.currency, rate=args.rate)
+                            balance=args.balance, currency=args.currency, rate=args.rate, seed=args.seed,
+                            failure_rate=args.failure_rate)
     simulator.set_callback_urls(**_callback_urls(args))
     if args.auto_deliver is not None:
         simulator.auto_deliver = True
@@ -1170,6 +1183,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_args: stop.set())
     simulator.start()
     _logger.info('API base URL for the SDK: %s/version1, callbacks: %s', simulator.url, simulator.callback_urls)
+    _logger.info('Phones: %s/phones', simulator.url)
     try:
         while not stop.wait(0.5):
             pass

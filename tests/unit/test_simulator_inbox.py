@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from tools.at_simulator import ATSimulator
+from tools.at_simulator import ATSimulator, _parse_args
 
 TIMEOUT = 5
 AMINA = '+254711000001'
@@ -329,3 +329,20 @@ def test_counters_show_duplicates(sim):
     stats = get(sim, 'phones').json()['stats']
     assert (stats['requests'], stats['messages'], stats['duplicates']) == (2, 2, 1)
     assert [entry['text'] for entry in thread(sim, AMINA)] == ['Exams start on Monday'] * 2
+
+
+def test_reset_restores_the_initial_failure_rate(receiver):
+    with ATSimulator(seed=7, failure_rate=1) as sim:
+        sim.set_failure_rate(0)
+        sim.reset()
+        assert sim.failure_rate == 1
+        send(sim, AMINA, 'Exams')
+        assert thread(sim, AMINA)[0]['fate_status'] == 'Failed'
+
+
+def test_the_command_line_sets_the_failure_rate_and_seed():
+    args = _parse_args(['--failure-rate', '0.05', '--seed', '3'])
+    assert (args.failure_rate, args.seed) == (0.05, 3)
+    assert _parse_args([]).failure_rate == 0
+    with pytest.raises(SystemExit):
+        _parse_args(['--failure-rate', '5'])

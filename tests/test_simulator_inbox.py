@@ -63,6 +63,11 @@ class TestSimulatorAccountLink(AfricasTalkingCase):
         self.assertEqual(page.status_code, 200)
         self.assertIn("<title>Phones", page.text)
 
+    def test_the_form_shows_the_button_for_the_simulator_only(self):
+        arch = self.env["africastalking.account"].get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn('name="action_open_simulator"', arch)
+        self.assertIn('invisible="not is_simulator"', arch)
+
     def test_local_hosts_are_the_simulator(self):
         for url in ("http://localhost:8071", "http://LOCALHOST:8071/", "http://[::1]:8071", "https://127.0.0.1"):
             self.account.api_url = url

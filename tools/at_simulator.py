@@ -95,6 +95,7 @@ CALLBACK_KINDS = ('delivery', 'inbound', 'optout')
 INBOX_PAGE = Path(__file__).with_name('simulator_inbox.html')
 INBOX_PATHS = ('/', '/phones')
 HTML = 'text/html; charset=utf-8'
+PHONES_LIMIT = 200
 
 
 class ControlError(Exception):
@@ -456,18 +457,18 @@ class ATSimulator:
                 if isinstance(item, _Message) and not item.accepted:
                     continue  # a refused message never reached the phone
                 phone = phones.setdefault(item.number, {'number': item.number, 'received': 0, 'sent': 0,
-                                                        'pending': 0, 'last': None, 'seq': 0})
+                                                        'pending': 0, 'last': item})
                 if isinstance(item, _Message):
                     phone['received'] += 1
                     phone['pending'] += not item.final_done
                 else:
                     phone['sent'] += 1
-                if item.seq > phone['seq']:
-                    phone['seq'] = item.seq
-                    phone['last'] = _thread_entry(item) if isinstance(item, _Message) else item.as_entry()
-        ordered = sorted(phones.values(), key=lambda phone: phone['seq'], reverse=True)
-        for phone in ordered:
-            del phone['seq']
+                if item.seq > phone['last'].seq:
+                    phone['last'] = item
+            ordered = sorted(phones.values(), key=lambda phone: phone['last'].seq, reverse=True)
+            for phone in ordered:
+                last = phone['last']
+                phone['last'] = _thread_entry(last) if isinstance(last, _Message) else last.as_entry()
         return ordered
 
     def thread(self, number):
@@ -837,9 +838,13 @@ class ATSimulator:
             messages = messages[-int(query['limit']):] if int(query['limit']) > 0 else []
         return {'stats': self.stats(), 'messages': messages, 'config': self.config()}
 
-    def _control_phones(self, _query):
-        """Everything the inbox page polls: the phones, the counters and the settings."""
-        return {'phones': self.phones(), 'stats': self.stats(), 'config': self.config()}
+    def _control_phones(self, query):
+        """Everything the inbox page polls: the phones (the ``limit`` most recent, 200 by default, so a page left
+        open during a 100k benchmark stays light), their total count, the counters and the settings."""
+        limit = int(query.get('limit') or PHONES_LIMIT)
+        _require(limit >= 0, 'limit must be >= 0')
+        phones = self.phones()
+        return {'phones': phones[:limit], 'phone_count': len(phones), 'stats': self.stats(), 'config': self.config()}
 
     def _control_thread(self, query):
         number = _required(query, 'number').strip()

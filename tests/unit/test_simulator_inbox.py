@@ -346,3 +346,12 @@ def test_the_command_line_sets_the_failure_rate_and_seed():
     assert _parse_args([]).failure_rate == 0
     with pytest.raises(SystemExit):
         _parse_args(['--failure-rate', '5'])
+
+
+def test_the_phone_list_is_limited_to_the_most_recent(sim):
+    send(sim, ','.join('+2547220%05d' % index for index in range(5)), 'Exams')
+    data = get(sim, 'phones', limit=2).json()
+    assert [phone['number'] for phone in data['phones']] == ['+254722000004', '+254722000003']
+    assert data['phone_count'] == 5
+    assert len(get(sim, 'phones').json()['phones']) == 5  # 200 by default
+    assert get(sim, 'phones', limit=-1).status_code == 400

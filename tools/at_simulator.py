@@ -1029,7 +1029,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format_string, *args):
         # One line per answered request, through logging rather than stderr; the phone page's polls (a GET of
         # /__sim__/ every 1.5 s) only at debug level, so they do not drown the console of `make run`.
-        is_poll = self.command == 'GET' and self.path.startswith('/__sim__/')
+        is_poll = self.command == 'GET' and getattr(self, 'path', '').startswith('/__sim__/')
         (_logger.debug if is_poll else _logger.info)('%s %s', self.address_string(), format_string % args)
 
     @property

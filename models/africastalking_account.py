@@ -1,5 +1,6 @@
 import hmac
 import secrets
+from urllib.parse import urlsplit
 
 from werkzeug.urls import url_join
 
@@ -9,10 +10,25 @@ from odoo.exceptions import UserError
 from ..tools.at_gateway import PRODUCTION_URL, SANDBOX_URL, SANDBOX_USERNAME, AfricasTalkingGateway, GatewayError
 
 CALLBACK_ROUTE = "/sms_africastalking/%s/%s/%s"  # account id, secret, kind
+# Hosts of the bundled simulator: its phone page is offered only for an account pointing at this machine.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+SIMULATOR_PHONES_PATH = "/phones"
 
 
 def _new_callback_secret():
     return secrets.token_urlsafe(32)
+
+
+def _is_local_url(url):
+    """Whether ``url`` is an http(s) URL on this machine, where ``make run`` starts the simulator."""
+    if not url:
+        return False
+    try:
+        parsed = urlsplit(url.strip())
+        host = parsed.hostname  # lower case, without the brackets of an IPv6 address
+    except ValueError:
+        return False
+    return parsed.scheme in ("http", "https") and host in LOCAL_HOSTS
 
 
 class AfricasTalkingAccount(models.Model):
@@ -61,6 +77,11 @@ class AfricasTalkingAccount(models.Model):
     balance_amount = fields.Float(readonly=True, copy=False)
     balance_currency = fields.Char(readonly=True, copy=False)
     balance_date = fields.Datetime("Balance Checked On", readonly=True, copy=False)
+    is_simulator = fields.Boolean(
+        "Uses the Local Simulator", compute="_compute_simulator_url",
+        help="The account points at an Africa's Talking simulator on this machine (custom URL on localhost).",
+    )
+    simulator_url = fields.Char("Phone Simulator", compute="_compute_simulator_url")
 
     _sql_constraints = [
         ("timeout_positive", "CHECK(timeout > 0)", "The timeout must be positive."),
@@ -78,6 +99,13 @@ class AfricasTalkingAccount(models.Model):
             account.delivery_report_url = url_join(base_url, account._callback_path("delivery"))
             account.inbound_url = url_join(base_url, account._callback_path("inbound"))
             account.optout_url = url_join(base_url, account._callback_path("optout"))
+
+    @api.depends("environment", "api_url")
+    def _compute_simulator_url(self):
+        for account in self:
+            is_local = account.environment == "custom" and _is_local_url(account.api_url)
+            account.is_simulator = is_local
+            account.simulator_url = url_join(account.api_url, SIMULATOR_PHONES_PATH) if is_local else False
 
     def _callback_path(self, kind):
         return CALLBACK_ROUTE % (self.id, self.sudo().callback_secret, kind)
@@ -153,6 +181,13 @@ class AfricasTalkingAccount(models.Model):
             "balance_date": fields.Datetime.now(),
         })
         return currency, amount
+
+    def action_open_simulator(self):
+        """The simulator's phone page, in a new tab: watch the phones receive, reply STOP, choose delivery fates."""
+        self.ensure_one()
+        if not self.is_simulator:
+            raise UserError(_("This account does not point at the local Africa's Talking simulator."))
+        return {"type": "ir.actions.act_url", "url": self.simulator_url, "target": "new"}
 
     def action_check_balance(self):
         self.ensure_one()

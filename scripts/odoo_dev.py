@@ -207,8 +207,9 @@ def cmd_run(args):
         print("warning: no active account points at %s: the simulator will not post reports" % sim_url)
     procs = [subprocess.Popen(sim_cmd, cwd=ROOT)]
     procs.append(subprocess.Popen(odoo_cmd(args.database, "--http-port", str(args.http_port)), cwd=BUILD))
-    print("\nOdoo: %s (admin / admin)   Africa's Talking simulator: %s\nCtrl-C stops both.\n"
-          % (base_url, sim_url), flush=True)
+    print("\nOdoo: %s (admin / admin)   Africa's Talking simulator: %s\n"
+          "Phones (what the simulator's phones received; reply STOP, choose delivery fates): %s/phones\n"
+          "Ctrl-C stops both.\n" % (base_url, sim_url, sim_url), flush=True)
     try:
         while all(proc.poll() is None for proc in procs):
             time.sleep(0.5)

@@ -1,1 +1,5 @@
-from . import test_delivery_reports, test_scale, test_send_outcomes, test_send_paths
+from . import test_send_paths
+from . import test_send_outcomes
+from . import test_delivery_reports
+from . import test_scale
+from . import test_simulator_inbox

@@ -7,8 +7,11 @@ It is the gateway of every test, the target of every benchmark and the default o
   SDK works against it unchanged (set ``service._baseUrl = sim.url + '/version1'``).
 * Delivery reports, inbound SMS and opt-outs are POSTed form-encoded to the configured callback URLs, as
   AT does, on demand (:meth:`ATSimulator.deliver_pending`) or automatically after a delay.
-* Faults (latency, hangs, 5xx, 401, connection resets, per-number status codes, balance) are injected on
-  demand, and every received message is counted so tests can prove "sent exactly once".
+* Faults (latency, hangs, 5xx, 401, connection resets, per-number status codes, balance, a random failure
+  rate of delivery reports) are injected on demand, and every received message is counted so tests can prove
+  "sent exactly once".
+* ``GET /`` (or ``/phones``) is the phone inbox, a page (``simulator_inbox.html``) where a person watches the
+  phones receive their messages, replies (STOP...), triggers opt-outs and chooses delivery fates.
 
 Python API: build an :class:`ATSimulator`, ``start()`` it (or use it as a context manager). Other processes
 and the browser drive it with the JSON control endpoints under ``/__sim__/``. Command line::
@@ -21,8 +24,10 @@ import argparse
 import heapq
 import hmac
 import io
+import itertools
 import json
 import logging
+import random
 import re
 import signal
 import socket
@@ -38,6 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 from .segments import analyze
 
@@ -86,6 +92,10 @@ SAFARICOM_PREFIX = '+2547'
 SAFARICOM_NETWORK = '63902'
 OTHER_NETWORK = '99999'  # AT's sandbox network "Athena"
 CALLBACK_KINDS = ('delivery', 'inbound', 'optout')
+INBOX_PAGE = Path(__file__).with_name('simulator_inbox.html')
+INBOX_PATHS = ('/', '/phones')
+HTML = 'text/html; charset=utf-8'
+PHONES_LIMIT = 200
 
 
 class ControlError(Exception):
@@ -119,6 +129,7 @@ class _Message:
     fate_reason: str | None = None
     intermediate_done: bool = False
     final_done: bool = False
+    seq: int = 0  # arrival order among messages and phone events, for the phone threads
 
     PUBLIC_FIELDS = ('id', 'number', 'text', 'sender_id', 'username', 'status_code', 'status', 'cost', 'parts',
                      'delivery_status', 'failure_reason', 'network_code', 'created_at')
@@ -129,6 +140,35 @@ class _Message:
 
     def as_dict(self):
         return {name: getattr(self, name) for name in self.PUBLIC_FIELDS}
+
+
+@dataclass
+class _PhoneEvent:
+    """Something a phone sent: a reply (AT's inbound callback) or a bulk SMS opt-out (AT's opt-out callback)."""
+
+    id: str
+    kind: str  # 'reply' or 'optout'
+    number: str
+    text: str
+    to: str
+    created_at: str
+    seq: int
+    http_status: int | None = None  # Odoo's answer to the callback; None while posting or when unreachable
+    answered: bool = False
+
+    def as_entry(self):
+        return {'direction': 'sent', 'kind': self.kind, 'id': self.id, 'number': self.number, 'text': self.text,
+                'to': self.to, 'created_at': self.created_at, 'http_status': self.http_status,
+                'answered': self.answered}
+
+
+def _thread_entry(message):
+    """A message as the phone shows it: what arrived, and where its delivery report stands."""
+    return {'direction': 'received', 'id': message.id, 'number': message.number, 'text': message.text,
+            'sender_id': message.sender_id, 'parts': message.parts, 'cost': message.cost,
+            'created_at': message.created_at, 'delivery_status': message.delivery_status or 'Pending',
+            'failure_reason': message.failure_reason, 'final': message.final_done,
+            'fate_status': message.fate_status, 'fate_reason': message.fate_reason}
 
 
 @dataclass
@@ -193,6 +233,13 @@ def _to_decimal(value, name):
     return number
 
 
+def _to_fraction(value, name):
+    fraction = float(value)
+    if not 0 <= fraction <= 1:  # also refuses NaN
+        raise ValueError('%s must be a fraction between 0 and 1' % name)
+    return fraction
+
+
 def _to_seconds(value, name):
     seconds = float(value)
     if not seconds >= 0:  # also refuses NaN
@@ -209,10 +256,13 @@ class ATSimulator:
     Plain attributes that may be set at any time: ``auto_deliver`` (post reports by themselves),
     ``delivery_delay`` (seconds before an automatic report), ``hang_seconds`` (length of a 'timeout'
     fault), ``callback_timeout``, ``invalid_sender_ids`` (a set of ``from`` values AT refuses).
+
+    ``failure_rate`` is the initial :meth:`set_failure_rate`; ``seed`` seeds its random draws, which each
+    reset restarts.
     """
 
     def __init__(self, host='127.0.0.1', port=0, accounts=None, balance=Decimal('1000'), currency='KES',
-                 rate=Decimal('0.80')):
+                 rate=Decimal('0.80'), seed=None, failure_rate=0.0):
         self.host = host
         self.port = port
         self.accounts = dict(accounts if accounts is not None else {'simulator': 'simulator-key'})
@@ -232,12 +282,17 @@ class ATSimulator:
         self._callback_urls = dict.fromkeys(CALLBACK_KINDS)
         # Callbacks go straight to their host: an HTTP proxy from the environment must not see them.
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._seed = seed
+        self._random = random.Random(seed)
+        self._initial_failure_rate = _to_fraction(failure_rate, 'failure_rate')
+        self._inbox_page = b''
         self._forget_everything()
 
     # ------------------------------------------------------------------ lifecycle
 
     def start(self):
         """Listen and serve in daemon threads; returns self. ``port=0`` picks a free port."""
+        self._inbox_page = INBOX_PAGE.read_bytes()
         server = _SimulatorHTTPServer((self.host, self.port), _RequestHandler)
         server.simulator = self
         self._server = server
@@ -279,9 +334,9 @@ class ATSimulator:
     # ------------------------------------------------------------------ configuration
 
     def reset(self):
-        """Forget messages, counters, faults, rules, invalid sender ids and pending automatic reports; the
-        balance goes back to its initial value and latency to 0. Accounts, callback URLs, rate and the
-        plain attributes (auto_deliver, delivery_delay, hang_seconds) are kept."""
+        """Forget messages, phone events, counters, faults, rules, invalid sender ids and pending automatic
+        reports; the balance and the failure rate go back to their initial values and latency to 0. Accounts,
+        callback URLs, rate and the plain attributes (auto_deliver, delivery_delay, hang_seconds) are kept."""
         with self._lock:
             self._forget_everything()
 
@@ -300,6 +355,10 @@ class ATSimulator:
             self._reports_in_flight = set()
             self._balance = self._initial_balance
             self._latency = 0.0
+            self._failure_rate = self._initial_failure_rate
+            self._random.seed(self._seed)
+            self._phone_events = []
+            self._sequence = itertools.count(1)
             self.invalid_sender_ids.clear()
 
     @property
@@ -315,6 +374,17 @@ class ATSimulator:
         """Delay every API answer (not the control endpoints) by ``seconds``."""
         with self._lock:
             self._latency = _to_seconds(seconds, 'latency')
+
+    @property
+    def failure_rate(self):
+        with self._lock:
+            return self._failure_rate
+
+    def set_failure_rate(self, fraction):
+        """The final report of this random fraction (0 to 1) of accepted messages says Failed
+        (DeliveryFailure); delivery rules and fates chosen later win over it."""
+        with self._lock:
+            self._failure_rate = _to_fraction(fraction, 'failure_rate')
 
     def add_number_rule(self, prefix, status_code):
         """Numbers starting with ``prefix`` get ``status_code`` on send (the longest prefix wins).
@@ -377,6 +447,39 @@ class ATSimulator:
             return sum(1 for message in self._messages
                        if message.accepted and message.number == number and text in (None, message.text))
 
+    def phones(self):
+        """Every number that received a message or sent something, the most recently active first:
+        ``number``, ``received`` and ``sent`` counts, ``pending`` (final report not delivered yet) and
+        ``last`` (its newest thread entry)."""
+        with self._lock:
+            phones = {}
+            for item in [*self._messages, *self._phone_events]:
+                if isinstance(item, _Message) and not item.accepted:
+                    continue  # a refused message never reached the phone
+                phone = phones.setdefault(item.number, {'number': item.number, 'received': 0, 'sent': 0,
+                                                        'pending': 0, 'last': item})
+                if isinstance(item, _Message):
+                    phone['received'] += 1
+                    phone['pending'] += not item.final_done
+                else:
+                    phone['sent'] += 1
+                if item.seq > phone['last'].seq:
+                    phone['last'] = item
+            ordered = sorted(phones.values(), key=lambda phone: phone['last'].seq, reverse=True)
+            for phone in ordered:
+                last = phone['last']
+                phone['last'] = _thread_entry(last) if isinstance(last, _Message) else last.as_entry()
+        return ordered
+
+    def thread(self, number):
+        """What the phone ``number`` shows, newest first: messages received (``direction`` 'received', with
+        their delivery status) and replies or opt-outs it sent (``direction`` 'sent', with Odoo's answer)."""
+        with self._lock:
+            items = [message for message in self._messages if message.accepted and message.number == number]
+            items += [event for event in self._phone_events if event.number == number]
+            items.sort(key=lambda item: item.seq, reverse=True)
+            return [_thread_entry(item) if isinstance(item, _Message) else item.as_entry() for item in items]
+
     def config(self):
         """The current settings, JSON-ready."""
         with self._lock:
@@ -387,6 +490,7 @@ class ATSimulator:
                 'currency': self.currency,
                 'rate': str(self.rate),
                 'latency': self._latency,
+                'failure_rate': self._failure_rate,
                 'callback_urls': dict(self._callback_urls),
                 'auto_deliver': self.auto_deliver,
                 'delivery_delay': self.delivery_delay,
@@ -423,6 +527,14 @@ class ATSimulator:
         with self._lock:
             message_ids = [message.id for message in self._messages if message.accepted and not message.final_done]
         return self._deliver(message_ids, final=final, intermediate=intermediate)
+
+    def deliver_messages(self, message_ids, final=True, intermediate=True):
+        """Post the pending reports of these messages only; same answer as :meth:`deliver_pending`."""
+        with self._lock:
+            unknown = [message_id for message_id in message_ids if message_id not in self._messages_by_id]
+        if unknown:
+            raise KeyError('unknown message id %r' % unknown[0])
+        return self._deliver(list(message_ids), final=final, intermediate=intermediate)
 
     def _deliver(self, message_ids, final, intermediate):
         with self._lock:
@@ -508,14 +620,31 @@ class ATSimulator:
     def send_inbound(self, from_number, text, to='12345', link_id=None):
         """POST an AT-shaped incoming SMS to the inbound callback; returns its HTTP status (None if
         unreachable). Raises RuntimeError when no inbound URL is configured."""
-        form = {'date': _utc_now().strftime('%Y-%m-%d %H:%M:%S'), 'from': from_number, 'id': str(uuid.uuid4()),
+        url = self._required_callback_url('inbound')
+        event = self._record_phone_event('reply', from_number, text, to)
+        form = {'date': _utc_now().strftime('%Y-%m-%d %H:%M:%S'), 'from': from_number, 'id': event.id,
                 'linkId': link_id or '', 'text': text, 'to': to, 'networkCode': _network_code(from_number)}
-        return self._post_form(self._required_callback_url('inbound'), form)
+        return self._answer_phone_event(event, self._post_form(url, form))
 
     def send_optout(self, phone_number, sender_id='AFRICASTKNG'):
         """POST an AT bulk SMS opt-out to the opt-out callback; returns its HTTP status."""
+        url = self._required_callback_url('optout')
+        event = self._record_phone_event('optout', phone_number, '', sender_id)
         form = {'senderId': sender_id, 'phoneNumber': phone_number}
-        return self._post_form(self._required_callback_url('optout'), form)
+        return self._answer_phone_event(event, self._post_form(url, form))
+
+    def _record_phone_event(self, kind, number, text, to):
+        """Show what the phone sent in its thread at once, before Odoo answers."""
+        with self._lock:
+            event = _PhoneEvent(id=str(uuid.uuid4()), kind=kind, number=number, text=text, to=to,
+                                created_at=_utc_now().isoformat(timespec='milliseconds'), seq=next(self._sequence))
+            self._phone_events.append(event)
+        return event
+
+    def _answer_phone_event(self, event, http_status):
+        with self._lock:
+            event.http_status, event.answered = http_status, True
+        return http_status
 
     def _required_callback_url(self, kind):
         with self._lock:
@@ -622,12 +751,19 @@ class ATSimulator:
             network_code=_network_code(number), created_at=_utc_now().isoformat(timespec='milliseconds'),
         )
         if accepted:
-            message.fate_status, message.fate_reason = (
-                _longest_prefix_match(self._delivery_rules, number) or ('Success', None))
+            message.fate_status, message.fate_reason = self._fate_for(number)
             self._messages_by_id[message.id] = message
+        message.seq = next(self._sequence)
         self._count_received(message)
         self._messages.append(message)
         return message
+
+    def _fate_for(self, number):
+        """The final delivery status of a new accepted message: its rule, else the failure rate's draw."""
+        fate = _longest_prefix_match(self._delivery_rules, number)
+        if fate is None and self._failure_rate and self._random.random() < self._failure_rate:
+            fate = ('Failed', DEFAULT_FAILURE_REASON)
+        return fate or ('Success', None)
 
     def _status_code_for(self, number):
         if not PHONE_NUMBER.match(number):
@@ -673,6 +809,8 @@ class ATSimulator:
         """Answer one ``/__sim__/`` call: (HTTP status, JSON-ready dict)."""
         routes = {
             ('GET', '/__sim__/state'): self._control_state,
+            ('GET', '/__sim__/phones'): self._control_phones,
+            ('GET', '/__sim__/thread'): self._control_thread,
             ('POST', '/__sim__/config'): self._control_config,
             ('POST', '/__sim__/deliver'): self._control_deliver,
             ('POST', '/__sim__/fate'): self._control_fate,
@@ -700,6 +838,20 @@ class ATSimulator:
             messages = messages[-int(query['limit']):] if int(query['limit']) > 0 else []
         return {'stats': self.stats(), 'messages': messages, 'config': self.config()}
 
+    def _control_phones(self, query):
+        """Everything the inbox page polls: the phones (the ``limit`` most recent, 200 by default, so a page left
+        open during a 100k benchmark stays light), their total count, the counters and the settings."""
+        limit = int(query.get('limit') or PHONES_LIMIT)
+        _require(limit >= 0, 'limit must be >= 0')
+        phones = self.phones()
+        return {'phones': phones[:limit], 'phone_count': len(phones), 'stats': self.stats(), 'config': self.config()}
+
+    def _control_thread(self, query):
+        number = _required(query, 'number').strip()
+        if number.isdigit():  # '+' left unencoded in the query string arrives as a space
+            number = '+' + number
+        return {'number': number, 'entries': self.thread(number)}
+
     def _control_config(self, data):
         # Validate everything first, then apply: a bad key changes nothing.
         changes = []
@@ -721,6 +873,9 @@ class ATSimulator:
         if name == 'latency':
             seconds = _to_seconds(value, name)
             return lambda: self.set_latency(seconds)
+        if name == 'failure_rate':
+            fraction = _to_fraction(value, name)
+            return lambda: self.set_failure_rate(fraction)
         if name in ('delivery_delay', 'hang_seconds'):
             seconds = _to_seconds(value, name)
             return lambda: setattr(self, name, seconds)
@@ -755,8 +910,13 @@ class ATSimulator:
         return {'posted': [[message_id, status] for message_id, status in posted]}
 
     def _control_fate(self, data):
-        self.set_fate(_required(data, 'message_id'), _required(data, 'status'), data.get('failure_reason'))
-        return {'ok': True}
+        """Set a message's fate; with ``deliver: true`` also post its reports now (the inbox page does)."""
+        message_id = _required(data, 'message_id')
+        self.set_fate(message_id, _required(data, 'status'), data.get('failure_reason'))
+        if not data.get('deliver'):
+            return {'ok': True}
+        posted = self.deliver_messages([message_id])
+        return {'ok': True, 'posted': [[posted_id, status] for posted_id, status in posted]}
 
     def _control_inbound(self, data):
         status = self.send_inbound(_required(data, 'from'), _required(data, 'text'), to=data.get('to', '12345'),
@@ -867,8 +1027,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def log_message(self, format_string, *args):
-        # One line per answered request, through logging rather than stderr.
-        _logger.info('%s %s', self.address_string(), format_string % args)
+        # One line per answered request, through logging rather than stderr; the phone page's polls (a GET of
+        # /__sim__/ every 1.5 s) only at debug level, so they do not drown the console of `make run`.
+        is_poll = self.command == 'GET' and getattr(self, 'path', '').startswith('/__sim__/')
+        (_logger.debug if is_poll else _logger.info)('%s %s', self.address_string(), format_string % args)
 
     @property
     def simulator(self):
@@ -883,6 +1045,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if is_control:
             status, payload = self.simulator.handle_control(self.command, path, query, body)
             self._answer(*_json(status, payload))
+        elif path in INBOX_PATHS and self.command == 'GET':
+            self._answer(200, HTML, self.simulator._inbox_page)
         elif path.startswith('/version1/'):
             self._serve_api(path, query, body)
         else:
@@ -977,6 +1141,13 @@ def _decimal_argument(text):
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _fraction_argument(text):
+    try:
+        return _to_fraction(text, 'failure rate')
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog='python3 -m tools.at_simulator', description=__doc__.split('\n')[0])
     parser.add_argument('--host', default='127.0.0.1')
@@ -993,6 +1164,9 @@ def _parse_args(argv):
     parser.add_argument('--optout-url', metavar='URL')
     parser.add_argument('--auto-deliver', type=float, metavar='SECONDS',
                         help='post delivery reports by themselves, SECONDS after each send')
+    parser.add_argument('--failure-rate', type=_fraction_argument, default=0.0, metavar='FRACTION',
+                        help='random fraction (0-1) of accepted messages whose delivery report says Failed')
+    parser.add_argument('--seed', type=int, help='seed of the failure-rate draws, for repeatable runs')
     return parser.parse_args(argv)
 
 
@@ -1005,7 +1179,8 @@ def main(argv=None):
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
     simulator = ATSimulator(host=args.host, port=args.port, accounts={args.username: args.api_key},
-                            balance=args.balance, currency=args.currency, rate=args.rate)
+                            balance=args.balance, currency=args.currency, rate=args.rate, seed=args.seed,
+                            failure_rate=args.failure_rate)
     simulator.set_callback_urls(**_callback_urls(args))
     if args.auto_deliver is not None:
         simulator.auto_deliver = True
@@ -1015,6 +1190,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_args: stop.set())
     simulator.start()
     _logger.info('API base URL for the SDK: %s/version1, callbacks: %s', simulator.url, simulator.callback_urls)
+    _logger.info('Phones: %s/phones', simulator.url)
     try:
         while not stop.wait(0.5):
             pass

@@ -508,12 +508,11 @@ def test_100k_row_csv_streams():
     data = b"Name,Mobile,Email\n" + b"".join(
         b"Person %d,07%08d,p%d@example.com\n" % (i, i, i) for i in range(ROWS)
     )
-    count, peak, elapsed = peak_memory_of(lambda: count_rows("big.csv", data))
+    count, peak, _elapsed = peak_memory_of(lambda: count_rows("big.csv", data))
     assert count == ROWS
     # The decoded text is about the size of the file; rows must not pile up on top of it
     # (a list of 100k rows of three strings alone would take well over 20 MB).
     assert peak < len(data) + 4_000_000, peak
-    assert elapsed < 5
 
 
 def big_xlsx(numbers_only=False) -> bytes:
@@ -562,13 +561,12 @@ def big_xlsx(numbers_only=False) -> bytes:
     return buffer.getvalue()
 
 
-def test_100k_row_xlsx_reads_in_seconds():
+def test_100k_row_xlsx_reads_every_row():
+    # Speed is measured by `make bench`, not asserted here: a busy machine must not fail the suite.
     data = big_xlsx()
-    started = time.perf_counter()
     table = read_table("big.xlsx", data)
     assert table.row_count_hint == ROWS
     assert sum(1 for _ in table.rows) == ROWS
-    assert time.perf_counter() - started < 8
 
 
 def test_100k_row_xlsx_streams_in_bounded_memory():

@@ -14,7 +14,7 @@
     "data": [
         "security/sms_africastalking_security.xml",
         "security/ir.model.access.csv",
-        "data/ir_config_parameter_data.xml",
+        "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",
         "views/africastalking_message_views.xml",
         "views/mailing_trace_views.xml",

@@ -180,6 +180,125 @@ def scenario_ours(count, body, dispatch, latency=0.0):
             "received": stats["accepted"], "duplicates": stats["duplicates"]}
 
 
+def sent_mailing_messages(env, count, port):
+    """A broadcast of ``count`` SMS sent through the simulator: AT message ids to report on (committed)."""
+    env["africastalking.account"].search([]).active = False
+    account = env["africastalking.account"].create({
+        "name": "Bench", "environment": "custom", "api_url": "http://127.0.0.1:%d" % port,
+        "username": "simulator", "api_key": "simulator-key", "company_id": env.company.id})
+    mailing = create_mailing(env, count, BROADCAST, 254730000000)
+    mailing.action_send_sms()
+    while outgoing_count(env, mailing):
+        env["sms.sms"]._process_queue()
+    env.cr.commit()
+    messages = env["africastalking.message"].search_read([("mailing_id", "=", mailing.id)],
+                                                        ["at_message_id", "number"])
+    return account, mailing, messages
+
+
+def with_simulator(function):
+    """Run ``function(port)`` with an AT simulator process beside it."""
+    port = free_port()
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "tools.at_simulator", "--port", str(port), "--balance", "100000000"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        return function(port)
+    finally:
+        simulator.terminate()
+        simulator.wait(10)
+
+
+def scenario_reports_bulk(count):
+    """Delivery reports applied in bulk (what a batch of callbacks costs once parsed): reports per second."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    from odoo.addons.sms_africastalking.tools.at_callbacks import parse_delivery_report
+
+    def run(port):
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            account, mailing, messages = sent_mailing_messages(env, count, port)
+            reports = [parse_delivery_report({"id": m["at_message_id"], "status": "Success",
+                                              "phoneNumber": m["number"], "networkCode": "63902"})
+                       for m in messages]
+            started = time.perf_counter()
+            for start in range(0, len(reports), 1000):
+                env["africastalking.message"]._apply_delivery_reports(account, reports[start:start + 1000])
+            cr.commit()
+            elapsed = time.perf_counter() - started
+            mailing.invalidate_recordset()
+            return {"reports": len(reports), "seconds": elapsed, "delivered": mailing.delivered}
+
+    return with_simulator(run)
+
+
+def scenario_reports_http(count):
+    """One delivery report per HTTP request, as AT posts them, against a minimal one-UPDATE route."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+
+    def run(port):
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            account, mailing, messages = sent_mailing_messages(env, count, port)
+            path = account._callback_path("delivery")
+            env.cr.commit()
+        http_port = free_port()
+        addons = odoo_dev.addons_path() + "," + str(ROOT / "bench" / "addons")
+        server = subprocess.Popen(
+            [sys.executable, "-m", "odoo", "-d", DATABASE, "--addons-path", addons, *odoo_dev.db_args(),
+             "--http-port", str(http_port), "--workers", "0", "--max-cron-threads", "0", "--log-level", "warn"],
+            cwd=odoo_dev.BUILD, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_port(http_port, timeout=60)
+            base = "http://127.0.0.1:%d" % http_port
+            forms = [{"id": m["at_message_id"], "status": "Success", "phoneNumber": m["number"],
+                      "networkCode": "63902"} for m in messages]
+            result = {}
+            for threads in (1, 4):
+                result["minimal_%d" % threads] = post_forms(base + "/sms_africastalking_bench/minimal",
+                                                            [{}] * len(forms), threads)
+                half = forms[:len(forms) // 2] if threads == 1 else forms[len(forms) // 2:]
+                result["reports_%d" % threads] = post_forms(base + path, half, threads)
+        finally:
+            server.terminate()
+            server.wait(20)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            result["delivered"] = env["mailing.mailing"].browse(mailing.id).delivered
+        return result
+
+    return with_simulator(run)
+
+
+def post_forms(url, forms, threads):
+    """POST every form from ``threads`` keep-alive clients; requests per second and non-200 answers."""
+    import requests
+
+    failures = []
+    chunks = [forms[index::threads] for index in range(threads)]
+
+    def client(chunk):
+        with requests.Session() as session:
+            for form in chunk:
+                response = session.post(url, data=form or {"x": "1"}, timeout=30)
+                if response.status_code != 200:
+                    failures.append(response.status_code)
+
+    workers = [threading.Thread(target=client, args=(chunk,)) for chunk in chunks]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - started
+    return {"requests": len(forms), "per_second": len(forms) / elapsed, "failures": len(failures)}
+
+
 def odoo_tools_split(size, ids):
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
@@ -217,6 +336,8 @@ SCENARIOS = {
     "stock-broadcast": lambda n: scenario_stock(n, BROADCAST, dispatch=True),
     "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
     "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
+    "reports-bulk": scenario_reports_bulk,
+    "reports-http": scenario_reports_http,
 }
 
 
@@ -227,14 +348,13 @@ SCENARIOS = {
 def ensure_database():
     odoo_dev.odoo_root()
     odoo_dev.check_postgres()
-    if not odoo_dev.database_exists(DATABASE):
-        print("Creating the bench database %s..." % DATABASE, flush=True)
-        subprocess.run(odoo_dev.odoo_cmd(DATABASE, "-i", odoo_dev.MODULE, "--without-demo", "all",
-                                         "--stop-after-init", "--log-level", "warn"), check=True,
-                       cwd=odoo_dev.BUILD)
-    else:
-        subprocess.run(odoo_dev.odoo_cmd(DATABASE, "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level",
-                                         "warn"), check=True, cwd=odoo_dev.BUILD)
+    addons = odoo_dev.addons_path() + "," + str(ROOT / "bench" / "addons")
+    step = "-u" if odoo_dev.database_exists(DATABASE) else "-i"
+    print("%s the bench database %s..." % ("Updating" if step == "-u" else "Creating", DATABASE), flush=True)
+    modules = ["-i", "sms_africastalking_bench"] + (["-u", odoo_dev.MODULE] if step == "-u" else [])
+    cmd = [sys.executable, "-m", "odoo", "-d", DATABASE, "--addons-path", addons, *odoo_dev.db_args(),
+           *modules, "--without-demo", "all", "--stop-after-init", "--log-level", "warn"]
+    subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
 
 
 def run_scenario(name, count):

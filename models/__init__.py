@@ -1,10 +1,9 @@
-from . import (
-    africastalking_account,
-    africastalking_message,
-    mailing_mailing,
-    mailing_trace,
-    res_company,
-    res_config_settings,
-    sms_sms,
-    sms_tracker,
-)
+from . import africastalking_account
+from . import africastalking_message
+from . import africastalking_delivery_report
+from . import res_company
+from . import sms_sms
+from . import sms_tracker
+from . import mailing_trace
+from . import mailing_mailing
+from . import res_config_settings

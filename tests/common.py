@@ -103,5 +103,11 @@ class AfricasTalkingHttpCase(AfricasTalkingMixin, HttpCase):
         """Let the simulator post its pending delivery reports to Odoo's real webhook."""
         self.env.flush_all()
         statuses = self.simulator.deliver_pending(**kwargs)
-        self.env.invalidate_all()
+        self.apply_queued_reports()
         return statuses
+
+    def apply_queued_reports(self):
+        """What the report cron, woken by the webhook, does: apply the queued reports."""
+        self.env.invalidate_all()
+        self.env["africastalking.delivery.report"].sudo()._cron_apply()
+        self.env.invalidate_all()

@@ -1,19 +1,20 @@
 """Delivery reports posted by Africa's Talking to the real webhook, over real HTTP."""
 
+from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.tests import tagged
 
 from .common import AfricasTalkingHttpCase
 
 
 @tagged("post_install", "-at_install")
-class TestDeliveryReports(AfricasTalkingHttpCase):
+class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
 
     def _post_report(self, secret=None, account=None, **form):
         account = account or self.account
         url = "/sms_africastalking/%s/%s/delivery" % (account.id, secret or account.sudo().callback_secret)
         self.env.flush_all()
         response = self.url_open(url, data=form, timeout=20)
-        self.env.invalidate_all()
+        self.apply_queued_reports()
         return response
 
     def _report(self, message_id, status="Success", number="+254711000001", **extra):
@@ -44,6 +45,27 @@ class TestDeliveryReports(AfricasTalkingHttpCase):
         campaign_traces = self.env["mailing.trace"].search([("mass_mailing_id", "=", mailing.id),
                                                              ("trace_status", "=", "sent")])
         self.assertEqual(len(campaign_traces), 3)
+
+    def test_report_is_queued_then_applied_in_bulk(self):
+        """The webhook only queues (AT gets its 200 at once) and wakes the applier cron."""
+        from ..models import africastalking_delivery_report
+
+        message = self._sent_message()
+        africastalking_delivery_report._last_trigger["at"] = 0.0
+        url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.account.sudo().callback_secret)
+        self.env.flush_all()
+        with self.capture_triggers("sms_africastalking.ir_cron_africastalking_apply_delivery_reports") as capture:
+            response = self.url_open(url, data=self._report(message.at_message_id), timeout=20)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(len(capture.records), 1)
+        queued = self.env["africastalking.delivery.report"].sudo().search([])
+        self.assertEqual(queued.mapped("message_id"), [message.at_message_id])
+        message.invalidate_recordset()
+        self.assertEqual(message.state, "pending", "not applied yet")
+        self.assertEqual(self.env["africastalking.delivery.report"].sudo()._cron_apply(), 1)
+        message.invalidate_recordset()
+        self.assertEqual(message.state, "delivered")
+        self.assertFalse(queued.exists())
 
     def test_chatter_notification_delivered(self):
         partner = self.partners[0]

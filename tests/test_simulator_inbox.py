@@ -160,6 +160,7 @@ class TestSimulatorInboxBrowser(AfricasTalkingHttpCase):
             }
         """ % {"number": json.dumps(partner.mobile), "body": json.dumps(body)})
 
+        self.apply_queued_reports()
         self.assertEqual((message.state, message.failure_reason, message.at_status),
                          ("failed", "UserInBlacklist", "Failed"))
         notification = self.env["mail.notification"].sudo().search([("res_partner_id", "=", partner.id),

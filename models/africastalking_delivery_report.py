@@ -1,0 +1,101 @@
+import logging
+import threading
+import time
+
+from odoo import api, fields, models
+
+from ..tools.at_callbacks import DeliveryReport
+
+_logger = logging.getLogger(__name__)
+
+APPLY_BATCH_SIZE = 5000
+# The webhook wakes the applier at most this often per process, a little later each time, so that the reports
+# of the following moment are applied together. The cron's own interval is the safety net.
+TRIGGER_DELAY_SECONDS = 1.0
+_last_trigger = {"at": 0.0}
+
+
+class AfricasTalkingDeliveryReport(models.Model):
+    """Delivery reports as received, waiting to be applied in bulk.
+
+    AT posts one report per HTTP request and retries until it gets a 200: the webhook only authenticates,
+    validates and inserts here (one statement), so it answers about as fast as any Odoo route can. A cron, woken by
+    the webhook, applies what arrived to messages, notifications, traces and mailings in set-based batches.
+    """
+
+    _name = "africastalking.delivery.report"
+    _description = "Africa's Talking Delivery Report (queue)"
+    _order = "id"
+    _log_access = False
+
+    account_id = fields.Many2one("africastalking.account", required=True, ondelete="cascade", index=True)
+    message_id = fields.Char("AT Message ID", required=True)
+    status = fields.Char(required=True)
+    phone_number = fields.Char(required=True)
+    network_code = fields.Char()
+    failure_reason = fields.Char()
+    retry_count = fields.Integer()
+    received_at = fields.Datetime(required=True, default=fields.Datetime.now)
+
+    @api.model
+    def _enqueue(self, account_id, report):
+        """Queue one validated report with a single INSERT (called by the public webhook: no ORM, no sudo)."""
+        self.env.cr.execute(
+            """
+            INSERT INTO africastalking_delivery_report
+                   (account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
+                    received_at)
+            VALUES (%s, %s, %s, %s, %s, %s, %s, now() at time zone 'UTC')
+            """,
+            (account_id, report.message_id, report.status, report.phone_number, report.network_code or None,
+             report.failure_reason or None, report.retry_count),
+        )
+        self._trigger_applier()
+
+    @api.model
+    def _trigger_applier(self):
+        now = time.monotonic()
+        if now - _last_trigger["at"] < TRIGGER_DELAY_SECONDS:
+            return
+        _last_trigger["at"] = now
+        cron = self.env.ref("sms_africastalking.ir_cron_africastalking_apply_delivery_reports", False)
+        if cron:
+            cron.sudo()._trigger(fields.Datetime.now())
+
+    @api.model
+    def _cron_apply(self, limit=None):
+        """Apply queued reports in batches (commit per batch outside tests); return how many were applied."""
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        applied = 0
+        while True:
+            batch = self._take_batch(min(APPLY_BATCH_SIZE, limit - applied) if limit else APPLY_BATCH_SIZE)
+            if not batch:
+                break
+            for account_id, reports in batch.items():
+                account = self.env["africastalking.account"].browse(account_id).exists()
+                if account:
+                    self.env["africastalking.message"]._apply_delivery_reports(account, reports)
+                applied += len(reports)
+            if auto_commit:
+                self.env.cr.commit()
+            if limit and applied >= limit:
+                break
+        return applied
+
+    def _take_batch(self, size):
+        """Remove the oldest queued reports (not held by another applier) and return them by account."""
+        self.env.cr.execute(
+            """
+            DELETE FROM africastalking_delivery_report
+             WHERE id IN (SELECT id FROM africastalking_delivery_report ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+         RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count
+            """,
+            (size,),
+        )
+        batch = {}
+        for row in sorted(self.env.cr.fetchall()):
+            _id, account_id, message_id, status, number, network, reason, retry = row
+            batch.setdefault(account_id, []).append(DeliveryReport(
+                message_id=message_id, status=status, phone_number=number, network_code=network or "",
+                failure_reason=reason or "", retry_count=retry or 0))
+        return batch

@@ -78,6 +78,7 @@ def create_mailing(env, count, body, first_number):
 
     # SMS left queued by an earlier scenario (prepare only) must not be dispatched by this one.
     env.cr.execute("DELETE FROM sms_sms WHERE state IN ('outgoing', 'process')")
+    env.cr.execute("DELETE FROM africastalking_delivery_report")
     mailing_list = env["mailing.list"].create({"name": "Bench %d" % count})
     env.cr.execute(
         """
@@ -210,33 +211,9 @@ def with_simulator(function):
         simulator.wait(10)
 
 
-def scenario_reports_bulk(count):
-    """Delivery reports applied in bulk (what a batch of callbacks costs once parsed): reports per second."""
-    from odoo import SUPERUSER_ID, api
-
-    registry = odoo_env()
-    from odoo.addons.sms_africastalking.tools.at_callbacks import parse_delivery_report
-
-    def run(port):
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            account, mailing, messages = sent_mailing_messages(env, count, port)
-            reports = [parse_delivery_report({"id": m["at_message_id"], "status": "Success",
-                                              "phoneNumber": m["number"], "networkCode": "63902"})
-                       for m in messages]
-            started = time.perf_counter()
-            for start in range(0, len(reports), 1000):
-                env["africastalking.message"]._apply_delivery_reports(account, reports[start:start + 1000])
-            cr.commit()
-            elapsed = time.perf_counter() - started
-            mailing.invalidate_recordset()
-            return {"reports": len(reports), "seconds": elapsed, "delivered": mailing.delivered}
-
-    return with_simulator(run)
-
-
 def scenario_reports_http(count):
-    """One delivery report per HTTP request, as AT posts them, against a minimal one-UPDATE route."""
+    """One delivery report per HTTP request, as AT posts them, against a minimal one-UPDATE route; then the
+    queued reports applied in bulk by the report cron's method."""
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
@@ -269,6 +246,9 @@ def scenario_reports_http(count):
             server.wait(20)
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            started = time.perf_counter()
+            result["applied"] = env["africastalking.delivery.report"]._cron_apply()
+            result["apply_per_second"] = result["applied"] / (time.perf_counter() - started)
             result["delivered"] = env["mailing.mailing"].browse(mailing.id).delivered
         return result
 
@@ -336,7 +316,6 @@ SCENARIOS = {
     "stock-broadcast": lambda n: scenario_stock(n, BROADCAST, dispatch=True),
     "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
     "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
-    "reports-bulk": scenario_reports_bulk,
     "reports-http": scenario_reports_http,
 }
 
@@ -373,6 +352,7 @@ def main():
     parser.add_argument("--n", type=int, default=10000, help="recipients per mailing")
     parser.add_argument("--personalised-n", type=int, default=3000,
                         help="recipients of the personalised dispatch at 100 ms latency")
+    parser.add_argument("--reports-n", type=int, default=2000, help="delivery reports posted over HTTP")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scenario:
@@ -385,6 +365,8 @@ def main():
         results[name] = run_scenario(name, args.n)
     print("running ours-personalised-100ms (N=%d)..." % args.personalised_n, flush=True)
     results["ours-personalised-100ms"] = run_scenario("ours-personalised-100ms", args.personalised_n)
+    print("running reports-http (N=%d)..." % args.reports_n, flush=True)
+    results["reports-http"] = run_scenario("reports-http", args.reports_n)
     print_table(args, results)
 
 
@@ -413,6 +395,18 @@ def print_table(args, results):
     print("Personalised dispatch, AT answering after 100 ms, N=%d: %.0f SMS/s (%d received, %d duplicates)"
           % (args.personalised_n, args.personalised_n / personal["dispatch"], personal["received"],
              personal["duplicates"]))
+    reports = results["reports-http"]
+    print()
+    print("| delivery reports, one per HTTP request (Odoo -d, --workers 0) | minimal one-UPDATE route | "
+          "report route | ratio |")
+    print("|---|---:|---:|---:|")
+    for threads in (1, 4):
+        minimal, ours = reports["minimal_%d" % threads], reports["reports_%d" % threads]
+        print("| %d client thread(s), requests/s | %.0f | %.0f | %.0f %% |"
+              % (threads, minimal["per_second"], ours["per_second"], 100 * ours["per_second"] / minimal["per_second"]))
+    failures = sum(reports[key]["failures"] for key in reports if key.startswith(("minimal", "reports")))
+    print("Queued reports applied in bulk: %d at %.0f reports/s; mailing delivered count %d; non-200 answers %d"
+          % (reports["applied"], reports["apply_per_second"], reports["delivered"], failures))
 
 
 if __name__ == "__main__":

@@ -28,16 +28,18 @@ def _strongest_report_per_message(reports):
     return list(chosen.values())
 
 
-def _tracker_statuses(message):
+def _tracker_statuses(state, at_status, network, failure_reason):
     """(trace status, notification status, failure type, AT status, network, final) for a message's state."""
-    if message.state == "delivered":
-        return "sent", "sent", None, message.at_status, message.network_code or None, True
-    if message.state == "failed":
-        error = message._delivery_error()
+    network = network or None
+    if state == "delivered":
+        return "sent", "sent", None, at_status, network, True
+    if state == "failed":
+        error = (FAILURE_REASON_TO_DELIVERY_ERROR.get(failure_reason) or STATUS_TO_DELIVERY_ERROR.get(at_status)
+                 or "not_delivered")
         bounce = error in BOUNCE_ERRORS
         return ("bounce" if bounce else "error", "bounce" if bounce else "exception", "sms_" + error,
-                message.at_status, message.network_code or None, True)
-    return "pending", "pending", None, message.at_status, message.network_code or None, False
+                at_status, network, True)
+    return "pending", "pending", None, at_status, network, False
 
 
 class AfricasTalkingMessage(models.Model):
@@ -125,14 +127,14 @@ class AfricasTalkingMessage(models.Model):
              WHERE m.at_message_id = r.id AND m.at_message_id = ANY(%(ids)s)
                AND (m.account_id = %(account)s OR m.account_id IS NULL)
                AND m.state NOT IN ('delivered', 'failed')
-         RETURNING m.id
+         RETURNING m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason
             """,
             {**columns, "account": account.id},
         )
-        updated = self.browse([row[0] for row in self.env.cr.fetchall()])
+        updated = [row for row in self.env.cr.fetchall() if row[0]]
         self.invalidate_model()
         self._keep_unmatched_reports(account, reports)
-        updated.filtered("sms_uuid")._propagate_to_trackers()
+        self._propagate_states(updated)
 
     def _keep_unmatched_reports(self, account, reports):
         """Reports whose id no message of this account has: reconcile an unknown outcome, or keep for later."""
@@ -192,9 +194,16 @@ class AfricasTalkingMessage(models.Model):
         delivered report gives 'sent', a failed one a bounce (invalid destination, not allowed, rejected) or an
         error with Odoo's delivery failure type; nothing moves back from 'sent' nor repeats a bounce or error.
         """
-        if not self:
+        self._propagate_states([(m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason)
+                                for m in self if m.sms_uuid])
+
+    @api.model
+    def _propagate_states(self, states):
+        """``states``: (sms uuid, state, AT status, network code, failure reason) of messages; see above."""
+        if not states:
             return
-        rows = [(m.sms_uuid, *_tracker_statuses(m)) for m in self if m.sms_uuid]
+        rows = [(uuid, *_tracker_statuses(state, at_status, network, reason))
+                for uuid, state, at_status, network, reason in states]
         for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
             self.env[model].flush_model()
         self.env.cr.execute(
@@ -247,10 +256,6 @@ class AfricasTalkingMessage(models.Model):
             self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
         if trace_ids:
             self.env["sms.tracker"]._update_sms_mailings("sent", self.env["mailing.trace"].browse(trace_ids))
-
-    def _delivery_error(self):
-        return (FAILURE_REASON_TO_DELIVERY_ERROR.get(self.failure_reason)
-                or STATUS_TO_DELIVERY_ERROR.get(self.at_status) or "not_delivered")
 
     # ------------------------------------------------------------------
     # Send results

@@ -42,15 +42,21 @@ class SmsTracker(models.Model):
         """A mailing is done once no SMS of it is queued or being sent (stock ignores queued ones).
 
         The queue dispatches a mailing in batches: stock would mark it done after the first batch, and a mailing
-        interrupted while being prepared would then never resume.
+        interrupted while being prepared would then never resume. Stock only needs the traces' mailings, so it
+        gets one trace per mailing that is not busy (thousands of traces come in one delivery batch).
         """
         if trace_status != "process" and traces:
             self.env["mailing.trace"].flush_model(["trace_status", "mass_mailing_id"])
             self.env.cr.execute(
-                "SELECT DISTINCT mass_mailing_id FROM mailing_trace "
-                "WHERE mass_mailing_id = ANY(%s) AND trace_status IN ('outgoing', 'process')",
-                (traces.mass_mailing_id.ids,),
+                """
+                SELECT DISTINCT ON (t.mass_mailing_id) t.id
+                  FROM mailing_trace t
+                 WHERE t.id = ANY(%s)
+                   AND NOT EXISTS (SELECT 1 FROM mailing_trace busy
+                                    WHERE busy.mass_mailing_id = t.mass_mailing_id
+                                      AND busy.trace_status IN ('outgoing', 'process'))
+                """,
+                (traces.ids,),
             )
-            busy = {row[0] for row in self.env.cr.fetchall()}
-            traces = traces.filtered(lambda trace: trace.mass_mailing_id.id not in busy)
+            traces = traces.browse([row[0] for row in self.env.cr.fetchall()])
         return super()._update_sms_mailings(trace_status, traces)

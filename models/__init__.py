@@ -5,6 +5,10 @@ from . import (
     mailing_trace,
     res_company,
     res_config_settings,
+    sms_africastalking_api,
+    sms_alert,
+    sms_alert_rule,
+    sms_event,
     sms_sms,
     sms_tracker,
 )

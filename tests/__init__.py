@@ -1,1 +1,8 @@
-from . import test_delivery_reports, test_send_outcomes, test_send_paths
+from . import (
+    test_delivery_reports,
+    test_send_outcomes,
+    test_send_paths,
+    test_sms_alerts,
+    test_sms_api,
+    test_sms_automation,
+)

@@ -15,7 +15,7 @@ class SmsBroadcast(models.TransientModel):
     mailing_list_ids = fields.Many2many("mailing.list", string="Mailing Lists", required=True)
     template_id = fields.Many2one("sms.template", string="Template",
                                   domain="[('model', '=', 'mailing.contact')]")
-    body = fields.Text(compute="_compute_body", store=True, readonly=False, required=True)
+    body = fields.Text(compute="_compute_body", store=True, readonly=False, required=True, precompute=True)
     schedule_type = fields.Selection([("now", "Now"), ("scheduled", "At a set time")], required=True,
                                      default="now")
     schedule_date = fields.Datetime("Send At")

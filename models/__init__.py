@@ -5,10 +5,9 @@ from . import (
     mailing_trace,
     res_company,
     res_config_settings,
-    sms_africastalking_api,
-    sms_alert,
-    sms_alert_rule,
-    sms_event,
     sms_sms,
     sms_tracker,
 )
+
+# isort: split
+from . import sms_africastalking_api, sms_alert, sms_alert_rule, sms_event

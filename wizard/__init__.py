@@ -1,1 +1,4 @@
-from . import mailing_sms_test, sms_broadcast
+from . import mailing_sms_test
+
+# isort: split
+from . import sms_broadcast

@@ -12,7 +12,7 @@ class SmsBroadcast(models.TransientModel):
     _description = "SMS Broadcast"
 
     name = fields.Char("Subject", required=True)
-    mailing_list_ids = fields.Many2many("mailing.list", string="Mailing Lists", required=True)
+    mailing_list_ids = fields.Many2many("mailing.list", required=True)
     template_id = fields.Many2one("sms.template", string="Template",
                                   domain="[('model', '=', 'mailing.contact')]")
     body = fields.Text(compute="_compute_body", store=True, readonly=False, required=True, precompute=True)

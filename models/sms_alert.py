@@ -43,6 +43,7 @@ class SmsAlert(models.Model):
         required=True, default="pending", index=True, readonly=True,
     )
     failure_reason = fields.Char(readonly=True)
+    cancelled_by_user = fields.Boolean(readonly=True, help="Cancelled by hand: the rule never revives it.")
     sent_at = fields.Datetime("Sent At", readonly=True)
     sms_uuid = fields.Char("SMS UUID", index="btree_not_null", readonly=True, copy=False)
     delivery_state = fields.Selection(
@@ -79,14 +80,15 @@ class SmsAlert(models.Model):
         current = {"scheduled_at": self.scheduled_at, "number": self.number, "partner_id": self.partner_id.id,
                    "mailing_contact_id": self.mailing_contact_id.id}
         update = {key: values[key] for key, value in current.items() if value != values[key]}
-        if self.state == "cancelled":
+        if self.state == "cancelled" and not self.cancelled_by_user:
             update.update(state="pending", failure_reason=False)
         if update:
             self.write(update)
 
     def action_cancel(self):
         self.filtered(lambda alert: alert.state == "pending").write(
-            {"state": "cancelled", "failure_reason": _("Cancelled by %s.", self.env.user.name)})
+            {"state": "cancelled", "cancelled_by_user": True,
+             "failure_reason": _("Cancelled by %s.", self.env.user.name)})
 
     def action_open_document(self):
         self.ensure_one()

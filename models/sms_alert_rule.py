@@ -315,6 +315,8 @@ class SmsAlertRule(models.Model):
                 if alert and alert.state == "pending":
                     alert.write({"state": "cancelled", "failure_reason": _("Expired: its time passed.")})
                 continue
+            if alert and alert.cancelled_by_user:
+                continue
             if alert:
                 alert._refresh(values)
             else:

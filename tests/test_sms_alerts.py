@@ -159,8 +159,16 @@ class TestSmsAlertRules(SmsAlertCommon):
         other.unlink()
         self.run_alert_cron(datetime(2030, 3, 2, 9, 10))
         self.assertEqual(self.alerts(rule, "pending").mapped("res_id"), [exam.id, exam.id])
-        self.run_alert_cron(DUE)
-        self.assertEqual(self.simulator.stats()["accepted"], 2)
+
+        # An alert cancelled by hand stays cancelled whatever the record does.
+        by_hand = self.alerts(rule, "pending").filtered(lambda a: a.partner_id == self.partners[1])
+        by_hand.with_user(self.user_marketing).action_cancel()
+        exam.date_begin = datetime(2030, 3, 11, 7, 0)
+        self.run_alert_cron(datetime(2030, 3, 2, 9, 15))
+        self.assertEqual(by_hand.state, "cancelled")
+        self.run_alert_cron(datetime(2030, 3, 9, 5, 0))
+        self.assertSentOnce(self.partners[0].mobile, "Reminder: MAT 101 in Hall A")
+        self.assertEqual(self.simulator.stats()["accepted"], 1)
         self.assertEqual(self.simulator.count(self.partners[0].mobile, "Reminder: CS 102 in Hall A"), 0)
 
     def test_paused_rule_and_expiry(self):

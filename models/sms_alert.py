@@ -3,6 +3,7 @@ from collections import defaultdict
 from datetime import timedelta
 
 from markupsafe import Markup, escape
+from psycopg2.extras import execute_values
 
 from odoo import _, api, fields, models
 
@@ -74,16 +75,18 @@ class SmsAlert(models.Model):
         for alert in self:
             alert.delivery_state = state_by_uuid.get(alert.sms_uuid, False)
 
-    def _refresh(self, values):
-        """Follow the record: new time or number; a cancelled alert whose record matches again is pending again."""
+    def _refresh_values(self, values):
+        """What to write to follow the record (new time, number), as a hashable tuple of items.
+
+        A cancelled alert whose record matches again is pending again, unless it was cancelled by hand.
+        """
         self.ensure_one()
         current = {"scheduled_at": self.scheduled_at, "number": self.number, "partner_id": self.partner_id.id,
                    "mailing_contact_id": self.mailing_contact_id.id}
         update = {key: values[key] for key, value in current.items() if value != values[key]}
         if self.state == "cancelled" and not self.cancelled_by_user:
             update.update(state="pending", failure_reason=False)
-        if update:
-            self.write(update)
+        return tuple(sorted(update.items()))
 
     def action_cancel(self):
         self.filtered(lambda alert: alert.state == "pending").write(
@@ -157,13 +160,32 @@ class SmsAlert(models.Model):
                                    "company_id": alert.company_id.id, "state": "outgoing"})
                 sent |= alert
         sms = self.env["sms.sms"].sudo().create(sms_values)
-        for alert, one_sms in zip(sent, sms, strict=True):
-            alert.write({"state": "sent", "sent_at": fields.Datetime.now(), "sms_uuid": one_sms.uuid,
-                         "body": one_sms.body, "failure_reason": False})
+        sent._mark_sent(sms)
         if sms:
             sent._log_on_documents()
             sms._africastalking_trigger_queue()
         return sent
+
+    def _mark_sent(self, sms):
+        """Write each alert's SMS (same order as ``self``) in one statement: per-row writes dominate big sends."""
+        if not self:
+            return
+        self.flush_recordset()
+        now, uid = fields.Datetime.now(), self.env.uid
+        execute_values(
+            self.env.cr,
+            """
+            UPDATE sms_alert alert
+               SET state = 'sent', failure_reason = NULL, sent_at = sent.now, write_date = sent.now,
+                   write_uid = sent.uid, sms_uuid = sent.uuid, body = sent.body
+              FROM (VALUES %s) AS sent (id, uuid, body, now, uid)
+             WHERE alert.id = sent.id
+            """,
+            [(alert.id, one_sms.uuid, one_sms.body, now, uid) for alert, one_sms in zip(self, sms, strict=True)],
+            page_size=1000,
+        )
+        self.invalidate_recordset(["state", "failure_reason", "sent_at", "write_date", "write_uid", "sms_uuid",
+                                   "body"])
 
     def _get_excluded_numbers(self, numbers):
         """``{number: reason}`` of numbers that must not get alerts: the phone blacklist.

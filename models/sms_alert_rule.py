@@ -1,5 +1,6 @@
 import logging
 import threading
+from collections import defaultdict
 from datetime import datetime, time, timedelta
 
 import pytz
@@ -306,7 +307,7 @@ class SmsAlertRule(models.Model):
             )
             done_keys = set(self.env.cr.fetchall())
         cancelled_ids = set(cancelled.ids)
-        to_create = []
+        to_create, refresh = [], defaultdict(lambda: self.env["sms.alert"].sudo())
         for key, values in wanted.items():
             alert = existing.pop(key, None)
             if key in done_keys:
@@ -318,7 +319,7 @@ class SmsAlertRule(models.Model):
             if alert and alert.cancelled_by_user:
                 continue
             if alert:
-                alert._refresh(values)
+                refresh[alert._refresh_values(values)] |= alert
             else:
                 to_create.append(dict(values, rule_id=self.id, res_model=self.model_id.model, res_id=key[0],
                                       company_id=self.company_id.id))
@@ -332,6 +333,9 @@ class SmsAlertRule(models.Model):
             else:
                 reason = _("The record was deleted, archived or no longer matches the rule.")
             alert.write({"state": "cancelled", "failure_reason": reason})
+        for update, group in refresh.items():
+            if update:
+                group.write(dict(update))  # grouped: a moved record moves all its recipients in one write
         self.env["sms.alert"].sudo().create(to_create)
 
     def _check_alerts_at_send_time(self, alerts, now):

@@ -146,7 +146,7 @@ class SmsAlert(models.Model):
     def _queue_sms(self, bodies):
         """Create the ``sms.sms`` of ``self`` (bodies by alert id), mark them sent, log on the records' chatter."""
         excluded = self._get_excluded_numbers({alert.number for alert in self if alert.number})
-        sms_values, sent = [], self.browse()
+        sms_values, sent_ids = [], []
         for alert in self:
             body = bodies.get(alert.id)
             if not alert.number:
@@ -158,7 +158,8 @@ class SmsAlert(models.Model):
             else:
                 sms_values.append({"body": body, "number": alert.number, "partner_id": alert.partner_id.id,
                                    "company_id": alert.company_id.id, "state": "outgoing"})
-                sent |= alert
+                sent_ids.append(alert.id)
+        sent = self.browse(sent_ids)
         sms = self.env["sms.sms"].sudo().create(sms_values)
         sent._mark_sent(sms)
         if sms:
@@ -197,10 +198,11 @@ class SmsAlert(models.Model):
 
     def _log_on_documents(self):
         """One chatter note per record and text, naming who got it."""
-        by_document = defaultdict(lambda: self.browse())
+        by_document = defaultdict(list)
         for alert in self.filtered(lambda a: a.res_model in self.env and a.res_id):
-            by_document[(alert.res_model, alert.res_id, alert.body)] |= alert
-        for (res_model, res_id, body), alerts in by_document.items():
+            by_document[(alert.res_model, alert.res_id, alert.body)].append(alert.id)
+        for (res_model, res_id, body), alert_ids in by_document.items():
+            alerts = self.browse(alert_ids)
             record = self.env[res_model].browse(res_id).exists()
             if not record or not hasattr(record, "_message_log"):
                 continue

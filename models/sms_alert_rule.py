@@ -307,7 +307,7 @@ class SmsAlertRule(models.Model):
             )
             done_keys = set(self.env.cr.fetchall())
         cancelled_ids = set(cancelled.ids)
-        to_create, refresh = [], defaultdict(lambda: self.env["sms.alert"].sudo())
+        to_create, refresh = [], defaultdict(list)
         for key, values in wanted.items():
             alert = existing.pop(key, None)
             if key in done_keys:
@@ -319,7 +319,7 @@ class SmsAlertRule(models.Model):
             if alert and alert.cancelled_by_user:
                 continue
             if alert:
-                refresh[alert._refresh_values(values)] |= alert
+                refresh[alert._refresh_values(values)].append(alert.id)
             else:
                 to_create.append(dict(values, rule_id=self.id, res_model=self.model_id.model, res_id=key[0],
                                       company_id=self.company_id.id))
@@ -333,9 +333,10 @@ class SmsAlertRule(models.Model):
             else:
                 reason = _("The record was deleted, archived or no longer matches the rule.")
             alert.write({"state": "cancelled", "failure_reason": reason})
-        for update, group in refresh.items():
+        # Grouped: a moved record moves all its recipients in one write.
+        for update, alert_ids in refresh.items():
             if update:
-                group.write(dict(update))  # grouped: a moved record moves all its recipients in one write
+                self.env["sms.alert"].sudo().browse(alert_ids).write(dict(update))
         self.env["sms.alert"].sudo().create(to_create)
 
     def _check_alerts_at_send_time(self, alerts, now):
@@ -354,7 +355,7 @@ class SmsAlertRule(models.Model):
         cancel_domain = self._eval_domain(self.cancel_domain)
         if cancel_domain:
             live -= live.filtered_domain(cancel_domain)
-        due = alerts.browse()
+        due_ids = []
         for alert in alerts:
             record = live.browse(alert.res_id)
             scheduled_at = self._compute_scheduled_at(record[fname]) if record in live else False
@@ -366,7 +367,8 @@ class SmsAlertRule(models.Model):
             elif scheduled_at < earliest:
                 alert.write({"state": "cancelled", "failure_reason": _("Expired: its time passed.")})
             else:
-                due |= alert
+                due_ids.append(alert.id)
+        due = alerts.browse(due_ids)
         bodies_by_record = self.template_id._render_field("body", list(set(due.mapped("res_id"))), compute_lang=True)
         return due, {alert.id: bodies_by_record.get(alert.res_id) for alert in due}
 

@@ -144,8 +144,10 @@ class SmsAlertRule(models.Model):
     def _sync_and_trigger(self):
         """A saved rule shows its pending alerts at once; the cron wakes at the earliest."""
         # The caller's rights on the rule were checked by create / write; records are read as the cron does.
+        # A rule the cron is working on right now is left to it (its next run syncs the new settings).
         for rule in self.sudo().filtered(lambda r: r.active and r.state == "running"):
-            rule._sync_alerts()
+            if rule._lock():
+                rule._sync_alerts()
         self.env["sms.alert"]._trigger_cron()
 
     def action_pause(self):

@@ -7,3 +7,7 @@ from . import sms_tracker
 from . import mailing_trace
 from . import mailing_mailing
 from . import res_config_settings
+from . import sms_event
+from . import sms_alert_rule
+from . import sms_alert
+from . import sms_africastalking_api

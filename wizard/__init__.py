@@ -1,1 +1,2 @@
 from . import mailing_sms_test
+from . import sms_broadcast

@@ -1,0 +1,398 @@
+import logging
+import threading
+from collections import defaultdict
+from datetime import datetime, time, timedelta
+
+import pytz
+
+from odoo import _, api, fields, models
+from odoo.addons.base.models.res_partner import _tz_get
+from odoo.exceptions import ValidationError
+from odoo.tools.safe_eval import safe_eval
+
+_logger = logging.getLogger(__name__)
+
+# pg_try_advisory_xact_lock(class, id): one worker at a time syncs and sends a rule's alerts.
+ALERT_RULE_LOCK_CLASS = 7360
+# How far back the search for source records reaches beyond the rule's own offset (time-of-day shifts).
+SEARCH_SLACK = timedelta(days=2)
+
+
+def _is_testing():
+    return getattr(threading.current_thread(), "testing", False)
+
+
+class SmsAlertRule(models.Model):
+    """A date-relative SMS alert: "2 days before the exam, at 08:00, send template T to the exam's students".
+
+    The cron (every 5 minutes, and triggered at the next due time) keeps one ``sms.alert`` per record and
+    recipient in step with the record's current date, then sends the due ones. Each record and recipient is
+    alerted at most once: a date that moves after the alert went out does not send it again.
+    """
+
+    _name = "sms.alert.rule"
+    _description = "SMS Alert Rule"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    state = fields.Selection([("running", "Running"), ("paused", "Paused")], required=True, default="running")
+    sequence = fields.Integer(default=10)
+    company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
+    model_id = fields.Many2one("ir.model", string="Applies to", required=True, ondelete="cascade",
+                               domain=[("transient", "=", False)])
+    model_name = fields.Char(related="model_id.model", string="Model Name")
+    date_field_id = fields.Many2one(
+        "ir.model.fields", string="Date Field", required=True, ondelete="cascade",
+        domain="[('model_id', '=', model_id), ('ttype', 'in', ('date', 'datetime')), ('store', '=', True)]",
+    )
+    date_field_type = fields.Selection(related="date_field_id.ttype")
+    offset_value = fields.Integer("Offset", default=1)
+    offset_unit = fields.Selection(
+        [("minutes", "Minutes"), ("hours", "Hours"), ("days", "Days"), ("weeks", "Weeks")],
+        required=True, default="days",
+    )
+    direction = fields.Selection([("before", "Before"), ("after", "After")], required=True, default="before")
+    use_time_of_day = fields.Boolean(
+        "At a Fixed Time", default=True,
+        help="Send at the given time of day (in the rule's time zone) instead of the exact offset from the date. "
+             "Always used for date fields, which have no time.")
+    time_of_day = fields.Float("Time of Day", default=8.0, help="Local time, e.g. 8.5 for 08:30.")
+    tz = fields.Selection(_tz_get, string="Time Zone", required=True,
+                          default=lambda self: self.env.company.partner_id.tz or self.env.user.tz or "UTC")
+    max_delay_hours = fields.Integer(
+        "Send When Late By", default=12,
+        help="An alert is still sent this many hours after its time (server down, rule created late); later "
+             "than that it is cancelled as expired.")
+    template_id = fields.Many2one("sms.template", string="SMS Template", required=True, ondelete="restrict",
+                                  domain="[('model_id', '=', model_id)]")
+    audience = fields.Selection(
+        [("partners", "The record's contacts"), ("mailing_lists", "Mailing lists"),
+         ("guardians", "Guardians of the record's contacts")],
+        required=True, default="partners",
+        help="The record's contacts are its partner fields (partner_id, partner_ids, ...). Mailing lists are the "
+             "lists below plus the record's own mailing lists when it has a 'mailing_list_ids' field.")
+    mailing_list_ids = fields.Many2many("mailing.list", string="Mailing Lists")
+    filter_domain = fields.Char("Apply On", default="[]", help="Only records matching this domain are alerted.")
+    cancel_domain = fields.Char(
+        "Cancelled When", default="[]",
+        help="Records matching this domain count as cancelled: their pending alerts are cancelled.")
+    alert_ids = fields.One2many("sms.alert", "rule_id", string="Alerts")
+    alert_pending_count = fields.Integer("Pending Alerts", compute="_compute_alert_counts")
+    alert_sent_count = fields.Integer("Sent Alerts", compute="_compute_alert_counts")
+
+    @api.depends("alert_ids.state")
+    def _compute_alert_counts(self):
+        counts = {(rule.id, state): count for rule, state, count in self.env["sms.alert"]._read_group(
+            [("rule_id", "in", self.ids)], ["rule_id", "state"], ["__count"])}
+        for rule in self:
+            rule.alert_pending_count = counts.get((rule.id, "pending"), 0)
+            rule.alert_sent_count = counts.get((rule.id, "sent"), 0)
+
+    @api.onchange("model_id")
+    def _onchange_model_id(self):
+        if self.date_field_id.model_id != self.model_id:
+            self.date_field_id = False
+        if self.template_id.model_id != self.model_id:
+            self.template_id = False
+        model = self.env.get(self.model_id.model) if self.model_id else None
+        state_field = model._fields.get("state") if model is not None else None
+        if state_field is not None and state_field.type == "selection" and "cancel" in dict(
+                state_field._description_selection(self.env)):
+            self.cancel_domain = "[('state', '=', 'cancel')]"
+
+    @api.constrains("model_id", "date_field_id", "template_id")
+    def _check_model_coherency(self):
+        for rule in self.sudo():
+            if rule.date_field_id.model_id != rule.model_id:
+                raise ValidationError(_("The date field of %s must belong to its model.", rule.name))
+            if rule.template_id.model_id != rule.model_id:
+                raise ValidationError(_("The SMS template of %s must be a template of its model.", rule.name))
+
+    @api.constrains("filter_domain", "cancel_domain")
+    def _check_domains(self):
+        for rule in self:
+            try:
+                rule._eval_domain(rule.filter_domain)
+                rule._eval_domain(rule.cancel_domain)
+            except Exception as exc:
+                raise ValidationError(_("Invalid domain on %(rule)s: %(error)s", rule=rule.name, error=exc)) from exc
+
+    @api.constrains("offset_value", "time_of_day", "max_delay_hours")
+    def _check_values(self):
+        for rule in self:
+            if rule.offset_value < 0 or rule.max_delay_hours < 0:
+                raise ValidationError(_("Offsets and delays are positive; choose 'after' to send after the date."))
+            if not 0 <= rule.time_of_day < 24:
+                raise ValidationError(_("The time of day is between 00:00 and 23:59."))
+
+    # ------------------------------------------------------------------
+    # CRUD and actions
+    # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        rules = super().create(vals_list)
+        rules._sync_and_trigger()
+        return rules
+
+    def write(self, vals):
+        res = super().write(vals)
+        self._sync_and_trigger()
+        return res
+
+    def _sync_and_trigger(self):
+        """A saved rule shows its pending alerts at once; the cron wakes at the earliest."""
+        # The caller's rights on the rule were checked by create / write; records are read as the cron does.
+        # A rule the cron is working on right now is left to it (its next run syncs the new settings).
+        for rule in self.sudo().filtered(lambda r: r.active and r.state == "running"):
+            if rule._lock():
+                rule._sync_alerts()
+        self.env["sms.alert"]._trigger_cron()
+
+    def action_pause(self):
+        self.write({"state": "paused"})
+
+    def action_resume(self):
+        self.write({"state": "running"})
+
+    def action_view_alerts(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.sms_alert_action")
+        action["domain"] = [("rule_id", "in", self.ids)]
+        action["context"] = {"search_default_filter_pending": 1}
+        return action
+
+    def action_run_now(self):
+        """Sync and send what is due now, as the cron would."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        self.sudo()._process(commit=False)
+        return True
+
+    # ------------------------------------------------------------------
+    # Schedule
+    # ------------------------------------------------------------------
+
+    def _offset(self):
+        self.ensure_one()
+        delta = timedelta(**{self.offset_unit: self.offset_value})
+        return -delta if self.direction == "before" else delta
+
+    def _compute_scheduled_at(self, value):
+        """The UTC (naive) moment the alert for a record whose date field holds ``value`` is due."""
+        self.ensure_one()
+        if not value:
+            return False
+        tz = pytz.timezone(self.tz or "UTC")
+        is_date = self.date_field_id.ttype == "date"
+        if not is_date and not self.use_time_of_day:
+            return value + self._offset()
+        local_date = value if is_date else pytz.utc.localize(value).astimezone(tz).date()
+        hours, minutes = divmod(round(self.time_of_day * 60), 60)
+        # Shift on the local wall clock so that "2 days before at 08:00" stays 08:00 across DST changes.
+        local = datetime.combine(local_date, time(int(hours), int(minutes))) + self._offset()
+        return tz.localize(local).astimezone(pytz.utc).replace(tzinfo=None)
+
+    def _earliest_date_value(self, now):
+        """Records whose date is before this cannot have an alert still sendable at ``now``."""
+        bound = now - timedelta(hours=self.max_delay_hours) - self._offset() - SEARCH_SLACK
+        return bound.date() if self.date_field_id.ttype == "date" else bound
+
+    # ------------------------------------------------------------------
+    # Records and recipients
+    # ------------------------------------------------------------------
+
+    def _eval_domain(self, domain):
+        return safe_eval(domain or "[]", {"uid": self.env.uid, "user": self.env.user,
+                                           "context_today": fields.Date.context_today(self),
+                                           "datetime": datetime, "timedelta": timedelta})
+
+    def _source_model(self):
+        return self.env[self.model_id.model].sudo().with_context(active_test=True)
+
+    def _find_source_records(self, now):
+        """The rule's records that may still be alerted, and those of them that count as cancelled."""
+        self.ensure_one()
+        fname = self.date_field_id.name
+        domain = self._eval_domain(self.filter_domain) + [
+            (fname, "!=", False), (fname, ">=", self._earliest_date_value(now))]
+        model = self._source_model()
+        if "company_id" in model._fields:
+            domain += [("company_id", "in", [False, self.company_id.id])]
+        records = model.search(domain)
+        cancel_domain = self._eval_domain(self.cancel_domain)
+        cancelled = records.filtered_domain(cancel_domain) if cancel_domain else records.browse()
+        return records, cancelled
+
+    def _get_recipients(self, records):
+        """``{res_id: [recipient values]}`` for the rule's audience; a recipient is a partner or a list contact."""
+        self.ensure_one()
+        if self.audience == "partners":
+            partners = self._get_record_partners(records)
+        elif self.audience == "guardians":
+            partners = self._get_guardian_partners(records)
+        else:
+            return self._get_list_recipients(records)
+        return {res_id: [self._partner_recipient(partner) for partner in record_partners]
+                for res_id, record_partners in partners.items()}
+
+    @api.model
+    def _get_record_partners(self, records):
+        if hasattr(records, "_mail_get_partners"):
+            return dict(records._mail_get_partners())
+        fields_ = [name for name in ("partner_id", "partner_ids") if name in records._fields]
+        return {record.id: record.mapped(lambda r: sum((r[name] for name in fields_), r.env["res.partner"]))
+                for record in records}
+
+    @api.model
+    def _get_guardian_partners(self, records):
+        """Hook for the guardians module: ``{res_id: res.partner recordset}`` of the guardians to alert.
+
+        Guardians are not part of this module; without an override a "guardians" rule alerts nobody.
+        """
+        return {record.id: self.env["res.partner"] for record in records}
+
+    def _get_list_recipients(self, records):
+        lists_field = "mailing_list_ids" if "mailing_list_ids" in records._fields else None
+        result = {}
+        for record in records:
+            lists = self.mailing_list_ids | (record[lists_field] if lists_field else self.env["mailing.list"])
+            subscriptions = lists.sudo().subscription_ids
+            opted_out = subscriptions.filtered("opt_out").contact_id
+            contacts = subscriptions.filtered(lambda s: not s.opt_out).contact_id - opted_out
+            result[record.id] = [self._contact_recipient(contact) for contact in contacts]
+        return result
+
+    def _partner_recipient(self, partner):
+        number = partner.mobile or partner.phone
+        country = partner.country_id or self.company_id.country_id
+        return {"recipient_key": "partner:%d" % partner.id, "partner_id": partner.id, "mailing_contact_id": False,
+                "number": partner._phone_format(number=number, country=country) or number or False}
+
+    def _contact_recipient(self, contact):
+        return {"recipient_key": "contact:%d" % contact.id, "partner_id": False, "mailing_contact_id": contact.id,
+                "number": contact.phone_sanitized or contact.mobile or False}
+
+    # ------------------------------------------------------------------
+    # Sync and send
+    # ------------------------------------------------------------------
+
+    def _lock(self):
+        """Try to become the only worker of this rule for the current transaction."""
+        self.ensure_one()
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", (ALERT_RULE_LOCK_CLASS, self.id))
+        return self.env.cr.fetchone()[0]
+
+    def _sync_alerts(self, now=None):
+        """Bring the rule's pending alerts in line with its records' current dates, contacts and states."""
+        self.ensure_one()
+        now = now or fields.Datetime.now()
+        earliest = now - timedelta(hours=self.max_delay_hours)
+        records, cancelled = self._find_source_records(now)
+        live = records - cancelled
+        wanted = {}
+        fname = self.date_field_id.name
+        recipients = self._get_recipients(live)
+        for record in live:
+            scheduled_at = self._compute_scheduled_at(record[fname])
+            for recipient in recipients.get(record.id, []):
+                wanted[(record.id, recipient["recipient_key"])] = dict(recipient, scheduled_at=scheduled_at)
+        alerts = self.env["sms.alert"].sudo().search([("rule_id", "=", self.id), ("state", "in", ("pending",
+                                                                                                   "cancelled"))])
+        existing = {(alert.res_id, alert.recipient_key): alert for alert in alerts}
+        # Keys already sent or failed are never alerted again.
+        done_keys = set()
+        if wanted:
+            self.env.cr.execute(
+                "SELECT res_id, recipient_key FROM sms_alert WHERE rule_id = %s AND state IN ('sent', 'failed')",
+                (self.id,),
+            )
+            done_keys = set(self.env.cr.fetchall())
+        cancelled_ids = set(cancelled.ids)
+        to_create, refresh = [], defaultdict(list)
+        for key, values in wanted.items():
+            alert = existing.pop(key, None)
+            if key in done_keys:
+                continue
+            if values["scheduled_at"] < earliest:
+                if alert and alert.state == "pending":
+                    alert.write({"state": "cancelled", "failure_reason": _("Expired: its time passed.")})
+                continue
+            if alert and alert.cancelled_by_user:
+                continue
+            if alert:
+                refresh[alert._refresh_values(values)].append(alert.id)
+            else:
+                to_create.append(dict(values, rule_id=self.id, res_model=self.model_id.model, res_id=key[0],
+                                      company_id=self.company_id.id))
+        for (res_id, _key), alert in existing.items():
+            if alert.state != "pending":
+                continue
+            if res_id in cancelled_ids:
+                reason = _("The record was cancelled.")
+            elif res_id in live.ids:
+                reason = _("The recipient was removed from the record.")
+            else:
+                reason = _("The record was deleted, archived or no longer matches the rule.")
+            alert.write({"state": "cancelled", "failure_reason": reason})
+        # Grouped: a moved record moves all its recipients in one write.
+        for update, alert_ids in refresh.items():
+            if update:
+                self.env["sms.alert"].sudo().browse(alert_ids).write(dict(update))
+        self.env["sms.alert"].sudo().create(to_create)
+
+    def _check_alerts_at_send_time(self, alerts, now):
+        """Re-read the records of claimed ``alerts`` right before sending: the date may have moved since the sync.
+
+        Returns the alerts still due now and their rendered bodies; the others are rescheduled or cancelled.
+        """
+        self.ensure_one()
+        fname = self.date_field_id.name
+        earliest = now - timedelta(hours=self.max_delay_hours)
+        records = self._source_model().browse(set(alerts.mapped("res_id"))).exists()
+        domain = self._eval_domain(self.filter_domain)
+        live = records.filtered_domain(domain) if domain else records
+        if "active" in live._fields:
+            live = live.filtered("active")
+        cancel_domain = self._eval_domain(self.cancel_domain)
+        if cancel_domain:
+            live -= live.filtered_domain(cancel_domain)
+        due_ids = []
+        for alert in alerts:
+            record = live.browse(alert.res_id)
+            scheduled_at = self._compute_scheduled_at(record[fname]) if record in live else False
+            if not scheduled_at:
+                alert.write({"state": "cancelled",
+                             "failure_reason": _("The record was cancelled, deleted or no longer matches the rule.")})
+            elif scheduled_at > now:
+                alert.write({"scheduled_at": scheduled_at})  # the date moved later: wait
+            elif scheduled_at < earliest:
+                alert.write({"state": "cancelled", "failure_reason": _("Expired: its time passed.")})
+            else:
+                due_ids.append(alert.id)
+        due = alerts.browse(due_ids)
+        bodies_by_record = self.template_id._render_field("body", list(set(due.mapped("res_id"))), compute_lang=True)
+        return due, {alert.id: bodies_by_record.get(alert.res_id) for alert in due}
+
+    def _process(self, commit=None):
+        """Sync and send due alerts of ``self`` (active, running rules only), one rule per transaction."""
+        commit = (not _is_testing()) if commit is None else commit
+        for rule in self.filtered(lambda r: r.active and r.state == "running"):
+            try:
+                with self.env.cr.savepoint():
+                    if not rule._lock():
+                        _logger.info("SMS alert rule %s is being processed by another worker", rule.id)
+                        continue
+                    now = fields.Datetime.now()
+                    rule._sync_alerts(now)
+                    self.env["sms.alert"]._send_due(now, rule_ids=rule.ids)
+            except Exception:
+                _logger.exception("SMS alert rule %s failed; it is retried at the next run", rule.id)
+            if commit:
+                self.env.cr.commit()  # a batch cron: keep each rule's work, release its lock
+
+    @api.model
+    def _cron_process_alerts(self):
+        self.search([("state", "=", "running")])._process()
+        self.env["sms.alert"]._send_due_unruled()
+        self.env["sms.alert"]._trigger_cron()

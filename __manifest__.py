@@ -20,10 +20,28 @@
         "views/mailing_trace_views.xml",
         "views/res_config_settings_views.xml",
         "views/sms_africastalking_menus.xml",
+        "data/africastalking_rate_data.xml",
+        "views/africastalking_rate_views.xml",
+        "views/sms_budget_views.xml",
+        "views/mailing_mailing_views.xml",
+        "views/sms_composer_views.xml",
+        "views/africastalking_sms_check_views.xml",
+        "views/res_partner_views.xml",
+        "views/utm_campaign_views.xml",
+        "views/sms_africastalking_cockpit_menus.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "sms_africastalking/static/src/js/**/*",
+            "sms_africastalking/static/src/components/**/*",
+        ],
+        "web.assets_tests": [
+            "sms_africastalking/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

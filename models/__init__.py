@@ -7,4 +7,8 @@ from . import (
     res_config_settings,
     sms_sms,
     sms_tracker,
+    africastalking_rate,
+    res_partner,
+    sms_budget,
+    utm_campaign,
 )

@@ -1,1 +1,3 @@
 from . import mailing_sms_test
+from . import sms_composer
+from . import africastalking_sms_check

@@ -1,4 +1,5 @@
 import logging
+import re
 from collections import Counter, defaultdict
 
 from odoo import _, api, fields, models
@@ -221,7 +222,7 @@ class MailingMailing(models.Model):
         def finish(text):
             text = text or ""
             if link:
-                text = TEXT_URL_REGEX.sub(link, text)
+                text = re.sub(TEXT_URL_REGEX, link, text)
             text += suffix
             return smart_encode(text) if smart else text
 

@@ -1,2 +1,1 @@
-from . import test_delivery_reports, test_send_outcomes, test_send_paths
-from . import test_cockpit
+from . import test_cockpit, test_cockpit_browser, test_delivery_reports, test_send_outcomes, test_send_paths

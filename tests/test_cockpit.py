@@ -9,8 +9,8 @@ from odoo.tests import tagged
 
 from .common import AfricasTalkingCase
 
-# 152 septets then a euro sign (2 septets) that cannot straddle the part boundary: 3 parts, not 2.
-BOUNDARY_BODY = "a" * 152 + "€" + "a" * 100
+# 306 septets: the euro sign (2 septets) cannot straddle the first boundary, so 3 parts, not ceil(306/153) = 2.
+BOUNDARY_BODY = "a" * 152 + "€" + "a" * 152
 
 
 @tagged("post_install", "-at_install")
@@ -66,7 +66,7 @@ class TestCostEstimate(AfricasTalkingCase):
         mailing.invalidate_recordset()
         self.assertAlmostEqual(mailing.sms_actual_cost, 2.4)
         self.assertEqual(mailing.sms_actual_segments, 3)
-        self.assertEqual(mailing.sms_opted_out, 2, "the blacklisted and the opted-out contact")
+        self.assertEqual(mailing.sms_opted_out, 3, "blacklisted, opted out of the list, do not SMS")
 
     def test_unpriced_destination_says_so(self):
         self.mixed_list.contact_ids[0].mobile = "+256772100001"  # Uganda: no rate seeded

@@ -1,3 +1,1 @@
-from . import mailing_sms_test
-from . import sms_composer
-from . import africastalking_sms_check
+from . import africastalking_sms_check, mailing_sms_test, sms_composer

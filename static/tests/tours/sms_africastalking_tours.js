@@ -1,0 +1,109 @@
+/** @odoo-module */
+
+import { registry } from "@web/core/registry";
+
+/** Composer from a contact: the live counter packs parts like AT, the cost follows the text. */
+registry.category("web_tour.tours").add("sms_africastalking_composer_tour", {
+    test: true,
+    steps: () => [
+        {
+            content: "Open the composer from the contact's SMS button",
+            trigger: "button[name='action_africastalking_send_sms']",
+        },
+        {
+            content: "Type 152 characters and a euro sign: 154 septets in GSM-7",
+            trigger: ".modal textarea",
+            run: "text " + "a".repeat(152) + "€",
+        },
+        {
+            content: "The counter shows GSM-7, 154 septets, 1 SMS",
+            trigger: ".modal .o_sms_count[data-encoding='GSM-7'][data-length='154'][data-segments='1']",
+            run: () => {},
+        },
+        {
+            content: "The estimated cost is one Kenyan segment",
+            trigger: ".modal .o_sms_at_cost span:contains('0.80')",
+            run: () => {},
+        },
+        {
+            content: "Push the euro sign over the 160 boundary",
+            trigger: ".modal textarea",
+            run: "text " + "a".repeat(159) + "€",
+        },
+        {
+            content: "Escape pair never split: 161 septets in 2 parts",
+            trigger: ".modal .o_sms_count[data-length='161'][data-segments='2']",
+            run: () => {},
+        },
+        {
+            content: "The cost follows: two segments",
+            trigger: ".modal .o_sms_at_cost span:contains('1.60')",
+            run: () => {},
+        },
+        {
+            content: "An emoji switches to UCS-2",
+            trigger: ".modal textarea",
+            run: "text Habari 😀",
+        },
+        {
+            content: "UCS-2, the emoji counts 2 units",
+            trigger: ".modal .o_sms_count[data-encoding='UCS-2'][data-length='9'][data-segments='1']",
+            run: () => {},
+        },
+        {
+            content: "Send",
+            trigger: ".modal button[name='action_send_sms']:not([disabled])",
+        },
+        {
+            content: "Dialog closed",
+            trigger: "body:not(:has(.modal))",
+            run: () => {},
+        },
+    ],
+});
+
+/** SMS Marketing menu: open a draft mailing, see its cost, send it. */
+registry.category("web_tour.tours").add("sms_africastalking_mailing_tour", {
+    test: true,
+    url: "/web",
+    steps: () => [
+        {
+            content: "Open SMS Marketing",
+            trigger: ".o_app[data-menu-xmlid='mass_mailing_sms.mass_mailing_sms_menu_root']",
+        },
+        {
+            content: "Switch to the list",
+            trigger: ".o_switch_view.o_list",
+        },
+        {
+            content: "Open the draft mailing",
+            trigger: ".o_data_cell:contains('Cockpit tour mailing')",
+        },
+        {
+            content: "Estimate its cost",
+            trigger: "button[name='action_sms_estimate']",
+        },
+        {
+            content: "Open the SMS Cost tab",
+            trigger: "a.nav-link:contains('SMS Cost')",
+        },
+        {
+            content: "4 recipients, 4 segments, KES 3.20",
+            trigger: "div[name='sms_estimate_cost']:contains('3.20')",
+            run: () => {},
+        },
+        {
+            content: "Send",
+            trigger: "button[name='action_put_in_queue']",
+        },
+        {
+            content: "Confirm",
+            trigger: ".modal-footer .btn-primary",
+        },
+        {
+            content: "The mailing is queued",
+            trigger: ".o_statusbar_status button.o_arrow_button_current:contains('In Queue')",
+            run: () => {},
+        },
+    ],
+});

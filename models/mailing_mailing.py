@@ -384,6 +384,7 @@ class MailingMailing(models.Model):
             "name": _("Check SMS"),
             "res_model": "africastalking.sms.check",
             "view_mode": "form",
+            "views": [(False, "form")],
             "target": "new",
             "context": {"default_mailing_id": self.id},
         }

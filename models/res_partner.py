@@ -33,6 +33,7 @@ class ResPartner(models.Model):
             "name": _("Send SMS"),
             "res_model": "sms.composer",
             "view_mode": "form",
+            "views": [(False, "form")],
             "target": "new",
             "context": {"default_res_model": "res.partner", "default_res_id": self.id,
                         "default_composition_mode": "comment"},

@@ -21,16 +21,15 @@ class UtmCampaign(models.Model):
         groups = self.env["mailing.trace"].sudo()._read_group(
             [("campaign_id", "in", self.ids), ("trace_type", "=", "sms")],
             ["campaign_id", "trace_status", "failure_type"],
-            ["__count", "at_parts:sum", "at_cost:sum", "links_click_datetime:count"],
+            ["__count", "at_parts:sum", "at_cost:sum", "links_click_datetime:count", "sent_datetime:count"],
         )
-        for campaign, status, failure_type, count, parts, cost, clicked in groups:
+        for campaign, status, failure_type, count, parts, cost, clicked, sent in groups:
             value = stats[campaign.id]
             value["count"] += count
             value["segments"] += parts
             value["cost"] += cost
             value["clicked"] += clicked
-            if status in ("pending", "sent", "open", "reply"):
-                value["sent"] += count
+            value["sent"] += sent  # as stock's mailing statistics: every trace that left, failed or not
             if status in ("sent", "open", "reply"):
                 value["delivered"] += count
             if status in ("error", "bounce"):

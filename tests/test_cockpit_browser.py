@@ -39,7 +39,7 @@ class TestSegmentsParity(AfricasTalkingHttpCase):
             }
         """ % (json.dumps(cases), json.dumps(smart))
         self.browser_js("/web#action=mass_mailing_sms.mailing_mailing_action_sms", code,
-                        ready='odoo.loader.modules.get("@sms_africastalking/js/segments")', login="admin")
+                        ready='!!odoo.loader.modules.get("@sms_africastalking/js/segments")', login="admin")
 
 
 @tagged("post_install", "-at_install")

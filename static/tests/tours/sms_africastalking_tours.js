@@ -68,12 +68,12 @@ registry.category("web_tour.tours").add("sms_africastalking_mailing_tour", {
     url: "/web",
     steps: () => [
         {
-            content: "Open SMS Marketing",
-            trigger: ".o_app[data-menu-xmlid='mass_mailing_sms.mass_mailing_sms_menu_root']",
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button",
         },
         {
-            content: "Switch to the list",
-            trigger: ".o_switch_view.o_list",
+            content: "Open SMS Marketing",
+            trigger: ".o_app[data-menu-xmlid='mass_mailing_sms.mass_mailing_sms_menu_root']",
         },
         {
             content: "Open the draft mailing",

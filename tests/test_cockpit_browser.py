@@ -82,7 +82,8 @@ class TestCockpitTours(AfricasTalkingHttpCase):
         self.assertSentOnce(partner.mobile, "Habari 😀")
 
     def test_mailing_tour(self):
-        mailing = self.create_sms_mailing(body="Cockpit tour", subject="Cockpit tour mailing")
+        mailing = self.create_sms_mailing(body="Cockpit tour", subject="Cockpit tour mailing",
+                                          user_id=self.env.ref("base.user_admin").id)
         self.start_tour("/web", "sms_africastalking_mailing_tour", login="admin")
         self.assertEqual(mailing.state, "in_queue")
         self.assertAlmostEqual(mailing.sms_estimate_cost, 3.2)

@@ -12,47 +12,47 @@ registry.category("web_tour.tours").add("sms_africastalking_composer_tour", {
         },
         {
             content: "Type 152 characters and a euro sign: 154 septets in GSM-7",
-            trigger: ".modal textarea",
+            trigger: "div[name='body'] textarea",
             run: "text " + "a".repeat(152) + "€",
         },
         {
             content: "The counter shows GSM-7, 154 septets, 1 SMS",
-            trigger: ".modal .o_sms_count[data-encoding='GSM-7'][data-length='154'][data-segments='1']",
+            trigger: ".o_sms_count[data-encoding='GSM-7'][data-length='154'][data-segments='1']",
             run: () => {},
         },
         {
             content: "The estimated cost is one Kenyan segment",
-            trigger: ".modal .o_sms_at_cost span:contains('0.80')",
+            trigger: ".o_sms_at_cost span:contains('0.80')",
             run: () => {},
         },
         {
             content: "Push the euro sign over the 160 boundary",
-            trigger: ".modal textarea",
+            trigger: "div[name='body'] textarea",
             run: "text " + "a".repeat(159) + "€",
         },
         {
             content: "Escape pair never split: 161 septets in 2 parts",
-            trigger: ".modal .o_sms_count[data-length='161'][data-segments='2']",
+            trigger: ".o_sms_count[data-length='161'][data-segments='2']",
             run: () => {},
         },
         {
             content: "The cost follows: two segments",
-            trigger: ".modal .o_sms_at_cost span:contains('1.60')",
+            trigger: ".o_sms_at_cost span:contains('1.60')",
             run: () => {},
         },
         {
             content: "An emoji switches to UCS-2",
-            trigger: ".modal textarea",
+            trigger: "div[name='body'] textarea",
             run: "text Habari 😀",
         },
         {
             content: "UCS-2, the emoji counts 2 units",
-            trigger: ".modal .o_sms_count[data-encoding='UCS-2'][data-length='9'][data-segments='1']",
+            trigger: ".o_sms_count[data-encoding='UCS-2'][data-length='9'][data-segments='1']",
             run: () => {},
         },
         {
             content: "Send",
-            trigger: ".modal button[name='action_send_sms']:not([disabled])",
+            trigger: "button[name='action_send_sms']:not([disabled])",
         },
         {
             content: "Dialog closed",
@@ -102,7 +102,7 @@ registry.category("web_tour.tours").add("sms_africastalking_mailing_tour", {
         },
         {
             content: "The mailing is queued",
-            trigger: ".o_statusbar_status button.o_arrow_button_current:contains('In Queue')",
+            trigger: ".o_form_view .alert:contains('as soon as possible')",
             run: () => {},
         },
     ],

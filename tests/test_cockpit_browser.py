@@ -1,8 +1,12 @@
 """Browser side of the cockpit: the JS segmenter against the shared cases, statistics after delivery reports."""
 import json
+import os
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from unittest.mock import patch
 
 from odoo.tests import tagged
+from odoo.tests.common import ChromeBrowser
 
 from ..tools.segments import smart_encode
 from .common import AfricasTalkingHttpCase
@@ -90,3 +94,55 @@ class TestCockpitTours(AfricasTalkingHttpCase):
         self.env["mailing.mailing"]._process_mass_mailing_queue()
         self.run_sms_queue()
         self.assertEqual(self.simulator.count("+254722000001", "Cockpit tour"), 1)
+
+
+@tagged("post_install", "-at_install")
+class TestCockpitScreenshots(AfricasTalkingHttpCase):
+    """Screenshots for the README: run with SMS_AT_SCREENSHOTS=1 (saved under Odoo's screenshots folder)."""
+
+    @staticmethod
+    def _tab(label):
+        return "[...document.querySelectorAll('a.nav-link')].find(a => a.textContent.trim() === '%s')" % label
+
+    def _open_tab_code(self, label):
+        return "%s.click(); setTimeout(() => console.log('test successful'), 1500);" % self._tab(label)
+
+    @contextmanager
+    def _shoot(self, prefix):
+        """Screenshot once the page's code succeeded, before browser_js closes the browser."""
+        original = ChromeBrowser._wait_code_ok
+
+        def wait_then_shoot(browser, *args, **kwargs):
+            result = original(browser, *args, **kwargs)
+            browser.take_screenshot(prefix=prefix).result(timeout=20)
+            return result
+
+        with patch.object(ChromeBrowser, "_wait_code_ok", wait_then_shoot):
+            yield
+
+    def test_readme_screenshots(self):
+        if not os.environ.get("SMS_AT_SCREENSHOTS"):
+            self.skipTest("set SMS_AT_SCREENSHOTS=1 to take the README screenshots")
+        admin = self.env.ref("base.user_admin")
+        partner = self.partners[0]
+        partner.write({"sms_no_mailing": True})
+        self.env["sms.composer"].create({"res_model": "res.partner", "res_id": partner.id,
+                                         "composition_mode": "comment", "body": "Your student card is ready"}
+                                        ).action_send_sms()
+        mailing = self.create_sms_mailing(body="Good day {{ object.name }}, exams start on Monday. "
+                                               "Check the timetable on the portal.",
+                                          subject="Exam timetable", user_id=admin.id, sms_allow_unsubscribe=True)
+        self.send_mailing(mailing)
+        self.deliver_reports()
+        self.env.flush_all()
+        with self._shoot("readme_mailing_"):
+            self.browser_js("/web#model=mailing.mailing&view_type=form&id=%s" % mailing.id,
+                            self._open_tab_code("SMS Cost"), ready="!!" + self._tab("SMS Cost"), login="admin")
+        with self._shoot("readme_contact_"):
+            self.browser_js("/web#model=res.partner&view_type=form&id=%s" % partner.id,
+                            self._open_tab_code("Sent SMS"), ready="!!" + self._tab("Sent SMS"), login="admin")
+        # This tour ends on the open composer on purpose: Odoo then takes its "unsaved_form_" screenshot (the
+        # composer picture of the README) and fails the tour for ending on a form in edition.
+        with suppress(AssertionError):
+            self.start_tour("/web#model=res.partner&view_type=form&id=%s" % self.partners[1].id,
+                            "sms_africastalking_composer_screenshot", login="admin")

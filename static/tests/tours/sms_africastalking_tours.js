@@ -107,3 +107,25 @@ registry.category("web_tour.tours").add("sms_africastalking_mailing_tour", {
         },
     ],
 });
+
+/** For the README screenshot only: leave the composer open on a text with a look-alike and an emoji. */
+registry.category("web_tour.tours").add("sms_africastalking_composer_screenshot", {
+    test: true,
+    steps: () => [
+        {
+            trigger: "button[name='action_africastalking_send_sms']",
+        },
+        {
+            trigger: "div[name='body'] textarea",
+            run: "text Habari {{ object.name }}, exams start Monday – good luck! 😀",
+        },
+        {
+            trigger: ".o_sms_count[data-encoding='UCS-2']",
+            run: () => {},
+        },
+        {
+            trigger: ".o_sms_at_cost span:contains('0.80')",
+            run: () => {},
+        },
+    ],
+});

@@ -9,7 +9,7 @@ class AfricasTalkingSmsCheck(models.TransientModel):
 
     mailing_id = fields.Many2one("mailing.mailing", required=True, ondelete="cascade")
     res_model = fields.Char(related="mailing_id.mailing_model_real")
-    recipient = fields.Reference(selection="_selection_recipient_model", string="Recipient")
+    recipient = fields.Reference(selection="_selection_recipient_model")
     text = fields.Text("Text Sent", compute="_compute_check")
     number = fields.Char(compute="_compute_check")
     encoding = fields.Char(compute="_compute_check")

@@ -25,11 +25,29 @@
         "views/sms_alert_views.xml",
         "views/sms_alert_rule_views.xml",
         "wizard/sms_broadcast_views.xml",
+        "data/africastalking_rate_data.xml",
+        "views/africastalking_rate_views.xml",
+        "views/sms_budget_views.xml",
+        "views/mailing_mailing_views.xml",
+        "views/sms_composer_views.xml",
+        "views/africastalking_sms_check_views.xml",
+        "views/res_partner_views.xml",
+        "views/utm_campaign_views.xml",
+        "views/sms_africastalking_cockpit_menus.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",
         "demo/sms_alert_demo.xml",
     ],
+    "assets": {
+        "web.assets_backend": [
+            "sms_africastalking/static/src/js/**/*",
+            "sms_africastalking/static/src/components/**/*",
+        ],
+        "web.assets_tests": [
+            "sms_africastalking/static/tests/tours/**/*",
+        ],
+    },
     "installable": True,
     "application": False,
 }

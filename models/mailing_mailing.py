@@ -3,15 +3,22 @@ import io
 import logging
 import re
 import threading
+from collections import Counter, defaultdict
 from uuid import uuid4
 
 from werkzeug.urls import url_join
 
-from odoo import fields, models, tools
+from odoo import _, api, fields, models, tools
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
+from odoo.exceptions import UserError
+from odoo.tools import SQL
+from odoo.tools.mail import TEXT_URL_REGEX
+
+from ..tools.segments import analyze, smart_encode
 
 _logger = logging.getLogger(__name__)
 
+RENDER_BATCH = 1000
 # Recipients prepared (rendered, filtered, written) per transaction: bounds memory and the work lost to a crash.
 PREPARE_CHUNK_SIZE = 5000
 
@@ -19,21 +26,382 @@ PREPARE_CHUNK_SIZE = 5000
 class MailingMailing(models.Model):
     _inherit = "mailing.mailing"
 
-    def action_send_sms(self, res_ids=None):
-        """Prepare SMS mailings in bulk, then start dispatching at once, not at the next hourly SMS cron.
+    sms_smart_encoding = fields.Boolean(compute="_compute_sms_smart_encoding")
+    # The estimate is stored: counting 100k recipients on every form load would be too slow.
+    sms_estimate_date = fields.Datetime("Estimated On", readonly=True, copy=False)
+    sms_estimate_recipients = fields.Integer("Estimated Recipients", readonly=True, copy=False)
+    sms_estimate_excluded = fields.Integer("Excluded Recipients", readonly=True, copy=False)
+    sms_estimate_segments = fields.Integer("Estimated Segments", readonly=True, copy=False)
+    sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), readonly=True, copy=False)
+    sms_estimate_currency = fields.Char("Estimate Currency", readonly=True, copy=False)
+    sms_estimate_note = fields.Text("Estimate Details", readonly=True, copy=False)
+    sms_cost_available = fields.Boolean("Cost Known", readonly=True, copy=False)
+    # Actuals, from what Africa's Talking billed per message (stored on the traces at send time).
+    sms_actual_cost = fields.Float("Actual Cost", digits=(16, 2), compute="_compute_sms_actuals")
+    sms_actual_currency = fields.Char(compute="_compute_sms_actuals")
+    sms_actual_segments = fields.Integer("Segments Sent", compute="_compute_sms_actuals")
+    sms_opted_out = fields.Integer("Opted Out", compute="_compute_sms_actuals")
 
-        Stock goes through the mass composer, which keeps the recipient ids as a Python literal (refused above
+    @api.depends_context("company")
+    def _compute_sms_smart_encoding(self):
+        for mailing in self:
+            mailing.sms_smart_encoding = self.env.company.sms_smart_encoding
+
+    def _compute_sms_actuals(self):
+        values = {mailing.id: {"cost": 0.0, "currency": False, "parts": 0, "opted_out": 0} for mailing in self}
+        sms_mailings = self.filtered(lambda m: m.id and m.mailing_type == "sms")
+        if sms_mailings:
+            groups = self.env["mailing.trace"].sudo()._read_group(
+                [("mass_mailing_id", "in", sms_mailings.ids), ("trace_type", "=", "sms")],
+                ["mass_mailing_id", "at_currency", "failure_type"],
+                ["at_cost:sum", "at_parts:sum", "__count"],
+            )
+            for mailing, currency, failure_type, cost, parts, count in groups:
+                value = values[mailing.id]
+                value["cost"] += cost
+                value["parts"] += parts
+                value["currency"] = value["currency"] or currency
+                if failure_type in ("sms_optout", "sms_blacklist"):
+                    value["opted_out"] += count
+        for mailing in self:
+            value = values.get(mailing.id) or {"cost": 0.0, "currency": False, "parts": 0, "opted_out": 0}
+            mailing.sms_actual_cost = value["cost"]
+            mailing.sms_actual_currency = value["currency"]
+            mailing.sms_actual_segments = value["parts"]
+            mailing.sms_opted_out = value["opted_out"]
+
+    # ------------------------------------------------------------------
+    # Cost estimate
+    # ------------------------------------------------------------------
+
+    def _get_sms_cost_estimate(self, res_ids=None, res_model=None, body=None, allow_unsubscribe=None,
+                               use_blacklist=True):
+        """What sending this mailing (or a mass composer send described by the arguments) will cost.
+
+        Recipients are counted as the mass composer will treat them: blacklisted, "do not SMS", opted-out,
+        duplicate and invalid numbers are removed, in that order. Segments are counted on the text that leaves:
+        rendered placeholders, tracked links, the opt-out link, look-alikes replaced (smart encoding) and the text
+        AT adds to a number's first bulk message. Returns a dict::
+
+            recipients_total, recipients, excluded ({reason: count}), excluded_total, segments,
+            segments_min, segments_max, encoding, cost (None when not known), currency, cost_available,
+            unpriced (recipients without a rate), unpriced_countries, sample (the text of the first recipient)
+        """
+        mailing = self[:1]
+        res_model = res_model or mailing.mailing_model_real
+        body = mailing.body_plaintext if body is None else body
+        allow_unsubscribe = mailing.sms_allow_unsubscribe if allow_unsubscribe is None else allow_unsubscribe
+        if res_ids is None:
+            res_ids = mailing._get_remaining_recipients() if mailing else []
+        company = self.env.company
+        numbers = self._sms_estimate_numbers(res_model, res_ids)
+        blacklisted = self._sms_estimate_blacklisted(set(numbers.values()) - {False}) if use_blacklist else set()
+        do_not_sms = self.env["res.partner"]._sms_no_mailing_numbers() if mailing else set()
+        optout = set(mailing._get_opt_out_list_sms()) if mailing and mailing.id else set()
+
+        excluded = Counter()
+        seen, recipients = set(), {}
+        for res_id in res_ids:
+            number = numbers.get(res_id)
+            if number and number in blacklisted:
+                excluded["blacklist"] += 1
+            elif number and number in do_not_sms:
+                excluded["do_not_sms"] += 1
+            elif number and res_id in optout:
+                excluded["optout"] += 1
+            elif number and number in seen:
+                excluded["duplicate"] += 1
+            elif not number:
+                excluded["invalid"] += 1
+            else:
+                recipients[res_id] = number
+            if number:
+                seen.add(number)
+
+        texts = mailing._sms_estimate_texts(res_model, list(recipients), body or "", allow_unsubscribe)
+        first_text = company.sms_at_first_message_text
+        first_numbers = self._sms_estimate_first_numbers(set(recipients.values())) if first_text else set()
+        segments_cache = {}
+
+        def segments_of(text):
+            if text not in segments_cache:
+                segments_cache[text] = analyze(text)
+            return segments_cache[text]
+
+        rate_table = self.env["africastalking.rate"]._get_rate_table(company)
+        match_cache = {}
+        cost_by_currency = defaultdict(float)
+        unpriced, unpriced_countries = 0, set()
+        total_segments, per_message, encodings = 0, [], set()
+        for res_id, number in recipients.items():
+            text = texts[res_id]
+            if number in first_numbers:
+                text = "%s\n%s" % (text, first_text)
+            info = segments_of(text)
+            total_segments += info.segments
+            per_message.append(info.segments)
+            encodings.add(info.encoding)
+            rate = self.env["africastalking.rate"]._match(rate_table, number, match_cache)
+            if rate is None:
+                unpriced += 1
+                unpriced_countries.add(self._sms_estimate_country_name(number, match_cache))
+            else:
+                cost_by_currency[rate[1]] += rate[0] * info.segments
+        cost_available = not unpriced and len(cost_by_currency) <= 1
+        currency = next(iter(cost_by_currency), False)
+        sample = next(iter(texts.values()), smart_encode(body) if company.sms_smart_encoding else body)
+        return {
+            "recipients_total": len(res_ids),
+            "recipients": len(recipients),
+            "excluded": dict(excluded),
+            "excluded_total": sum(excluded.values()),
+            "segments": total_segments,
+            "segments_min": min(per_message, default=0),
+            "segments_max": max(per_message, default=0),
+            "encoding": encodings.pop() if len(encodings) == 1 else (_("mixed") if encodings else False),
+            "cost": round(cost_by_currency[currency], 4) if cost_available and currency else (
+                0.0 if cost_available else None),
+            "currency": currency or (rate_table and next(iter(rate_table.values()))[1]) or False,
+            "cost_available": cost_available,
+            "unpriced": unpriced,
+            "unpriced_countries": sorted(unpriced_countries),
+            "sample": sample or "",
+        }
+
+    @api.model
+    def _sms_estimate_numbers(self, res_model, res_ids):
+        """``{res_id: sanitized number or False}``; one SQL read for phone-mixin models."""
+        model = self.env[res_model]
+        if not res_ids:
+            return {}
+        field = model._fields.get("phone_sanitized")
+        if field is not None and field.store:
+            model.flush_model(["phone_sanitized"])
+            self.env.cr.execute(SQL("SELECT id, phone_sanitized FROM %s WHERE id = ANY(%s)",
+                                    SQL.identifier(model._table), list(res_ids)))
+            return dict(self.env.cr.fetchall())
+        numbers = {}
+        for start in range(0, len(res_ids), RENDER_BATCH):
+            info = model.browse(res_ids[start:start + RENDER_BATCH])._sms_get_recipients_info()
+            numbers.update({res_id: value["sanitized"] for res_id, value in info.items()})
+        return numbers
+
+    @api.model
+    def _sms_estimate_blacklisted(self, numbers):
+        if not numbers:
+            return set()
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute("SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", (list(numbers),))
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _sms_estimate_first_numbers(self, numbers):
+        """Numbers that never received a bulk SMS through AT: AT adds its opt-out text to their first one."""
+        if not numbers:
+            return set()
+        self.env["africastalking.message"].flush_model(["number", "mailing_id", "state"])
+        self.env.cr.execute(
+            """SELECT DISTINCT number FROM africastalking_message
+                WHERE number = ANY(%s) AND mailing_id IS NOT NULL AND state != 'rejected'""",
+            (list(numbers),),
+        )
+        return numbers - {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _sms_estimate_country_name(self, number, cache):
+        if "countries" not in cache:
+            cache["countries"] = {"+%s" % country.phone_code: country.name for country in
+                                  self.env["res.country"].search_fetch([("phone_code", "!=", False)],
+                                                                       ["phone_code", "name"])}
+        countries = cache["countries"]
+        return next((countries[number[:length]] for length in (4, 3, 2) if number[:length] in countries),
+                    number[:4])
+
+    def _sms_estimate_texts(self, res_model, res_ids, body, allow_unsubscribe):
+        """``{res_id: text as it will leave}``; a body without placeholders is rendered once."""
+        suffix = ""
+        link = False
+        if self:
+            placeholders = self.sudo().get_sms_link_replacements_placeholders()  # lengths only, no data
+            link = placeholders["link"]
+            if allow_unsubscribe:
+                suffix = placeholders["unsubscribe"]
+        smart = self.env.company.sms_smart_encoding
+
+        def finish(text):
+            text = text or ""
+            if link:
+                text = re.sub(TEXT_URL_REGEX, link, text)
+            text += suffix
+            return smart_encode(text) if smart else text
+
+        if "{{" not in body and "{%" not in body:
+            text = finish(body)
+            return dict.fromkeys(res_ids, text)
+        texts = {}
+        for start in range(0, len(res_ids), RENDER_BATCH):
+            batch = res_ids[start:start + RENDER_BATCH]
+            rendered = self.env["mail.render.mixin"]._render_template(body, res_model, batch)
+            texts.update({res_id: finish(rendered[res_id]) for res_id in batch})
+        return texts
+
+    def _sms_estimate_values(self, estimate):
+        return {
+            "sms_estimate_date": fields.Datetime.now(),
+            "sms_estimate_recipients": estimate["recipients"],
+            "sms_estimate_excluded": estimate["excluded_total"],
+            "sms_estimate_segments": estimate["segments"],
+            "sms_estimate_cost": estimate["cost"] or 0.0,
+            "sms_estimate_currency": estimate["currency"],
+            "sms_cost_available": estimate["cost_available"],
+            "sms_estimate_note": self._sms_estimate_summary(estimate),
+        }
+
+    @api.model
+    def _sms_estimate_summary(self, estimate):
+        reasons = {
+            "blacklist": _("blacklisted"), "do_not_sms": _("do not SMS"), "optout": _("opted out"),
+            "duplicate": _("duplicates"), "invalid": _("invalid or missing numbers"),
+        }
+        lines = [_("%(recipients)s recipients, %(segments)s segments (%(encoding)s, %(min)s to %(max)s per SMS).",
+                   recipients=estimate["recipients"], segments=estimate["segments"],
+                   encoding=estimate["encoding"] or "-", min=estimate["segments_min"],
+                   max=estimate["segments_max"])]
+        if estimate["excluded"]:
+            lines.append(_("Excluded: %s.", ", ".join("%s %s" % (count, reasons.get(reason, reason))
+                                                      for reason, count in sorted(estimate["excluded"].items()))))
+        if not estimate["cost_available"]:
+            lines.append(_("Cost not available for this destination: %s.",
+                           ", ".join(estimate["unpriced_countries"]) or _("several currencies")))
+        return "\n".join(lines)
+
+    def action_sms_estimate(self):
+        for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
+            mailing.write(mailing._sms_estimate_values(mailing._get_sms_cost_estimate()))
+        return True
+
+    # ------------------------------------------------------------------
+    # Balance and budget gate
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _sms_credit_problem(self, estimate, user=None):
+        """A user-facing reason why a send of ``estimate`` must not leave, or False.
+
+        The balance is asked from Africa's Talking now, not taken from the last check. An unknown cost cannot be
+        compared: it does not block (the estimate says the cost is unknown), an empty balance still does.
+        """
+        if not estimate["recipients"]:
+            return False
+        company = self.env.company
+        account = company._get_africastalking_account()
+        if not account:
+            return _("No Africa's Talking account is configured for %s; nothing was sent.", company.name)
+        try:
+            currency, amount = account._fetch_balance()
+        except UserError as error:
+            return _("The Africa's Talking balance could not be checked (%s); nothing was sent.", error)
+        amount = float(amount)
+        cost = estimate["cost"]
+        if cost is None:
+            if amount <= 0:
+                return _("The Africa's Talking balance is %(currency)s %(amount).2f; nothing was sent.",
+                         currency=currency or "", amount=amount)
+            return False
+        if (not currency or currency == estimate["currency"]) and cost > amount:
+            return _(
+                "Not enough Africa's Talking credit: this send needs about %(currency)s %(cost).2f "
+                "(%(segments)s segments to %(recipients)s recipients) but the balance is %(currency)s "
+                "%(amount).2f. Top up the account or reduce the recipients; nothing was sent.",
+                currency=estimate["currency"], cost=cost, segments=estimate["segments"],
+                recipients=estimate["recipients"], amount=amount,
+            )
+        return self.env["sms.budget"]._check_spend(user or self.env.user, company, cost, estimate["currency"])
+
+    def _sms_check_credit(self, res_ids=None):
+        """Estimate, store the estimate and return the blocking reason (or False) for one SMS mailing."""
+        self.ensure_one()
+        estimate = self._get_sms_cost_estimate(res_ids=res_ids)
+        self.sudo().write(self._sms_estimate_values(estimate))
+        return self._sms_credit_problem(estimate, user=self.user_id or self.env.user)
+
+    def action_put_in_queue(self):
+        for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
+            problem = mailing._sms_check_credit()
+            if problem:
+                raise UserError(problem)
+        return super().action_put_in_queue()
+
+    def action_send_sms(self, res_ids=None):
+        """Gate and window before anything is prepared; then prepare in bulk and start dispatching at once.
+
+        Runs in the mass-mailing cron: a blocked mailing is not raised (the cron would retry it forever) but
+        put back to draft with a note; outside the send window it waits, and the cron is called back at the
+        next opening.
+
+        Stock prepares through the mass composer, which keeps the recipient ids as a Python literal (refused above
         ~16,000 recipients), checks duplicates in O(n²) and creates three ORM records per recipient in one
         transaction. Mailings whose target model has a stored sanitized phone (mailing lists, contacts, partners)
-        are prepared here in chunks with the same filtering rules; other models keep the stock path.
+        are prepared here in chunks with the same filtering rules; other models keep the stock path. Dispatch
+        starts at once, not at the next hourly SMS cron.
         """
         for mailing in self:
+            opening = self.env.company._sms_window_next_opening()
+            if opening:
+                self.env.ref("mass_mailing.ir_cron_mass_mailing_queue")._trigger(opening)
+                continue
+            problem = mailing._sms_check_credit(res_ids=res_ids)
+            if problem:
+                mailing.sudo().write({"state": "draft"})
+                mailing._message_log(body=problem)
+                _logger.info("SMS mailing %s blocked before sending: %s", mailing.id, problem)
+                continue
             if mailing._africastalking_can_prepare_in_bulk():
                 mailing._africastalking_prepare(res_ids)
             else:
                 super(MailingMailing, mailing).action_send_sms(res_ids=res_ids)
         self.env["sms.sms"]._africastalking_trigger_queue()
         return True
+
+    def action_cancel(self):
+        """Cancel stops what has not left: queued SMS of the mailing are cancelled with their traces."""
+        queued = self.env["sms.sms"].sudo().search([
+            ("mailing_id", "in", self.ids), ("state", "=", "outgoing"), ("to_delete", "!=", True)])
+        queued.action_set_canceled()
+        return super().action_cancel()
+
+    # ------------------------------------------------------------------
+    # Buttons
+    # ------------------------------------------------------------------
+
+    def _sms_account(self):
+        account = self.env.company._get_africastalking_account()
+        if not account:
+            raise UserError(_("No Africa's Talking account is configured for %s.", self.env.company.name))
+        return account
+
+    def action_sms_check_balance(self):
+        return self._sms_account().action_check_balance()
+
+    def action_sms_check_service(self):
+        return self._sms_account().action_test_connection()
+
+    def action_view_sms_cost_analysis(self):
+        action = self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.mailing_trace_action_sms_cost")
+        action["domain"] = [("mass_mailing_id", "in", self.ids), ("trace_type", "=", "sms")]
+        return action
+
+    def action_sms_check(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Check SMS"),
+            "res_model": "africastalking.sms.check",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_mailing_id": self.id},
+        }
 
     def _africastalking_can_prepare_in_bulk(self):
         self.ensure_one()
@@ -143,6 +511,8 @@ class _PrepareContext:
     def __init__(self, mailing):
         self.mailing = mailing
         self.opt_out_ids = set(mailing._get_opt_out_list_sms())
+        self.do_not_sms_numbers = mailing.env["res.partner"]._sms_no_mailing_numbers()
+        self.smart_encoding = mailing.env.company.sms_smart_encoding
         self.seen_numbers = set(mailing._get_seen_list_sms()[1])
         self.base_url = mailing.get_base_url()
         self.template = self._shortened_template()
@@ -171,8 +541,8 @@ class _PrepareContext:
         self.seen_numbers.add(sanitized)
         if blacklisted:
             return "sms_blacklist"
-        if res_id in self.opt_out_ids:
-            return "sms_optout"
+        if res_id in self.opt_out_ids or sanitized in self.do_not_sms_numbers:
+            return "sms_optout"  # a contact's "do not SMS for mailings" counts as an opt-out, as in the composer
         return "sms_duplicate" if duplicate else False
 
     def render(self, res_ids):
@@ -188,7 +558,7 @@ class _PrepareContext:
         return mailing.env["mail.render.mixin"]._render_template(self.template, mailing.mailing_model_real, res_ids)
 
     def finalize_body(self, body, sms_id, code):
-        body = body or ""
+        body = smart_encode(body or "") if self.smart_encoding else (body or "")
         if self.has_short_links:
             # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS.
             body = re.sub(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url), r"\1/s/%d" % sms_id, body)

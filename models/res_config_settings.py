@@ -13,3 +13,12 @@ class ResConfigSettings(models.TransientModel):
 
     def action_open_africastalking_accounts(self):
         return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_account_action")
+
+    sms_smart_encoding = fields.Boolean(related="company_id.sms_smart_encoding", readonly=False)
+    sms_at_first_message_text = fields.Char(related="company_id.sms_at_first_message_text", readonly=False)
+    sms_window_enabled = fields.Boolean(related="company_id.sms_window_enabled", readonly=False)
+    sms_window_start = fields.Float(related="company_id.sms_window_start", readonly=False)
+    sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
+
+    def action_open_africastalking_rates(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_rate_action")

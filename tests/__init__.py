@@ -6,3 +6,5 @@ from . import test_simulator_inbox
 from . import test_sms_alerts
 from . import test_sms_api
 from . import test_sms_automation
+from . import test_cockpit
+from . import test_cockpit_browser

@@ -1,2 +1,4 @@
 from . import mailing_sms_test
 from . import sms_broadcast
+from . import sms_composer
+from . import africastalking_sms_check

@@ -1,0 +1,61 @@
+from odoo import _, api, fields, models
+
+
+class ResPartner(models.Model):
+    _inherit = "res.partner"
+
+    sms_no_mailing = fields.Boolean(
+        "Do Not SMS for Mailings",
+        help="SMS mailings skip this contact (and any mailing contact with the same number) and count it as "
+        "excluded; single SMS can still be sent.",
+    )
+    africastalking_message_ids = fields.One2many("africastalking.message", "partner_id", string="Sent SMS",
+                                                 readonly=True)
+    africastalking_message_count = fields.Integer("Sent SMS Count", compute="_compute_africastalking_message_count")
+
+    def _compute_africastalking_message_count(self):
+        counts = dict(self.env["africastalking.message"]._read_group(
+            [("partner_id", "in", self.ids)], ["partner_id"], ["__count"]))
+        for partner in self:
+            partner.africastalking_message_count = counts.get(partner, 0)
+
+    @api.model
+    def _sms_no_mailing_numbers(self):
+        """Sanitized numbers of the contacts flagged "do not SMS for mailings" (a short list)."""
+        partners = self.sudo().with_context(active_test=False).search_fetch(
+            [("sms_no_mailing", "=", True), ("phone_sanitized", "!=", False)], ["phone_sanitized"])
+        return set(partners.mapped("phone_sanitized"))
+
+    def action_africastalking_send_sms(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Send SMS"),
+            "res_model": "sms.composer",
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "new",
+            "context": {"default_res_model": "res.partner", "default_res_id": self.id,
+                        "default_composition_mode": "comment"},
+        }
+
+    def action_africastalking_sms_cost(self):
+        """Price of one single-segment SMS to this contact, from the rate table."""
+        self.ensure_one()
+        number = self.phone_sanitized
+        if not number:
+            return self._sms_notify(_("%s has no valid mobile number.", self.display_name), "warning")
+        rate_model = self.env["africastalking.rate"]
+        rate = rate_model._match(rate_model._get_rate_table(self.env.company), number, {})
+        if rate is None:
+            message = _("%(number)s: cost not available for this destination.", number=number)
+        else:
+            message = _("An SMS to %(number)s (%(country)s) costs %(currency)s %(price).2f per segment "
+                        "(160 plain characters, or 70 with emoji or non-Latin letters).",
+                        number=number, country=rate[2], currency=rate[1], price=rate[0])
+        return self._sms_notify(message, "info")
+
+    @staticmethod
+    def _sms_notify(message, kind):
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"title": _("SMS cost"), "message": message, "type": kind, "sticky": False}}

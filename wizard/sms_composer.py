@@ -1,0 +1,88 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools.segments import smart_encode
+
+
+class SmsComposer(models.TransientModel):
+    _inherit = "sms.composer"
+
+    sms_smart_encoding = fields.Boolean(compute="_compute_sms_smart_encoding")
+    sms_estimate_note = fields.Text("Cost Estimate", compute="_compute_sms_estimate")
+    sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), compute="_compute_sms_estimate")
+    sms_estimate_currency = fields.Char(compute="_compute_sms_estimate")
+    sms_estimate_segments = fields.Integer("Estimated Segments", compute="_compute_sms_estimate")
+    sms_cost_available = fields.Boolean(compute="_compute_sms_estimate")
+
+    @api.depends_context("company")
+    def _compute_sms_smart_encoding(self):
+        for composer in self:
+            composer.sms_smart_encoding = self.env.company.sms_smart_encoding
+
+    @api.depends("body", "res_model", "res_id", "res_ids", "composition_mode", "mass_use_blacklist",
+                 "mass_sms_allow_unsubscribe", "mailing_id")
+    def _compute_sms_estimate(self):
+        for composer in self:
+            estimate = composer._get_sms_cost_estimate() if composer.composition_mode != "numbers" else None
+            if not estimate:
+                composer.update({"sms_estimate_note": False, "sms_estimate_cost": 0.0,
+                                 "sms_estimate_currency": False, "sms_estimate_segments": 0,
+                                 "sms_cost_available": False})
+                continue
+            composer.update({
+                "sms_estimate_note": self.env["mailing.mailing"]._sms_estimate_summary(estimate),
+                "sms_estimate_cost": estimate["cost"] or 0.0,
+                "sms_estimate_currency": estimate["currency"],
+                "sms_estimate_segments": estimate["segments"],
+                "sms_cost_available": estimate["cost_available"],
+            })
+
+    def _get_sms_cost_estimate(self):
+        """The mailing estimate applied to this composer's recipients and text (see mailing.mailing)."""
+        self.ensure_one()
+        if not self.res_model or not self.body or self.res_model not in self.env:
+            return None
+        records = self._get_records()
+        if not records:
+            return None
+        return self.mailing_id._get_sms_cost_estimate(
+            res_ids=records.ids, res_model=self.res_model, body=self.body,
+            allow_unsubscribe=self.composition_mode == "mass" and self.mailing_id and self.mass_sms_allow_unsubscribe,
+            use_blacklist=self.composition_mode == "mass" and self.mass_use_blacklist,
+        )
+
+    def action_send_sms(self):
+        """A mass send leaves only when AT credit and the user's budget cover its estimate."""
+        if self.composition_mode == "mass":
+            estimate = self._get_sms_cost_estimate()
+            problem = estimate and self.env["mailing.mailing"]._sms_credit_problem(estimate)
+            if problem:
+                raise UserError(problem)
+        return super().action_send_sms()
+
+    def _get_optout_record_ids(self, records, recipients_info):
+        """Mailings skip contacts flagged "do not SMS for mailings" (single SMS still go)."""
+        res = super()._get_optout_record_ids(records, recipients_info)
+        if self.composition_mode == "mass" and self.mailing_id:
+            numbers = self.env["res.partner"]._sms_no_mailing_numbers()
+            if numbers:
+                res += [record_id for record_id, info in recipients_info.items()
+                        if info and info.get("sanitized") in numbers]
+        return res
+
+    def _prepare_body_values(self, records):
+        bodies = super()._prepare_body_values(records)
+        if self.env.company.sms_smart_encoding:
+            bodies = {res_id: smart_encode(body or "") for res_id, body in bodies.items()}
+        return bodies
+
+    def _action_send_sms_numbers(self):
+        if self.env.company.sms_smart_encoding and self.body:
+            self.body = smart_encode(self.body)
+        return super()._action_send_sms_numbers()
+
+    def action_sms_check_balance(self):
+        account = self.env.company._get_africastalking_account()
+        if not account:
+            raise UserError(_("No Africa's Talking account is configured for %s.", self.env.company.name))
+        return account.action_check_balance()

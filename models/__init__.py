@@ -8,6 +8,7 @@ from . import sms_sms
 from . import sms_tracker
 from . import sms_budget
 from . import mailing_trace
+from . import mailing_list
 from . import mailing_mailing
 from . import utm_campaign
 from . import res_config_settings

@@ -90,6 +90,23 @@ class TestMailingScale(AfricasTalkingCase):
         self.assertEqual(len(set(mailing.mailing_trace_ids.mapped("res_id"))), 30)
         self.assertEqual((self.simulator.stats()["accepted"], self.simulator.stats()["duplicates"]), (30, 0))
 
+    def test_fast_rendering_equals_odoo_rendering(self):
+        """Plain field paths are rendered without safe_eval, with exactly Odoo's result; anything else by Odoo."""
+        partners = self.partners | self.env["res.partner"].create({"name": "No Phone", "ref": False})
+        partners[0].parent_id = self.env["res.partner"].create({"name": "Kenyatta University", "is_company": True})
+        templates = [
+            "Hi {{ object.name }}",
+            "{{ object.name }} of {{ object.parent_id.name }} ({{ object.ref }}) {{ object.parent_id }}",
+            "Colour {{ object.color }} / {{ object.id }} / {{ object.active }}",
+            "Upper {{ object.name.upper() }}",
+            "Default {{ object.ref or 'none' }}",
+        ]
+        mailing = self.env["mailing.mailing"]
+        for template in templates:
+            expected = self.env["mail.render.mixin"]._render_template(template, "res.partner", partners.ids)
+            self.assertEqual(mailing._africastalking_render(template, "res.partner", partners.ids), expected,
+                             template)
+
     def test_keep_archives_logs_on_recipients(self):
         mailing = self.create_sms_mailing(body="Results are out", keep_archives=True)
         self.send_mailing(mailing)
@@ -119,7 +136,7 @@ class TestTwoDispatchers(TransactionCase):
         super().setUp()
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env["ir.config_parameter"].set_param("sms.session.batch.size", "40")
+            env["ir.config_parameter"].set_param("sms_africastalking.dispatch_batch_size", "40")
             env["africastalking.account"].search([]).active = False
             account = env["africastalking.account"].create({
                 "name": "Dispatch test", "environment": "custom", "api_url": self.simulator.url,
@@ -137,7 +154,7 @@ class TestTwoDispatchers(TransactionCase):
             sms.unlink()
             env["africastalking.account"].browse(self.account_id).unlink()
             env["africastalking.account"].search([("active", "=", False)]).active = True
-            env["ir.config_parameter"].set_param("sms.session.batch.size", "500")
+            env["ir.config_parameter"].set_param("sms_africastalking.dispatch_batch_size", False)
 
     def test_two_dispatchers_send_each_sms_once(self):
         errors = []

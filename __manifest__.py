@@ -20,6 +20,8 @@
         "views/mailing_trace_views.xml",
         "views/res_config_settings_views.xml",
         "views/sms_africastalking_menus.xml",
+        "views/africastalking_inbound_views.xml",
+        "views/phone_blacklist_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -5,7 +5,7 @@ from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge
 from odoo import http
 from odoo.http import request
 
-from ..tools.at_callbacks import CallbackError, parse_delivery_report
+from ..tools.at_callbacks import CallbackError, parse_delivery_report, parse_inbound_message, parse_opt_out
 
 _logger = logging.getLogger(__name__)
 
@@ -45,3 +45,31 @@ class AfricasTalkingController(http.Controller):
             _logger.warning("Africa's Talking callback refused: wrong secret for account %s", account_id)
             raise Forbidden()
         return account
+
+    @http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/inbound",
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+    )
+    def africastalking_inbound(self, account_id, secret, **_form):
+        account = self._authenticate(account_id, secret)
+        try:
+            message = parse_inbound_message(request.httprequest.form.to_dict())
+        except CallbackError as exc:
+            _logger.info("Malformed inbound SMS for account %s: %s", account_id, exc)
+            raise BadRequest() from None
+        request.env["africastalking.inbound"].sudo()._process_inbound_message(account.sudo(), message)
+        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
+
+    @http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/optout",
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+    )
+    def africastalking_opt_out(self, account_id, secret, **_form):
+        account = self._authenticate(account_id, secret)
+        try:
+            opt_out = parse_opt_out(request.httprequest.form.to_dict())
+        except CallbackError as exc:
+            _logger.info("Malformed opt-out for account %s: %s", account_id, exc)
+            raise BadRequest() from None
+        request.env["africastalking.inbound"].sudo()._process_opt_out(account.sudo(), opt_out)
+        return request.make_response("OK", headers=[("Content-Type", "text/plain")])

@@ -1,8 +1,10 @@
 from . import (
     africastalking_account,
+    africastalking_inbound,
     africastalking_message,
     mailing_mailing,
     mailing_trace,
+    phone_blacklist,
     res_company,
     res_config_settings,
     sms_sms,

@@ -22,6 +22,7 @@
         "views/sms_africastalking_menus.xml",
         "views/africastalking_inbound_views.xml",
         "views/phone_blacklist_views.xml",
+        "wizard/sms_contact_import_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -2,6 +2,7 @@ from . import (
     africastalking_account,
     africastalking_inbound,
     africastalking_message,
+    mailing_contact,
     mailing_mailing,
     mailing_trace,
     phone_blacklist,

@@ -23,6 +23,10 @@
         "views/africastalking_inbound_views.xml",
         "views/phone_blacklist_views.xml",
         "wizard/sms_contact_import_views.xml",
+        "views/res_partner_views.xml",
+        "views/mailing_mailing_views.xml",
+        "wizard/sms_composer_views.xml",
+        "views/sms_optout_templates.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -8,6 +8,7 @@ from . import (
     phone_blacklist,
     res_company,
     res_config_settings,
+    res_partner,
     sms_sms,
     sms_tracker,
 )

@@ -186,7 +186,8 @@ class TestContactImport(AfricasTalkingCase):
         wizard.column_ids.filtered(lambda c: c.name == "Notes").field = "tag"
         wizard.action_import()
         amina = self._contacts().filtered(lambda c: c.name == "Amina")
-        self.assertEqual(amina.tag_ids.name, "x")
+        self.assertEqual(amina.tag_ids.name, "x", wizard.read(["created_count", "rejected_html"])
+                         + wizard.column_ids.read(["name", "field", "column_index"]))
 
     def test_no_mobile_column(self):
         wizard = self._wizard("e.csv", csv_bytes([["Name", "Email"], ["A", "a@example.com"]]))

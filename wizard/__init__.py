@@ -1,1 +1,1 @@
-from . import mailing_sms_test, sms_contact_import
+from . import mailing_sms_test, sms_composer, sms_contact_import

@@ -119,7 +119,7 @@ class SmsContactImport(models.TransientModel):
         for index, name in enumerate(header):
             values = [row[index] for row in sample if index < len(row) and row[index]]
             commands.append(Command.create({
-                "sequence": index,
+                "column_index": index,
                 "name": name,
                 "sample": ", ".join(values[:3])[:120],
                 "field": by_index.get(index, "ignore"),
@@ -129,9 +129,9 @@ class SmsContactImport(models.TransientModel):
     def _mapping(self):
         """{field: [column indexes]}; name and tag may combine several columns, the others take the first."""
         mapping = {}
-        for column in self.column_ids.sorted("sequence"):
+        for column in self.column_ids.sorted("column_index"):
             if column.field and column.field != "ignore":
-                mapping.setdefault(column.field, []).append(column.sequence)
+                mapping.setdefault(column.field, []).append(column.column_index)
         return mapping
 
     @api.depends("file", "filename", "column_ids.field", "country_id")
@@ -221,10 +221,10 @@ class SmsContactImport(models.TransientModel):
 class SmsContactImportColumn(models.TransientModel):
     _name = "sms.contact.import.column"
     _description = "Column of an SMS Contact Import"
-    _order = "sequence"
+    _order = "column_index"
 
     wizard_id = fields.Many2one("sms.contact.import", required=True, ondelete="cascade")
-    sequence = fields.Integer("Column Index", required=True)
+    column_index = fields.Integer("Column Index", required=True)
     name = fields.Char("Column", readonly=True)
     sample = fields.Char("Sample Values", readonly=True)
     field = fields.Selection(COLUMN_FIELDS, string="Import As", required=True, default="ignore")

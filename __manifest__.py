@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "depends": ["mass_mailing_sms"],
     "external_dependencies": {
-        "python": ["africastalking", "phonenumbers"],
+        "python": ["africastalking", "phonenumbers", "python-docx", "openpyxl"],
     },
     "data": [
         "security/sms_africastalking_security.xml",
@@ -28,6 +28,11 @@
         "wizard/sms_composer_views.xml",
         "views/sms_optout_templates.xml",
     ],
+    "assets": {
+        "web.assets_tests": [
+            "sms_africastalking/static/src/tests/tours/*.js",
+        ],
+    },
     "demo": [
         "demo/sms_africastalking_demo.xml",
     ],

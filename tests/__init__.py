@@ -1,1 +1,10 @@
-from . import test_contact_import, test_delivery_reports, test_inbound_callbacks, test_send_outcomes, test_send_paths
+from . import (
+    test_contact_import,
+    test_contact_import_tour,
+    test_delivery_reports,
+    test_guardians,
+    test_inbound_callbacks,
+    test_optout_page,
+    test_send_outcomes,
+    test_send_paths,
+)

@@ -38,24 +38,25 @@ registry.category("web_tour.tours").add("sms_africastalking_contact_import", {
         },
         {
             content: "Upload the contact file",
-            trigger: '.modal .o_field_widget[name="file"] input.o_input_file',
+            // The file input itself is hidden inside the "Upload your file" label.
+            trigger: '.o_field_widget[name="file"] .o_select_file_button',
             run() {
-                uploadCsv(this.$anchor[0]);
+                uploadCsv(this.$anchor[0].querySelector('input[type="file"]'));
             },
         },
         {
             content: "The columns are recognised",
-            trigger: '.modal .o_field_widget[name="column_ids"] .o_data_row:contains("Mobile")',
+            trigger: '.o_field_widget[name="column_ids"] .o_data_row:contains("Mobile")',
             run() {},
         },
         {
             content: "The preview shows the number in international format and the invalid one",
-            trigger: '.modal .o_sms_contact_import_preview:contains("+254712345678"):contains("Invalid number")',
+            trigger: '.o_sms_contact_import_preview:contains("+254712345678"):contains("Invalid number")',
             run() {},
         },
         {
             content: "Choose the mailing list",
-            trigger: '.modal .o_field_widget[name="list_ids"] input',
+            trigger: '.o_field_widget[name="list_ids"] input',
             run: "text Tour parents",
         },
         {
@@ -64,26 +65,26 @@ registry.category("web_tour.tours").add("sms_africastalking_contact_import", {
         },
         {
             content: "The list is selected",
-            trigger: '.modal .o_field_widget[name="list_ids"] .o_tag:contains("Tour parents")',
+            trigger: '.o_field_widget[name="list_ids"] .o_tag:contains("Tour parents")',
             run() {},
         },
         {
             content: "Import",
-            trigger: '.modal button[name="action_import"]',
+            trigger: 'button[name="action_import"]',
         },
         {
             content: "Two contacts were created",
-            trigger: '.modal .o_field_widget[name="created_count"]:contains("2")',
+            trigger: '.o_field_widget[name="created_count"]:contains("2")',
             run() {},
         },
         {
             content: "The rejected rows are listed with their reason",
-            trigger: '.modal .o_sms_contact_import_rejects:contains("Duplicate of row 2"):contains("Invalid number")',
+            trigger: '.o_sms_contact_import_rejects:contains("Duplicate of row 2"):contains("Invalid number")',
             run() {},
         },
         {
             content: "The report of rejected rows can be downloaded",
-            trigger: '.modal button[name="action_download_report"]',
+            trigger: 'button[name="action_download_report"]',
             run() {},
         },
         {

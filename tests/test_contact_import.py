@@ -15,6 +15,7 @@ import openpyxl
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 
+from ..wizard.sms_contact_import import FILE_ERROR_MESSAGES
 from .common import AfricasTalkingCase
 
 _logger = logging.getLogger(__name__)
@@ -269,6 +270,21 @@ class TestContactImport(AfricasTalkingCase):
         wizard = self._wizard("photo.csv", b"\x89PNG\r\n\x1a\n")
         self.assertIn("image", wizard.file_error)
         self.assertFalse(wizard.column_ids)
+
+    def test_file_error_messages_are_translatable_copies(self):
+        for english, translatable in FILE_ERROR_MESSAGES.items():
+            self.assertEqual(str(translatable), english, "the copy must match tools.contact_files word for word")
+
+    def test_swahili_user(self):
+        self.env["res.lang"]._activate_lang("sw")
+        self.env["ir.module.module"]._load_module_terms(["sms_africastalking"], ["sw"], overwrite=True)
+        wizard = self._wizard("sw.csv", csv_bytes([["Jina", "Simu"], ["Amina", "07123"], ["Baraka", "0712345678"],
+                                                   ["Baraka tena", "0712 345 678"]])).with_context(lang="sw")
+        wizard.action_import()
+        self.assertIn("Namba batili", wizard.rejected_html)
+        self.assertIn("Nakala ya mstari 3", wizard.rejected_html)
+        with self.assertRaisesRegex(UserError, "Faili ni tupu"):
+            self._wizard("empty.csv", b"").with_context(lang="sw").action_import()
 
     def test_header_only_file(self):
         self.assertImportsNothing("h.csv", csv_bytes([["Name", "Mobile"]]), "no contacts")

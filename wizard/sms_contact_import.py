@@ -10,7 +10,9 @@ from markupsafe import Markup
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.misc import clean_context
+from odoo.tools.translate import _lt
 
+from ..tools import contact_files
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table
 from ..tools.phone import normalize_number
 
@@ -22,6 +24,43 @@ IMPORT_BATCH_SIZE = 1000
 PREVIEW_ROWS = 20
 # Rejected rows shown on screen; the downloadable report has all of them.
 REJECTS_SHOWN = 50
+
+# The readers' messages (plain English in tools/) as translatable texts; a message not listed is shown as is.
+FILE_ERROR_MESSAGES = {
+    contact_files.MSG_EMPTY: _lt("The file is empty."),
+    contact_files.MSG_NO_ROWS: _lt("The file contains no contacts: every row is empty."),
+    contact_files.MSG_CSV_INVALID: _lt(
+        "This file could not be read as a CSV text file. Open it in a spreadsheet program, save it as CSV (UTF-8) "
+        "or .xlsx and retry."),
+    contact_files.MSG_NOT_TEXT: _lt(
+        "This file is not a text (CSV) file and not a supported document. Upload a CSV, Excel (.xlsx) or Word "
+        "(.docx or .doc) file."),
+    contact_files.MSG_XLSX_INVALID: _lt(
+        "This file is not a valid Excel workbook (.xlsx). Save it again as .xlsx or CSV and retry."),
+    contact_files.MSG_XLS_UNSUPPORTED: _lt(
+        "Old Excel workbooks (.xls) are not supported. Open the file in Excel or LibreOffice, save it as .xlsx or "
+        "CSV and retry."),
+    contact_files.MSG_ENCRYPTED: _lt(
+        "This file is password-protected. Open it, remove the password (or save an unprotected copy as .xlsx or "
+        "CSV) and retry."),
+    contact_files.MSG_DOCX_INVALID: _lt(
+        "This file is not a valid Word document (.docx). Open it in Word or LibreOffice, save it again as .docx "
+        "and retry."),
+    contact_files.MSG_DOC_INVALID: _lt(
+        "This Word (.doc) document could not be read; it may be damaged or password-protected. Open it in Word "
+        "or LibreOffice, save it as .docx and retry."),
+    contact_files.MSG_ANTIWORD_MISSING: _lt(
+        "Legacy Word (.doc) files need the 'antiword' program on the server. Install it (Debian: apt-get install "
+        "antiword) or save the document as .docx."),
+}
+
+
+def file_error_message(error):
+    """The user's-language text of a ContactFileError."""
+    message = str(error)
+    translated = FILE_ERROR_MESSAGES.get(message)
+    return str(translated) if translated is not None else message
+
 
 COLUMN_FIELDS = [
     ("ignore", "Do not import"),
@@ -93,7 +132,7 @@ class SmsContactImport(models.TransientModel):
         try:
             return read_table(self.filename or "", self._file_data(), max_rows=max_rows)
         except ContactFileError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(file_error_message(exc)) from None
 
     @api.onchange("file", "filename")
     def _onchange_file(self):
@@ -106,7 +145,7 @@ class SmsContactImport(models.TransientModel):
             sample = list(table.rows)
         except ContactFileError as exc:
             self.column_ids = [Command.clear()]
-            self.file_error = str(exc)
+            self.file_error = file_error_message(exc)
             return
         self.column_ids = [Command.clear()] + self._column_commands(table.header, sample)
 
@@ -144,7 +183,7 @@ class SmsContactImport(models.TransientModel):
             table = read_table(self.filename or "", self._file_data(), max_rows=PREVIEW_ROWS)
             rows = list(table.rows)
         except ContactFileError as exc:
-            return Markup('<div class="alert alert-danger" role="alert">%s</div>') % str(exc)
+            return Markup('<div class="alert alert-danger" role="alert">%s</div>') % file_error_message(exc)
         mapping = self._mapping()
         parser = _RowParser(self, mapping)
         head = Markup("").join(Markup("<th>%s</th>") % label for label in (
@@ -185,7 +224,7 @@ class SmsContactImport(models.TransientModel):
             importer.run()
         except ContactFileError as exc:
             # Raised while reading a late row: the UserError rolls back what the earlier batches created.
-            raise UserError(str(exc)) from None
+            raise UserError(file_error_message(exc)) from None
         self.write({**importer.result_values(), "state": "done", "duration": time.monotonic() - started})
         _logger.info("SMS contact import of %s rows done in %.1fs", self.row_count, self.duration)
         return self._reopen()
@@ -243,6 +282,7 @@ class _RowParser:
     """Turn one row of cells into contact values and a normalised number, with the reason when invalid."""
 
     def __init__(self, wizard, mapping):
+        self.env = wizard.env  # for _(): the user's language
         self.mapping = mapping
         self.default_code = wizard.country_id.code or None
         self.default_country_id = wizard.country_id.id or False

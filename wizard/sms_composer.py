@@ -33,16 +33,23 @@ class SmsComposer(models.TransientModel):
 
     def action_send_sms(self):
         if self.sms_target_guardians and self.composition_mode != "numbers":
-            self._action_send_sms()
-            return False
+            self._sms_switch_to_guardians()
         return super().action_send_sms()
 
-    def _action_send_sms(self):
-        if not (self.sms_target_guardians and self.composition_mode != "numbers"):
-            return super()._action_send_sms()
+    def _sms_switch_to_guardians(self):
+        """Turn this composer into a plain mass composer on the guardians of the selected people.
+
+        Rendering ("Dear {{ object.name }}" is the guardian), blacklist, chatter log and any check of the mass send
+        then apply to the guardians, the real recipients.
+        """
+        self.ensure_one()
         guardians = self._sms_selected_partners()._sms_guardians()
         if not guardians:
             raise UserError(_("None of the selected people has a guardian with a valid, opted-in mobile number."))
-        # One SMS per guardian, rendered on the guardian ("Dear {{ object.name }}") and logged on their chatter.
-        self.mass_keep_log = True
-        return self._action_send_sms_mass(guardians)
+        self.write({
+            "res_ids": repr(guardians.ids),
+            "res_id": False,
+            "composition_mode": "mass",
+            "mass_keep_log": True,
+            "sms_target_guardians": False,
+        })

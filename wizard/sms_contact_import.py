@@ -85,7 +85,7 @@ class SmsContactImport(models.TransientModel):
     _description = "Import SMS Contacts"
 
     state = fields.Selection([("upload", "Upload"), ("done", "Done")], default="upload", required=True)
-    file = fields.Binary("File", attachment=False)
+    file = fields.Binary(attachment=False)
     filename = fields.Char("File Name")
     list_ids = fields.Many2many(
         "mailing.list", "sms_contact_import_mailing_list_rel", "wizard_id", "list_id", string="Mailing Lists",
@@ -263,7 +263,7 @@ class SmsContactImportColumn(models.TransientModel):
     _order = "column_index"
 
     wizard_id = fields.Many2one("sms.contact.import", required=True, ondelete="cascade")
-    column_index = fields.Integer("Column Index", required=True)
+    column_index = fields.Integer(required=True)
     name = fields.Char("Column", readonly=True)
     sample = fields.Char("Sample Values", readonly=True)
     field = fields.Selection(COLUMN_FIELDS, string="Import As", required=True, default="ignore")
@@ -339,6 +339,8 @@ class _Importer:
         self.report_writer = csv.writer(self.report)
         self.report_writer.writerow([_("Row"), *table.header, _("Reason")])
         self.rejects_shown = []
+        # A new context (not merged): default_list_ids of a mailing-list action would add every list to every
+        # contact through mailing.contact.create.
         self.contact_model = self.env["mailing.contact"].with_context(
             clean_context(self.env.context), tracking_disable=True, mail_create_nolog=True,
             mail_create_nosubscribe=True, mail_notrack=True,
@@ -394,6 +396,7 @@ class _Importer:
             self.contact_model.create(to_create)
             self.counts["created"] += len(to_create)
         if to_subscribe:
+            # A new context, not a merged one: the default_* keys of the calling action must not leak in.
             self.env["mailing.subscription"].with_context(clean_context(self.env.context)).create(to_subscribe)
         # Keep memory bounded by one batch: write what was created, then forget the records.
         self.env.flush_all()

@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "depends": ["mass_mailing_sms"],
     "external_dependencies": {
-        "python": ["africastalking", "phonenumbers"],
+        "python": ["africastalking", "phonenumbers", "python-docx", "openpyxl"],
     },
     "data": [
         "security/sms_africastalking_security.xml",
@@ -34,6 +34,11 @@
         "views/res_partner_views.xml",
         "views/utm_campaign_views.xml",
         "views/sms_africastalking_cockpit_menus.xml",
+        "views/africastalking_inbound_views.xml",
+        "views/phone_blacklist_views.xml",
+        "wizard/sms_contact_import_views.xml",
+        "wizard/sms_composer_views.xml",
+        "views/sms_optout_templates.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -2,10 +2,12 @@ import logging
 
 from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge
 
-from odoo import http
+from odoo import _, http
+from odoo.addons.mass_mailing_sms.controllers.main import MailingSMSController
 from odoo.http import request
 
-from ..tools.at_callbacks import CallbackError, parse_delivery_report
+from ..tools.at_callbacks import CallbackError, parse_delivery_report, parse_inbound_message, parse_opt_out
+from ..tools.phone import normalize_number
 
 _logger = logging.getLogger(__name__)
 
@@ -46,3 +48,63 @@ class AfricasTalkingController(http.Controller):
             _logger.warning("Africa's Talking callback refused: wrong secret for account %s", account_id)
             raise Forbidden()
         return account
+
+    @http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/inbound",
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+    )
+    def africastalking_inbound(self, account_id, secret, **_form):
+        account = self._authenticate(account_id, secret)
+        try:
+            message = parse_inbound_message(request.httprequest.form.to_dict())
+        except CallbackError as exc:
+            _logger.info("Malformed inbound SMS for account %s: %s", account_id, exc)
+            raise BadRequest() from None
+        request.env["africastalking.inbound"].sudo()._process_inbound_message(account.sudo(), message)
+        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
+
+    @http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/optout",
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+    )
+    def africastalking_opt_out(self, account_id, secret, **_form):
+        account = self._authenticate(account_id, secret)
+        try:
+            opt_out = parse_opt_out(request.httprequest.form.to_dict())
+        except CallbackError as exc:
+            _logger.info("Malformed opt-out for account %s: %s", account_id, exc)
+            raise BadRequest() from None
+        request.env["africastalking.inbound"].sudo()._process_opt_out(account.sudo(), opt_out)
+        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
+
+
+class AfricasTalkingMailingSMSController(MailingSMSController):
+    """The SMS unsubscribe page: the number is typed in a POST form and never shown back or put in a URL.
+
+    Stock accepts the number as a GET parameter (it then sits in logs and browser history) and prints it on the
+    result page; here the form must be POSTed and the pages only name the lists.
+    """
+
+    @http.route(
+        ["/sms/<int:mailing_id>/unsubscribe/<string:trace_code>"],
+        type="http", website=True, auth="public", methods=["POST"],
+    )
+    def blacklist_number(self, mailing_id, trace_code, **post):
+        traces = self._check_trace(mailing_id, trace_code).get("trace")
+        if not traces:
+            return request.redirect("/web")
+        mailing = traces.mass_mailing_id[:1]
+        country_code = request.geoip.country_code or mailing.sudo().user_id.company_id.country_id.code or \
+            request.env.company.country_id.code
+        number = normalize_number((post.get("sms_number") or "").strip(), country_code).e164
+        trace = traces.filtered(lambda t: t.sms_number == number)[:1] if number else traces.browse()
+        values = {"mailing_id": mailing_id, "trace_code": trace_code, "unsubscribe_error": False,
+                  "lists_optout": request.env["mailing.list"], "lists_optin": request.env["mailing.list"]}
+        if not number:
+            values["unsubscribe_error"] = _("This is not a valid phone number.")
+        elif not trace:
+            values["unsubscribe_error"] = _("This message was not sent to that number. Type the number that "
+                                            "received the SMS, with its country code if it is not local.")
+        else:
+            values.update(request.env["mailing.mailing"].sudo()._sms_africastalking_opt_out(trace, number))
+        return request.render("sms_africastalking.sms_optout_result", values)

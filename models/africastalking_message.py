@@ -1,8 +1,9 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import _, api, fields, models
 
 from ..tools.at_callbacks import FAILED_STATUSES, FAILURE_REASON_TO_DELIVERY_ERROR, STATUS_TO_DELIVERY_ERROR
+from .phone_blacklist import NETWORK_BLACKLIST_REASONS
 
 _logger = logging.getLogger(__name__)
 
@@ -135,6 +136,18 @@ class AfricasTalkingMessage(models.Model):
         self.invalidate_model()
         self._keep_unmatched_reports(account, reports)
         self._propagate_states(updated)
+        self._block_numbers_blacklisted_at_network(reports)
+
+    @api.model
+    def _block_numbers_blacklisted_at_network(self, reports):
+        """UserInBlacklist: the subscriber refused promotional SMS at the operator; stop mailing them."""
+        numbers = [report.phone_number for report in reports
+                   if report.status in FAILED_STATUSES and report.failure_reason in NETWORK_BLACKLIST_REASONS]
+        if numbers:
+            self.env["phone.blacklist"]._africastalking_block(
+                numbers, "network",
+                message=_("Africa's Talking reported UserInBlacklist: the subscriber blocks promotional SMS "
+                          "at the mobile network."))
 
     def _keep_unmatched_reports(self, account, reports):
         """Reports whose id no message of this account has: reconcile an unknown outcome, or keep for later."""

@@ -44,6 +44,14 @@ class MailingMailing(models.Model):
     sms_actual_currency = fields.Char(compute="_compute_sms_actuals")
     sms_actual_segments = fields.Integer("Segments Sent", compute="_compute_sms_actuals")
     sms_opted_out = fields.Integer("Opted Out", compute="_compute_sms_actuals")
+    sms_target_guardians = fields.Boolean(
+        "Send to Their Guardians",
+        help="The filter selects people (e.g. students of a class); the SMS goes to their parents / guardians.",
+    )
+    sms_guardian_valid_count = fields.Integer(
+        "Guardians Reachable", compute="_compute_sms_guardian_valid_count",
+        help="Guardians of the selected people having a valid mobile number and not opted out.",
+    )
 
     @api.depends_context("company")
     def _compute_sms_smart_encoding(self):
@@ -536,6 +544,70 @@ class MailingMailing(models.Model):
             bodies = {res_id: sms_content_to_rendered_html(row[3])
                       for (res_id, _number, _partner), row in zip(outgoing, sms_rows, strict=True)}
             records._message_log_batch(bodies=bodies, message_type="sms")
+
+    # ------------------------------------------------------------------
+    # Guardians: "send to the parents of these students"
+    # ------------------------------------------------------------------
+
+    @api.depends("sms_target_guardians", "mailing_domain", "mailing_model_real")
+    def _compute_sms_guardian_valid_count(self):
+        for mailing in self:
+            mailing.sms_guardian_valid_count = (
+                len(mailing._sms_guardians_of(mailing._sms_selected_people())) if mailing._sms_targets_guardians()
+                else 0
+            )
+
+    def _sms_targets_guardians(self):
+        self.ensure_one()
+        return self.mailing_type == "sms" and self.sms_target_guardians and self.mailing_model_real == "res.partner"
+
+    def _sms_selected_people(self):
+        return self.env["res.partner"].search(self._parse_mailing_domain())
+
+    @api.model
+    def _sms_guardians_of(self, people):
+        return people._sms_guardians().sorted("id")
+
+    def _compute_total(self):
+        super()._compute_total()
+        for mailing in self.filtered(lambda m: m._sms_targets_guardians()):
+            mailing.total = len(mailing._sms_guardians_of(mailing._sms_selected_people()))
+
+    def _get_recipients(self):
+        res_ids = super()._get_recipients()
+        if not self._sms_targets_guardians():
+            return res_ids
+        # Traces, "remaining recipients" and statistics are then kept on the guardians, the real recipients.
+        return self._sms_guardians_of(self.env["res.partner"].browse(res_ids)).ids
+
+    # ------------------------------------------------------------------
+    # Unsubscribe page
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _sms_africastalking_opt_out(self, trace, number):
+        """Opt ``number`` (E.164, checked against ``trace``) out of the trace's mailing.
+
+        A mailing on lists opts the number out of those lists only; any other mailing blacklists it.
+        Returns the lists left and the lists the number is still subscribed to, for the page.
+        """
+        mailing = trace.mass_mailing_id
+        lists = mailing.contact_list_ids
+        lists_optout = self.env["mailing.list"]
+        if lists:
+            subscriptions = self.env["mailing.subscription"].search([
+                ("list_id", "in", lists.ids), ("contact_id.phone_sanitized", "=", number),
+            ])
+            subscriptions.write({"opt_out": True})
+            lists_optout = subscriptions.list_id
+        else:
+            self.env["phone.blacklist"]._africastalking_block(
+                [number], "page",
+                message=_("Opted out on the SMS unsubscribe page (mailing %s).", mailing.display_name))
+        lists_optin = self.env["mailing.subscription"].search([
+            ("contact_id.phone_sanitized", "=", number), ("list_id", "not in", lists.ids), ("opt_out", "=", False),
+        ]).list_id
+        return {"lists_optout": lists_optout, "lists_optin": lists_optin}
 
 
 class _PrepareContext:

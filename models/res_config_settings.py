@@ -22,3 +22,9 @@ class ResConfigSettings(models.TransientModel):
 
     def action_open_africastalking_rates(self):
         return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_rate_action")
+    sms_keyword_stop = fields.Char(related="company_id.sms_keyword_stop", readonly=False)
+    sms_keyword_start = fields.Char(related="company_id.sms_keyword_start", readonly=False)
+    sms_keyword_help = fields.Char(related="company_id.sms_keyword_help", readonly=False)
+    sms_reply_stop = fields.Char(related="company_id.sms_reply_stop", readonly=False)
+    sms_reply_start = fields.Char(related="company_id.sms_reply_start", readonly=False)
+    sms_reply_help = fields.Char(related="company_id.sms_reply_help", readonly=False)

@@ -1,4 +1,5 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResPartner(models.Model):
@@ -12,6 +13,13 @@ class ResPartner(models.Model):
     africastalking_message_ids = fields.One2many("africastalking.message", "partner_id", string="Sent SMS",
                                                  readonly=True)
     africastalking_message_count = fields.Integer("Sent SMS Count", compute="_compute_africastalking_message_count")
+    guardian_ids = fields.Many2many(
+        "res.partner", "res_partner_guardian_rel", "ward_id", "guardian_id", string="Guardians",
+        help="Parents or guardians of this person: SMS composers and SMS mailings can write to them instead.",
+    )
+    ward_ids = fields.Many2many(
+        "res.partner", "res_partner_guardian_rel", "guardian_id", "ward_id", string="Guardian Of",
+    )
 
     def _compute_africastalking_message_count(self):
         counts = dict(self.env["africastalking.message"]._read_group(
@@ -59,3 +67,13 @@ class ResPartner(models.Model):
     def _sms_notify(message, kind):
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"title": _("SMS cost"), "message": message, "type": kind, "sticky": False}}
+
+    @api.constrains("guardian_ids")
+    def _check_guardian_ids(self):
+        for partner in self:
+            if partner in partner.guardian_ids:
+                raise ValidationError(_("A person cannot be their own guardian."))
+
+    def _sms_guardians(self):
+        """Guardians of these people who can receive SMS mailings: a valid mobile, not opted out."""
+        return self.guardian_ids.filtered(lambda g: g.phone_sanitized and not g.phone_sanitized_blacklisted)

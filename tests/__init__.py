@@ -8,3 +8,8 @@ from . import test_sms_api
 from . import test_sms_automation
 from . import test_cockpit
 from . import test_cockpit_browser
+from . import test_inbound_callbacks
+from . import test_contact_import
+from . import test_contact_import_tour
+from . import test_guardians
+from . import test_optout_page

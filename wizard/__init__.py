@@ -2,3 +2,4 @@ from . import mailing_sms_test
 from . import sms_broadcast
 from . import sms_composer
 from . import africastalking_sms_check
+from . import sms_contact_import

@@ -1,0 +1,45 @@
+from odoo import api, fields, models
+
+NETWORK_BLACKLIST_REASONS = ("UserInBlacklist", "UserInBlackList")
+
+
+class PhoneBlacklist(models.Model):
+    _inherit = "phone.blacklist"
+
+    africastalking_block = fields.Selection(
+        [
+            ("network", "Blocked by the mobile network"),
+            ("at_optout", "Opted out at Africa's Talking"),
+            ("keyword", "Replied with a STOP keyword"),
+            ("page", "Opted out on the unsubscribe page"),
+        ],
+        string="Opt-out Source",
+        readonly=True,
+        help="How the number was blocked. 'Blocked by the mobile network': Africa's Talking reported "
+        "UserInBlacklist, the subscriber blocked promotional SMS at the operator (e.g. Safaricom *456*9*5#); "
+        "removing the entry here does not lift the operator's block.",
+    )
+    africastalking_block_date = fields.Datetime("Opted Out On", readonly=True)
+
+    @api.model
+    def _africastalking_block(self, numbers, source, message=None):
+        """Blacklist E.164 ``numbers`` and remember why; already active entries keep their first source."""
+        numbers = list(dict.fromkeys(number for number in numbers if number))
+        if not numbers:
+            return self.browse()
+        already = self.search([("number", "in", numbers)])
+        records = self._add(numbers, message=message)
+        (records - already).write({
+            "africastalking_block": source,
+            "africastalking_block_date": fields.Datetime.now(),
+        })
+        return records
+
+    @api.model
+    def _africastalking_unblock(self, numbers, message=None):
+        numbers = list(dict.fromkeys(number for number in numbers if number))
+        if not numbers:
+            return self.browse()
+        records = self._remove(numbers, message=message)
+        records.write({"africastalking_block": False, "africastalking_block_date": False})
+        return records

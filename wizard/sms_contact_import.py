@@ -1,0 +1,491 @@
+import base64
+import csv
+import io
+import logging
+import time
+from collections import Counter
+
+from markupsafe import Markup
+
+from odoo import Command, _, api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.misc import clean_context
+from odoo.tools.translate import _lt
+
+from ..tools import contact_files
+from ..tools.contact_files import ContactFileError, guess_mapping, read_table
+from ..tools.phone import normalize_number
+
+_logger = logging.getLogger(__name__)
+
+# Contacts created per ORM ``create`` call: big enough to amortise the per-call cost, small enough that the
+# records of one batch (and their cache) stay small; the cache is emptied after each batch.
+IMPORT_BATCH_SIZE = 1000
+PREVIEW_ROWS = 20
+# Rejected rows shown on screen; the downloadable report has all of them.
+REJECTS_SHOWN = 50
+
+# The readers' messages (plain English in tools/) as translatable texts; a message not listed is shown as is.
+FILE_ERROR_MESSAGES = {
+    contact_files.MSG_EMPTY: _lt("The file is empty."),
+    contact_files.MSG_NO_ROWS: _lt("The file contains no contacts: every row is empty."),
+    contact_files.MSG_CSV_INVALID: _lt(
+        "This file could not be read as a CSV text file. Open it in a spreadsheet program, save it as CSV (UTF-8) "
+        "or .xlsx and retry."),
+    contact_files.MSG_NOT_TEXT: _lt(
+        "This file is not a text (CSV) file and not a supported document. Upload a CSV, Excel (.xlsx) or Word "
+        "(.docx or .doc) file."),
+    contact_files.MSG_XLSX_INVALID: _lt(
+        "This file is not a valid Excel workbook (.xlsx). Save it again as .xlsx or CSV and retry."),
+    contact_files.MSG_XLS_UNSUPPORTED: _lt(
+        "Old Excel workbooks (.xls) are not supported. Open the file in Excel or LibreOffice, save it as .xlsx or "
+        "CSV and retry."),
+    contact_files.MSG_ENCRYPTED: _lt(
+        "This file is password-protected. Open it, remove the password (or save an unprotected copy as .xlsx or "
+        "CSV) and retry."),
+    contact_files.MSG_DOCX_INVALID: _lt(
+        "This file is not a valid Word document (.docx). Open it in Word or LibreOffice, save it again as .docx "
+        "and retry."),
+    contact_files.MSG_DOC_INVALID: _lt(
+        "This Word (.doc) document could not be read; it may be damaged or password-protected. Open it in Word "
+        "or LibreOffice, save it as .docx and retry."),
+    contact_files.MSG_ANTIWORD_MISSING: _lt(
+        "Legacy Word (.doc) files need the 'antiword' program on the server. Install it (Debian: apt-get install "
+        "antiword) or save the document as .docx."),
+}
+
+
+def file_error_message(error):
+    """The user's-language text of a ContactFileError."""
+    message = str(error)
+    translated = FILE_ERROR_MESSAGES.get(message)
+    return str(translated) if translated is not None else message
+
+
+COLUMN_FIELDS = [
+    ("ignore", "Do not import"),
+    ("name", "Name"),
+    ("mobile", "Mobile"),
+    ("email", "Email"),
+    ("country", "Country"),
+    ("company_name", "Company / Organisation"),
+    ("tag", "Extra: tag (class, department, club...)"),
+]
+
+
+class SmsContactImport(models.TransientModel):
+    """Import a contact file (CSV, XLSX, DOCX, DOC) into mailing lists, for SMS.
+
+    Rows stay plain Python lists read lazily from the file (``tools.contact_files``); numbers are normalised to
+    E.164, duplicates (in the file and in the lists), blacklisted and invalid numbers are rejected with a reason,
+    and contacts are created in batches, never one by one. Any error in the file rolls the whole import back.
+    """
+
+    _name = "sms.contact.import"
+    _description = "Import SMS Contacts"
+
+    state = fields.Selection([("upload", "Upload"), ("done", "Done")], default="upload", required=True)
+    file = fields.Binary(attachment=False)
+    filename = fields.Char("File Name")
+    list_ids = fields.Many2many(
+        "mailing.list", "sms_contact_import_mailing_list_rel", "wizard_id", "list_id", string="Mailing Lists",
+        default=lambda self: self._default_list_ids(),
+    )
+    country_id = fields.Many2one(
+        "res.country", string="Default Country", default=lambda self: self.env.company.country_id,
+        help="Numbers written without an international prefix (0712 345 678) are read as numbers of this "
+        "country, unless a Country column says otherwise.",
+    )
+    column_ids = fields.One2many("sms.contact.import.column", "wizard_id", string="Columns")
+    file_error = fields.Char(readonly=True)
+    preview_html = fields.Html(compute="_compute_preview_html", sanitize=False)
+    # Results
+    row_count = fields.Integer("Rows Read", readonly=True)
+    created_count = fields.Integer("Contacts Created", readonly=True)
+    subscribed_count = fields.Integer("Existing Contacts Added to Lists", readonly=True)
+    existing_count = fields.Integer("Already in the Lists", readonly=True)
+    duplicate_count = fields.Integer("Duplicates in the File", readonly=True)
+    blacklisted_count = fields.Integer("Blacklisted", readonly=True)
+    invalid_count = fields.Integer("Invalid or Missing Numbers", readonly=True)
+    rejected_count = fields.Integer("Rows Not Imported", readonly=True)
+    rejected_html = fields.Html(readonly=True, sanitize=False)
+    report_attachment_id = fields.Many2one("ir.attachment", readonly=True)
+    duration = fields.Float("Duration (s)", readonly=True, digits=(16, 1))
+
+    def _default_list_ids(self):
+        list_ids = self.env.context.get("default_mailing_list_ids") or []
+        if not list_ids and self.env.context.get("active_model") == "mailing.list":
+            list_ids = self.env.context.get("active_ids") or []
+        return [Command.set(list_ids)]
+
+    # ------------------------------------------------------------------
+    # Upload and mapping
+    # ------------------------------------------------------------------
+
+    def _file_data(self):
+        self.ensure_one()
+        # The web client reads binaries with bin_size (a size text instead of the content): ask for the data.
+        data = self.with_context(bin_size=False, bin_size_file=False).file
+        return base64.b64decode(data) if data else b""
+
+    def _read_table(self, max_rows=None):
+        try:
+            return read_table(self.filename or "", self._file_data(), max_rows=max_rows)
+        except ContactFileError as exc:
+            raise UserError(file_error_message(exc)) from None
+
+    @api.onchange("file", "filename")
+    def _onchange_file(self):
+        self.file_error = False
+        if not self.file:
+            self.column_ids = [Command.clear()]
+            return
+        try:
+            table = read_table(self.filename or "", self._file_data(), max_rows=PREVIEW_ROWS)
+            sample = list(table.rows)
+        except ContactFileError as exc:
+            self.column_ids = [Command.clear()]
+            self.file_error = file_error_message(exc)
+            return
+        self.column_ids = [Command.clear()] + self._column_commands(table.header, sample)
+
+    @api.model
+    def _column_commands(self, header, sample):
+        width = max([len(header)] + [len(row) for row in sample])
+        header = header + ["Column %d" % index for index in range(len(header) + 1, width + 1)]
+        by_index = {index: field for field, index in guess_mapping(header, sample).items()}
+        commands = []
+        for index, name in enumerate(header):
+            values = [row[index] for row in sample if index < len(row) and row[index]]
+            commands.append(Command.create({
+                "column_index": index,
+                "name": name,
+                "sample": ", ".join(values[:3])[:120],
+                "field": by_index.get(index, "ignore"),
+            }))
+        return commands
+
+    def _mapping(self):
+        """{field: [column indexes]}; name and tag may combine several columns, the others take the first."""
+        mapping = {}
+        for column in self.column_ids.sorted("column_index"):
+            if column.field and column.field != "ignore":
+                mapping.setdefault(column.field, []).append(column.column_index)
+        return mapping
+
+    @api.depends("file", "filename", "column_ids.field", "country_id")
+    def _compute_preview_html(self):
+        for wizard in self:
+            wizard.preview_html = wizard._preview_html() if wizard.file and wizard.column_ids else False
+
+    def _preview_html(self):
+        try:
+            table = read_table(self.filename or "", self._file_data(), max_rows=PREVIEW_ROWS)
+            rows = list(table.rows)
+        except ContactFileError as exc:
+            return Markup('<div class="alert alert-danger" role="alert">%s</div>') % file_error_message(exc)
+        mapping = self._mapping()
+        parser = _RowParser(self, mapping)
+        head = Markup("").join(Markup("<th>%s</th>") % label for label in (
+            _("Row"), _("Name"), _("Mobile"), _("E.164 Number"), _("Email"), _("Check")))
+        body = Markup("")
+        first_row = 2 if table.has_header else 1
+        for row_number, cells in enumerate(rows, start=first_row):
+            parsed = parser.parse(cells)
+            status = (Markup('<span class="text-success">%s</span>') % _("OK")) if parsed.e164 else (
+                Markup('<span class="text-danger">%s</span>') % parsed.reason)
+            body += Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>") % (
+                row_number, parsed.name, parsed.raw_mobile, parsed.e164 or "", parsed.email, status)
+        return Markup('<table class="table table-sm o_sms_contact_import_preview"><thead><tr>%s</tr></thead>'
+                      '<tbody>%s</tbody></table>') % (head, body)
+
+    # ------------------------------------------------------------------
+    # Import
+    # ------------------------------------------------------------------
+
+    def action_import(self):
+        self.ensure_one()
+        if not self.file:
+            # Odoo stores an empty upload as no file at all.
+            raise UserError(_("The file is empty.") if self.filename else _("Upload a contact file first."))
+        if not self.list_ids:
+            raise UserError(_("Choose the mailing list(s) to import the contacts into."))
+        if not self.column_ids:
+            self._onchange_file()
+            if self.file_error:
+                raise UserError(self.file_error)
+        mapping = self._mapping()
+        if "mobile" not in mapping:
+            raise UserError(_("Choose the column holding the mobile numbers."))
+        started = time.monotonic()
+        table = self._read_table()
+        importer = _Importer(self, mapping, table)
+        try:
+            importer.run()
+        except ContactFileError as exc:
+            # Raised while reading a late row: the UserError rolls back what the earlier batches created.
+            raise UserError(file_error_message(exc)) from None
+        self.write({**importer.result_values(), "state": "done", "duration": time.monotonic() - started})
+        _logger.info("SMS contact import of %s rows done in %.1fs", self.row_count, self.duration)
+        return self._reopen()
+
+    def _reopen(self):
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": self.id,
+            "view_mode": "form",
+            "target": "new",
+            "name": _("Import SMS Contacts"),
+        }
+
+    def action_download_report(self):
+        self.ensure_one()
+        if not self.report_attachment_id:
+            raise UserError(_("Every row was imported: there is no report of rejected rows."))
+        return {
+            "type": "ir.actions.act_url",
+            "url": "/web/content/%s?download=true" % self.report_attachment_id.id,
+            "target": "self",
+        }
+
+    def action_view_contacts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("mass_mailing_sms.mailing_contact_action_sms")
+        action["domain"] = [("list_ids", "in", self.list_ids.ids)]
+        action["context"] = {"default_list_ids": self.list_ids.ids}
+        return action
+
+
+class SmsContactImportColumn(models.TransientModel):
+    _name = "sms.contact.import.column"
+    _description = "Column of an SMS Contact Import"
+    _order = "column_index"
+
+    wizard_id = fields.Many2one("sms.contact.import", required=True, ondelete="cascade")
+    column_index = fields.Integer(required=True)
+    name = fields.Char("Column", readonly=True)
+    sample = fields.Char("Sample Values", readonly=True)
+    field = fields.Selection(COLUMN_FIELDS, string="Import As", required=True, default="ignore")
+
+
+# ----------------------------------------------------------------------
+# Plain helpers: rows are lists of text, never ORM records
+# ----------------------------------------------------------------------
+
+
+class _ParsedRow:
+    __slots__ = ("name", "raw_mobile", "e164", "reason", "email", "country_id", "company_name", "tags")
+
+
+class _RowParser:
+    """Turn one row of cells into contact values and a normalised number, with the reason when invalid."""
+
+    def __init__(self, wizard, mapping):
+        self.env = wizard.env  # for _(): the user's language
+        self.mapping = mapping
+        self.default_code = wizard.country_id.code or None
+        self.default_country_id = wizard.country_id.id or False
+        self.countries = {}
+        if "country" in mapping:
+            for country in wizard.env["res.country"].search_read([], ["code", "name"]):
+                self.countries[country["code"].upper()] = (country["id"], country["code"])
+                self.countries[country["name"].strip().upper()] = (country["id"], country["code"])
+        self.reasons = {
+            "missing": _("No mobile number"),
+            "unparsable": _("Not a phone number"),
+            "invalid": _("Invalid number"),
+        }
+
+    def _cell(self, cells, field, joiner=None):
+        indexes = self.mapping.get(field) or []
+        values = [cells[index].strip() for index in indexes if index < len(cells) and cells[index].strip()]
+        if joiner is None:
+            return values[0] if values else ""
+        return joiner.join(values)
+
+    def parse(self, cells):
+        parsed = _ParsedRow()
+        parsed.name = self._cell(cells, "name", " ")
+        parsed.raw_mobile = self._cell(cells, "mobile")
+        parsed.email = self._cell(cells, "email")
+        parsed.company_name = self._cell(cells, "company_name", " ")
+        parsed.tags = [cells[index].strip() for index in self.mapping.get("tag", [])
+                       if index < len(cells) and cells[index].strip()]
+        country_id, code = self.default_country_id, self.default_code
+        country_text = self._cell(cells, "country").upper()
+        if country_text and country_text in self.countries:
+            country_id, code = self.countries[country_text]
+        parsed.country_id = country_id
+        normalized = normalize_number(parsed.raw_mobile, code)
+        parsed.e164 = normalized.e164
+        parsed.reason = None if normalized.valid else self.reasons.get(normalized.reason, self.reasons["invalid"])
+        return parsed
+
+
+class _Importer:
+    """One pass over the rows: reject, deduplicate, then create contacts batch by batch."""
+
+    def __init__(self, wizard, mapping, table):
+        self.wizard = wizard
+        self.env = wizard.env
+        self.table = table
+        self.parser = _RowParser(wizard, mapping)
+        self.list_ids = wizard.list_ids.ids
+        self.seen = {}  # E.164 -> first row number: duplicates inside the file
+        self.counts = Counter()
+        self.tag_ids = {}
+        self.report = io.StringIO()
+        self.report_writer = csv.writer(self.report)
+        self.report_writer.writerow([_("Row"), *table.header, _("Reason")])
+        self.rejects_shown = []
+        # A new context (not merged): default_list_ids of a mailing-list action would add every list to every
+        # contact through mailing.contact.create.
+        self.contact_model = self.env["mailing.contact"].with_context(
+            clean_context(self.env.context), tracking_disable=True, mail_create_nolog=True,
+            mail_create_nosubscribe=True, mail_notrack=True,
+        )
+
+    def run(self):
+        batch = []
+        first_row = 2 if self.table.has_header else 1
+        for row_number, cells in enumerate(self.table.rows, start=first_row):
+            self.counts["rows"] += 1
+            parsed = self.parser.parse(cells)
+            if not parsed.e164:
+                self._reject(row_number, cells, parsed.reason, "invalid")
+            elif parsed.e164 in self.seen:
+                self._reject(row_number, cells, _("Duplicate of row %s", self.seen[parsed.e164]), "duplicate")
+            else:
+                self.seen[parsed.e164] = row_number
+                batch.append((row_number, cells, parsed))
+                if len(batch) >= IMPORT_BATCH_SIZE:
+                    self._flush(batch)
+                    batch = []
+        self._flush(batch)
+        if not self.counts["rows"]:
+            raise UserError(_("The file contains no contacts."))
+
+    def _reject(self, row_number, cells, reason, kind):
+        self.counts[kind] += 1
+        self.report_writer.writerow([row_number, *cells, reason])
+        if len(self.rejects_shown) < REJECTS_SHOWN:
+            self.rejects_shown.append((row_number, " | ".join(cell for cell in cells if cell), reason))
+
+    def _flush(self, batch):
+        if not batch:
+            return
+        numbers = [parsed.e164 for _row, _cells, parsed in batch]
+        blacklisted = self._blacklisted(numbers)
+        in_lists = self._subscriptions(numbers)
+        to_create, to_subscribe = [], []
+        for row_number, cells, parsed in batch:
+            if parsed.e164 in blacklisted:
+                self._reject(row_number, cells, _("Blacklisted: this number opted out of SMS"), "blacklisted")
+                continue
+            contact_id, lists_present = in_lists.get(parsed.e164, (None, set()))
+            missing = [list_id for list_id in self.list_ids if list_id not in lists_present]
+            if not missing:
+                self._reject(row_number, cells, _("Already in the mailing list"), "existing")
+            elif contact_id:
+                to_subscribe += [{"contact_id": contact_id, "list_id": list_id} for list_id in missing]
+                self.counts["subscribed"] += 1
+            else:
+                to_create.append(self._contact_values(parsed))
+        if to_create:
+            self.contact_model.create(to_create)
+            self.counts["created"] += len(to_create)
+        if to_subscribe:
+            # A new context, not a merged one: the default_* keys of the calling action must not leak in.
+            self.env["mailing.subscription"].with_context(clean_context(self.env.context)).create(to_subscribe)
+        # Keep memory bounded by one batch: write what was created, then forget the records.
+        self.env.flush_all()
+        self.env.invalidate_all()
+
+    def _blacklisted(self, numbers):
+        self.env.cr.execute(
+            "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", (numbers,)
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    def _subscriptions(self, numbers):
+        """{E.164: (contact id, {list ids it is subscribed to among the wizard's lists})}."""
+        self.env.cr.execute(
+            """
+            SELECT c.phone_sanitized, c.id, array_agg(s.list_id)
+              FROM mailing_contact c
+              JOIN mailing_subscription s ON s.contact_id = c.id AND s.list_id = ANY(%s)
+             WHERE c.phone_sanitized = ANY(%s)
+          GROUP BY c.phone_sanitized, c.id
+          ORDER BY c.id
+            """,
+            (self.list_ids, numbers),
+        )
+        found = {}
+        for number, contact_id, list_ids in self.env.cr.fetchall():
+            if number in found:
+                # Two contacts share the number: the lists of both count, the first contact gets the new ones.
+                found[number] = (found[number][0], found[number][1] | set(list_ids))
+            else:
+                found[number] = (contact_id, set(list_ids))
+        return found
+
+    def _contact_values(self, parsed):
+        values = {
+            "name": parsed.name or False,
+            "mobile": parsed.e164,
+            "email": parsed.email or False,
+            "country_id": parsed.country_id,
+            "company_name": parsed.company_name or False,
+            "subscription_ids": [Command.create({"list_id": list_id}) for list_id in self.list_ids],
+        }
+        if parsed.tags:
+            values["tag_ids"] = [Command.set([self._tag_id(name) for name in parsed.tags])]
+        return values
+
+    def _tag_id(self, name):
+        if name not in self.tag_ids:
+            tag = self.env["res.partner.category"].search([("name", "=ilike", name)], limit=1)
+            self.tag_ids[name] = tag.id or self.env["res.partner.category"].create({"name": name}).id
+        return self.tag_ids[name]
+
+    def result_values(self):
+        counts = self.counts
+        rejected = counts["invalid"] + counts["duplicate"] + counts["blacklisted"] + counts["existing"]
+        values = {
+            "row_count": counts["rows"],
+            "created_count": counts["created"],
+            "subscribed_count": counts["subscribed"],
+            "existing_count": counts["existing"],
+            "duplicate_count": counts["duplicate"],
+            "blacklisted_count": counts["blacklisted"],
+            "invalid_count": counts["invalid"],
+            "rejected_count": rejected,
+            "rejected_html": self._rejected_html(rejected),
+            "report_attachment_id": False,
+        }
+        if rejected:
+            values["report_attachment_id"] = self.env["ir.attachment"].create({
+                "name": _("Rejected rows - %s.csv", (self.wizard.filename or "import").rsplit(".", 1)[0]),
+                # UTF-8 with BOM: Excel then opens the accents and Swahili names correctly.
+                "raw": self.report.getvalue().encode("utf-8-sig"),
+                "mimetype": "text/csv",
+                "res_model": self.wizard._name,
+                "res_id": self.wizard.id,
+            }).id
+        return values
+
+    def _rejected_html(self, rejected):
+        if not rejected:
+            return False
+        rows = Markup("").join(
+            Markup("<tr><td>%s</td><td>%s</td><td>%s</td></tr>") % (row, cells, reason)
+            for row, cells, reason in self.rejects_shown
+        )
+        more = Markup("")
+        if rejected > len(self.rejects_shown):
+            more = Markup("<p>%s</p>") % _("%(shown)s of %(total)s rejected rows shown; download the report for all.",
+                                           shown=len(self.rejects_shown), total=rejected)
+        return Markup('<table class="table table-sm o_sms_contact_import_rejects"><thead><tr><th>%s</th><th>%s</th>'
+                      "<th>%s</th></tr></thead><tbody>%s</tbody></table>%s") % (
+            _("Row"), _("Content"), _("Reason"), rows, more)

@@ -246,11 +246,9 @@ class SmsAlertRule(models.Model):
 
     @api.model
     def _get_guardian_partners(self, records):
-        """Hook for the guardians module: ``{res_id: res.partner recordset}`` of the guardians to alert.
-
-        Guardians are not part of this module; without an override a "guardians" rule alerts nobody.
-        """
-        return {record.id: self.env["res.partner"] for record in records}
+        """``{res_id: res.partner recordset}``: the reachable guardians of each record's people."""
+        return {res_id: partners._sms_guardians()
+                for res_id, partners in self._get_record_partners(records).items()}
 
     def _get_list_recipients(self, records):
         lists_field = "mailing_list_ids" if "mailing_list_ids" in records._fields else None

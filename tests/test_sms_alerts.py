@@ -212,11 +212,19 @@ class TestSmsAlertRules(SmsAlertCommon):
         refused = self.alerts(rule).filtered(lambda a: a.mailing_contact_id == contacts[2])
         self.assertEqual((refused.state, refused.failure_reason), ("failed", "The number is blacklisted."))
 
-    def test_guardians_hook_alerts_nobody_by_default(self):
+    def test_guardians_audience_alerts_the_reachable_guardians(self):
+        parent, unreachable = self.env["res.partner"].create([
+            {"name": "Parent of Partner 0", "mobile": "+254744000001"},
+            {"name": "Parent without a phone"},
+        ])
+        self.partners[0].guardian_ids = parent | unreachable
         with freeze_time("2030-03-01 09:00:00"):
             self.create_exam()
             rule = self.create_rule(audience="guardians")
-        self.assertFalse(self.alerts(rule))
+        self.assertEqual(self.alerts(rule).partner_id, parent, "only guardians with a valid mobile")
+        self.run_alert_cron(DUE)
+        self.assertSentOnce(parent.mobile, "Reminder: MAT 101 in Hall A")
+        self.assertEqual(self.simulator.count(self.partners[0].mobile), 0, "the student is not the audience")
 
     def test_cron_is_triggered_for_the_next_due_alert(self):
         cron = self.env.ref("sms_africastalking.ir_cron_sms_alert")

@@ -56,8 +56,10 @@ class AfricasTalkingMessage(models.Model):
     _order = "id desc"
     _rec_name = "number"
 
-    account_id = fields.Many2one("africastalking.account", index=True, ondelete="set null", readonly=True)
-    company_id = fields.Many2one("res.company", index=True, readonly=True)
+    # Few indexes on purpose: a mailing inserts one row per recipient. Lookups are by AT id, SMS uuid, contact,
+    # mailing, and (for unknown outcomes only) by account and number: see init().
+    account_id = fields.Many2one("africastalking.account", ondelete="set null", readonly=True)
+    company_id = fields.Many2one("res.company", readonly=True)
     sms_uuid = fields.Char("SMS UUID", index=True, readonly=True)
     number = fields.Char(readonly=True)
     body = fields.Text(readonly=True)
@@ -74,7 +76,6 @@ class AfricasTalkingMessage(models.Model):
         required=True,
         default="pending",
         readonly=True,
-        index=True,
     )
     at_message_id = fields.Char("AT Message ID", readonly=True)
     status_code = fields.Integer("AT Status Code", readonly=True)
@@ -91,6 +92,11 @@ class AfricasTalkingMessage(models.Model):
         self.env.cr.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS africastalking_message_at_message_id_uniq "
             "ON africastalking_message (at_message_id) WHERE at_message_id IS NOT NULL"
+        )
+        # A delivery report settles an unknown outcome by account and number (_adopt_unknown_outcome).
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS africastalking_message_unknown_idx "
+            "ON africastalking_message (account_id, number) WHERE state = 'unknown'"
         )
 
     # ------------------------------------------------------------------
@@ -275,28 +281,34 @@ class AfricasTalkingMessage(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
-    def _record_send_results(self, results, sms_by_uuid):
+    def _record_send_results(self, results):
         """Log one row per send result in one statement, and copy AT's facts to trackers and traces.
 
-        A row that a delivery report created before these results (same AT id, no SMS yet) is completed instead:
-        it keeps its delivery state, which is then applied to the SMS's tracker.
+        The text, contact, mailing and company come from the SMS row itself (joined by uuid), so the ORM never
+        reads thousands of SMS for this. A row that a delivery report created before these results (same AT id,
+        no SMS yet) is completed instead: it keeps its delivery state, which is then applied to the SMS's tracker.
         """
         if not results:
             return self.browse()
-        columns = self._send_result_columns(results, sms_by_uuid)
+        columns = self._send_result_columns(results)
         self.flush_model()
+        self.env["sms.sms"].flush_model()
         self.env.cr.execute(
             """
             INSERT INTO africastalking_message (
                    account_id, company_id, sms_uuid, number, body, partner_id, mailing_id, state, at_message_id,
                    status_code, at_status, failure_reason, cost, currency, parts,
                    create_uid, create_date, write_uid, write_date)
-            SELECT v.*, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
+            SELECT v.account_id, COALESCE(v.company_id, s.company_id), v.sms_uuid, v.number, s.body, s.partner_id,
+                   s.mailing_id, v.state, v.at_message_id, v.status_code, v.at_status, v.failure_reason, v.cost,
+                   v.currency, v.parts, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
               FROM unnest(%(account_id)s::int[], %(company_id)s::int[], %(sms_uuid)s::varchar[],
-                          %(number)s::varchar[], %(body)s::text[], %(partner_id)s::int[], %(mailing_id)s::int[],
-                          %(state)s::varchar[], %(at_message_id)s::varchar[], %(status_code)s::int[],
-                          %(at_status)s::varchar[], %(failure_reason)s::varchar[], %(cost)s::numeric[],
-                          %(currency)s::varchar[], %(parts)s::int[]) AS v
+                          %(number)s::varchar[], %(state)s::varchar[], %(at_message_id)s::varchar[],
+                          %(status_code)s::int[], %(at_status)s::varchar[], %(failure_reason)s::varchar[],
+                          %(cost)s::numeric[], %(currency)s::varchar[], %(parts)s::int[])
+                   AS v(account_id, company_id, sms_uuid, number, state, at_message_id, status_code, at_status,
+                        failure_reason, cost, currency, parts)
+         LEFT JOIN sms_sms s ON s.uuid = v.sms_uuid AND s.uuid = ANY(%(sms_uuid)s)
             ON CONFLICT (at_message_id) WHERE at_message_id IS NOT NULL DO UPDATE
                SET sms_uuid = EXCLUDED.sms_uuid, body = EXCLUDED.body, partner_id = EXCLUDED.partner_id,
                    mailing_id = EXCLUDED.mailing_id, status_code = EXCLUDED.status_code, cost = EXCLUDED.cost,
@@ -309,44 +321,38 @@ class AfricasTalkingMessage(models.Model):
         rows = self.env.cr.fetchall()
         self.invalidate_model()
         messages = self.browse([row[0] for row in rows])
-        self._copy_send_facts_to_trackers(columns)
+        # Accepted sends had their facts written with their status (sms.sms._africastalking_mark_accepted).
+        self._copy_send_facts_to_trackers({
+            name: [value for value, state in zip(values, columns["state"], strict=True) if state != "pending"]
+            for name, values in columns.items()})
         # Rows completed on conflict carry an earlier delivery report: apply it now that the SMS is known.
         self.browse([row[0] for row in rows if row[1]])._propagate_to_trackers()
         return messages
 
     @api.model
-    def _send_result_columns(self, results, sms_by_uuid):
+    def _send_result_columns(self, results):
         states = {"success": "pending", "unknown_outcome": "unknown"}
-        columns = {name: [] for name in (
-            "account_id", "company_id", "sms_uuid", "number", "body", "partner_id", "mailing_id", "state",
-            "at_message_id", "status_code", "at_status", "failure_reason", "cost", "currency", "parts")}
+        names = ("account_id", "company_id", "sms_uuid", "number", "state", "at_message_id", "status_code",
+                 "at_status", "failure_reason", "cost", "currency", "parts")
+        columns = {name: [] for name in names}
+        company_of = {}
         for result in results:
-            sms = sms_by_uuid.get(result.key)
             account = result.account
-            values = {
-                "account_id": account.id if account else None,
-                "company_id": (account.company_id.id if account else None) or (sms.company_id.id if sms else None),
-                "sms_uuid": result.key,
-                "number": result.number,
-                "body": sms.body if sms else None,
-                "partner_id": (sms.partner_id.id or None) if sms else None,
-                "mailing_id": (sms.mailing_id.id or None) if sms else None,
-                "state": states.get(result.state, "rejected"),
-                "at_message_id": result.message_id or None,
-                "status_code": result.status_code,
-                "at_status": result.status or None,
-                "failure_reason": result.failure_reason or None,
-                "cost": result.cost,
-                "currency": result.currency,
-                "parts": result.parts,
-            }
-            for name, value in values.items():
+            if account not in company_of:
+                company_of[account] = account.company_id.id if account else None
+            row = (account.id if account else None, company_of[account], result.key, result.number,
+                   states.get(result.state, "rejected"), result.message_id or None, result.status_code,
+                   result.status or None, result.failure_reason or None, result.cost, result.currency,
+                   result.parts)
+            for name, value in zip(names, row, strict=True):
                 columns[name].append(value)
         return columns
 
     @api.model
     def _copy_send_facts_to_trackers(self, columns):
         """AT's id, status, cost and parts onto the trackers and mailing traces of these SMS, in two statements."""
+        if not columns["sms_uuid"]:
+            return
         self.env["sms.tracker"].flush_model()
         self.env["mailing.trace"].flush_model()
         self.env.cr.execute(

@@ -151,8 +151,7 @@ def settle_with_reports(env, account, simulator_state, rng):
     """AT's final reports for everything it accepted (random fates, shuffled): every message AT accepted ends
     delivered or failed, unknown outcomes included. Returns ``(problems, settled unknown count)``."""
     accepted = [m for m in simulator_state["messages"] if m["status_code"] in (100, 101, 102)]
-    env.cr.execute("SELECT count(*) FROM africastalking_message WHERE account_id = %s AND state = 'unknown'",
-                   (account.id,))
+    env.cr.execute("SELECT count(*) FROM africastalking_message WHERE state = 'unknown'")
     unknown_before = env.cr.fetchone()[0]
     fates = {m["id"]: pick_fate(rng) for m in accepted}
     forms = [report_form(m["id"], m["number"], *fates[m["id"]]) for m in accepted]
@@ -168,8 +167,15 @@ def settle_with_reports(env, account, simulator_state, rng):
         expected = "delivered" if status == "Success" else "failed"
         if states.get(message_id) != expected:
             problems.append("message %s is %s, its report said %s" % (message_id, states.get(message_id), status))
-    env.cr.execute("SELECT count(*) FROM africastalking_message WHERE account_id = %s AND state = 'unknown'",
-                   (account.id,))
+    # The report reached the message of its SMS: no unknown outcome left for a number AT accepted, no report
+    # kept aside without its SMS.
+    env.cr.execute("SELECT number FROM africastalking_message WHERE state = 'unknown' AND number = ANY(%s)",
+                   ([m["number"] for m in accepted],))
+    problems += ["unknown outcome to %s not settled by its report" % row[0] for row in env.cr.fetchall()]
+    env.cr.execute("SELECT at_message_id FROM africastalking_message WHERE sms_uuid IS NULL "
+                   "AND at_message_id = ANY(%s)", (list(fates),))
+    problems += ["report %s kept without its SMS" % row[0] for row in env.cr.fetchall()]
+    env.cr.execute("SELECT count(*) FROM africastalking_message WHERE state = 'unknown'")
     return problems, unknown_before - env.cr.fetchone()[0]
 
 

@@ -89,6 +89,15 @@ class AfricasTalkingAccount(models.Model):
         ("concurrency_positive", "CHECK(concurrency > 0)", "Parallel requests must be positive."),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        accounts = super().create(vals_list)
+        if self.env["ir.config_parameter"].sudo().get_param("database.is_neutralized"):
+            # A neutralized copy never sends: an account added there (a pasted production key) starts archived;
+            # an administrator who really wants it unarchives it.
+            accounts.active = False
+        return accounts
+
     @api.depends("callback_secret")
     def _compute_callback_urls(self):
         for account in self:
@@ -144,7 +153,8 @@ class AfricasTalkingAccount(models.Model):
 
     def action_regenerate_callback_secret(self):
         self.ensure_one()
-        self.sudo().callback_secret = _new_callback_secret()
+        # Under the caller's rights: only administrators may write the secret (a public method is callable by RPC).
+        self.callback_secret = _new_callback_secret()
 
     def _base_url(self):
         self.ensure_one()

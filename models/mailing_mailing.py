@@ -427,7 +427,8 @@ class MailingMailing(models.Model):
         instructions = parse_inline_template(str(template or ""))
         paths = [expression for _text, expression in instructions if expression]
         allowed = self.env.su or self.env.is_admin() or self.env.user.has_group("mail.group_mail_template_editor")
-        if not paths or not allowed or not all(FIELD_PATH_RE.match(path) for path in paths):
+        if not paths or not allowed or not all(FIELD_PATH_RE.match(path) and self._africastalking_is_field_path(
+                model, path) for path in paths):
             return self.env["mail.render.mixin"]._render_template(template, model, res_ids)
         records = self.env[model].browse(res_ids)
         results = {}
@@ -443,6 +444,19 @@ class MailingMailing(models.Model):
                         parts.append(str(value))
             results[record.id] = "".join(parts)
         return results
+
+    @api.model
+    def _africastalking_is_field_path(self, model, path):
+        """Whether ``object.a.b`` names fields all the way (many2ones, then any field): anything else (an unknown
+        name, a method, a path through a one2many) is left to Odoo's renderer, which renders it or raises its clear
+        error."""
+        names = path.strip().split(".")[1:]
+        for index, name in enumerate(names):
+            field = self.env[model]._fields.get(name)
+            if field is None or (index < len(names) - 1 and field.type != "many2one"):
+                return False
+            model = field.comodel_name
+        return True
 
     def _africastalking_can_prepare_in_bulk(self):
         self.ensure_one()

@@ -314,6 +314,9 @@ class SmsSms(models.Model):
             stale.sms_tracker_id._action_update_from_sms_state("unknown")
             stale.write({"state": "unknown",
                          "at_failure_reason": _("Sending was interrupted; the delivery report will tell.")})
+            # With the account they were sent through: the delivery report that settles them is the account's.
             results = [SendResult(number=sms.number, key=sms.uuid, state=UNKNOWN_OUTCOME,
-                                  failure_reason="interrupted") for sms in stale]
+                                  failure_reason="interrupted", account=account or None)
+                       for account, sms_group in stale._africastalking_group_by_account().items()
+                       for sms in sms_group]
             self.env["africastalking.message"]._record_send_results(results)

@@ -12,7 +12,7 @@ class SmsTracker(models.Model):
     SMS_STATE_TO_NOTIFICATION_STATUS = {**SmsTrackerBase.SMS_STATE_TO_NOTIFICATION_STATUS, "unknown": "process"}
     SMS_STATE_TO_TRACE_STATUS = {**MassSmsTracker.SMS_STATE_TO_TRACE_STATUS, "unknown": "unknown"}
 
-    at_message_id = fields.Char("AT Message ID", index="btree_not_null", readonly=True)
+    at_message_id = fields.Char("AT Message ID", readonly=True)
     at_status = fields.Char("AT Status", readonly=True)
     at_cost = fields.Float("Cost", digits=(16, 4), readonly=True)
     at_currency = fields.Char("Currency", readonly=True)
@@ -42,21 +42,21 @@ class SmsTracker(models.Model):
         """A mailing is done once no SMS of it is queued or being sent (stock ignores queued ones).
 
         The queue dispatches a mailing in batches: stock would mark it done after the first batch, and a mailing
-        interrupted while being prepared would then never resume. Stock only needs the traces' mailings, so it
-        gets one trace per mailing that is not busy (thousands of traces come in one delivery batch).
+        interrupted while being prepared would then never resume. The check is one indexed lookup per mailing
+        (see mailing.trace init()); stock's own query then only sees the mailings that may be done.
         """
-        if trace_status != "process" and traces:
-            self.env["mailing.trace"].flush_model(["trace_status", "mass_mailing_id"])
+        if trace_status == "process" or not traces:
+            return super()._update_sms_mailings(trace_status, traces)
+        self.env["mailing.trace"].flush_model(["trace_status", "mass_mailing_id"])
+        self.env.cr.execute("SELECT DISTINCT ON (mass_mailing_id) mass_mailing_id, id FROM mailing_trace "
+                            "WHERE id = ANY(%s) AND mass_mailing_id IS NOT NULL", (traces.ids,))
+        idle_traces = []
+        for mailing_id, trace_id in self.env.cr.fetchall():
             self.env.cr.execute(
-                """
-                SELECT DISTINCT ON (t.mass_mailing_id) t.id
-                  FROM mailing_trace t
-                 WHERE t.id = ANY(%s)
-                   AND NOT EXISTS (SELECT 1 FROM mailing_trace busy
-                                    WHERE busy.mass_mailing_id = t.mass_mailing_id
-                                      AND busy.trace_status IN ('outgoing', 'process'))
-                """,
-                (traces.ids,),
-            )
-            traces = traces.browse([row[0] for row in self.env.cr.fetchall()])
-        return super()._update_sms_mailings(trace_status, traces)
+                "SELECT EXISTS(SELECT 1 FROM mailing_trace WHERE mass_mailing_id = %s "
+                "AND trace_status IN ('outgoing', 'process'))", (mailing_id,))
+            if not self.env.cr.fetchone()[0]:
+                idle_traces.append(trace_id)
+        if not idle_traces:
+            return None
+        return super()._update_sms_mailings(trace_status, traces.browse(idle_traces))

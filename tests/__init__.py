@@ -13,3 +13,5 @@ from . import test_contact_import
 from . import test_contact_import_tour
 from . import test_guardians
 from . import test_optout_page
+from . import test_reliability
+from . import test_security

@@ -37,8 +37,9 @@ STATUS_TO_DELIVERY_ERROR = {
 }
 
 MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
-PHONE_RE = re.compile(r"^\+?\d{6,17}$")
-NETWORK_CODE_RE = re.compile(r"^\d{0,10}$")
+# ASCII digits only: ``\d`` alone also matches the digits of other scripts (Arabic-Indic, Devanagari...).
+PHONE_RE = re.compile(r"^\+?\d{6,17}$", re.ASCII)
+NETWORK_CODE_RE = re.compile(r"^\d{0,10}$", re.ASCII)
 
 
 class CallbackError(ValueError):
@@ -113,7 +114,7 @@ def parse_delivery_report(form):
     if status not in KNOWN_STATUSES:
         raise CallbackError("unknown delivery status")
     retry = _field(form, "retryCount", required=False) or "0"
-    if not retry.isdigit():
+    if not (retry.isascii() and retry.isdigit()):  # '²' is a digit to isdigit() but not to int()
         raise CallbackError("field retryCount is malformed")
     return DeliveryReport(
         message_id=_field(form, "id", pattern=MESSAGE_ID_RE),

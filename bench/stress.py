@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""Stress the guarantees: gateway faults with the dispatcher killed and restarted, then delivery-report chaos.
+
+`python3 bench/stress.py` (what `make stress` runs) on a fresh database (STRESS_DB, default
+sms_africastalking_stress), the AT simulator in its own process:
+
+1. Gateway faults: ``--sms`` queued SMS, each with its own number and text. A dispatcher (``sms.sms._process_queue``
+   in a loop, in a child process) sends them while the simulator injects read timeouts, 5xx, connection resets and
+   wrong-key answers before most batches; the parent kills the child with SIGKILL at random moments (``--kills``
+   times) and starts a new one. At the end the claims the killed dispatchers left are recovered as the queue does
+   after 15 minutes (the clock is moved, not the production delay). Checked: the simulator accepted no
+   (number, text) twice, every SMS is sent, failed (with a failure type) or of unknown outcome (with a reason), and
+   AT's reports settle every message it accepted.
+2. Delivery-report chaos: ``--reports`` SMS sent, one fifth of them reported before the dispatcher writes AT's
+   answer; intermediate and final reports, 20 % repeated, all shuffled, queued and applied in bulk in four chunks,
+   then replayed. Checked: every final state exact, none ever regressed.
+
+Prints a summary table; exits 1 when a guarantee is broken.
+"""
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import odoo_dev  # noqa: E402  (after the path set-up)
+from run import free_port, wait_for_port  # noqa: E402
+
+DATABASE = os.environ.get("STRESS_DB", "sms_africastalking_stress")
+HANG_SECONDS = 1.5  # a 'timeout' fault holds the request this long; the account gives up after 1 s
+
+
+def odoo_registry():
+    import odoo
+    from odoo.tools import config
+
+    config.parse_config(["-d", DATABASE, "--addons-path", odoo_dev.addons_path(), *odoo_dev.db_args(),
+                         "--log-level", "error"])
+    odoo.service.server.load_server_wide_modules()
+    return odoo.registry(DATABASE)
+
+
+def environment(cr):
+    from odoo import SUPERUSER_ID, api
+
+    return api.Environment(cr, SUPERUSER_ID, {})
+
+
+def chaos_module():
+    from odoo.addons.sms_africastalking.tests import chaos
+
+    return chaos
+
+
+def create_database():
+    odoo_dev.odoo_root()
+    odoo_dev.check_postgres()
+    odoo_dev.drop_database(DATABASE)
+    print("Creating the stress database %s..." % DATABASE, flush=True)
+    subprocess.run(odoo_dev.odoo_cmd(DATABASE, "-i", odoo_dev.MODULE, "--without-demo", "all", "--stop-after-init",
+                                     "--log-level", "warn"), check=True, cwd=odoo_dev.BUILD)
+
+
+# ----------------------------------------------------------------------
+# The dispatcher child: dispatch the queue batch by batch, faults injected before each batch
+# ----------------------------------------------------------------------
+
+def child_dispatch(args):
+    registry = odoo_registry()
+    chaos = chaos_module()
+    control = chaos.SimulatorControl(url="http://127.0.0.1:%d" % args.port)
+    rng = random.Random(args.seed)
+    with registry.cursor() as cr:
+        env = environment(cr)
+        while True:
+            ids = env["sms.sms"].search([("state", "=", "outgoing"), ("to_delete", "!=", True)],
+                                        order="id", limit=args.batch).ids
+            cr.commit()
+            if not ids:
+                return 0
+            chaos.dispatch_with_faults(env, ids, control, rng, batch_size=args.batch, fault_ratio=args.fault_ratio,
+                                       commit=True)
+
+
+# ----------------------------------------------------------------------
+# Phase 1: gateway faults and kills
+# ----------------------------------------------------------------------
+
+def phase_faults(args, registry, port, rng):
+    chaos = chaos_module()
+    control = chaos.SimulatorControl(url="http://127.0.0.1:%d" % port)
+    control.configure(hang_seconds=HANG_SECONDS, balance=100000000)
+    with registry.cursor() as cr:
+        env = environment(cr)
+        env["africastalking.account"].search([]).active = False
+        account = env["africastalking.account"].create({
+            "name": "Stress", "environment": "custom", "api_url": "http://127.0.0.1:%d" % port,
+            "username": "simulator", "api_key": "simulator-key", "timeout": 1, "concurrency": 16})
+        sms_ids = chaos.queue_personal_sms(env, args.sms, 254740000000, "Stress").ids
+        cr.commit()
+        account_id = account.id
+
+    started = time.perf_counter()
+    kills = restarts = 0
+    while True:
+        child = subprocess.Popen([sys.executable, __file__, "--child-dispatch", "--port", str(port),
+                                  "--seed", str(rng.randrange(1 << 30)), "--batch", str(args.batch),
+                                  "--fault-ratio", str(args.fault_ratio)], cwd=ROOT)
+        restarts += 1
+        if kills < args.kills:
+            try:
+                child.wait(timeout=rng.uniform(3.0, 9.0))  # loading Odoo takes ~2 s: kill during dispatch
+            except subprocess.TimeoutExpired:
+                child.send_signal(signal.SIGKILL)
+                child.wait()
+                kills += 1
+                continue
+        if child.wait() != 0:
+            raise SystemExit("the dispatcher failed (exit code %s)" % child.returncode)
+        with registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE")
+            if not cr.fetchone()[0]:
+                break
+    dispatch_seconds = time.perf_counter() - started
+    control.set_faults([])
+    time.sleep(HANG_SECONDS + 0.5)  # a request held by a 'timeout before processing' fault lands late
+
+    with registry.cursor() as cr:
+        env = environment(cr)
+        # What the queue does 15 minutes after a dispatcher died: its claims become unknown outcomes.
+        cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'process'")
+        interrupted = cr.fetchone()[0]
+        cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '1 hour' WHERE state = 'process'")
+        env["sms.sms"]._africastalking_recover_stale_claims()
+        cr.commit()
+        state = control.state()
+        problems, summary = chaos.check_dispatch(env, sms_ids, state)
+        accepted_before = state["stats"]["accepted"]
+        env["sms.sms"]._process_queue()  # a last run of the queue resends nothing
+        cr.commit()
+        if control.state()["stats"]["accepted"] != accepted_before:
+            problems.append("a last run of the queue sent again")
+        settle_problems, settled = chaos.settle_with_reports(env, env["africastalking.account"].browse(account_id),
+                                                             state, rng)
+        cr.commit()
+    summary.update(kills=kills, dispatchers=restarts, interrupted=interrupted, settled=settled,
+                   seconds=dispatch_seconds)
+    return problems + settle_problems, summary
+
+
+# ----------------------------------------------------------------------
+# Phase 2: delivery-report chaos
+# ----------------------------------------------------------------------
+
+def phase_reports(args, registry, port, rng):
+    chaos = chaos_module()
+    with registry.cursor() as cr:
+        env = environment(cr)
+        account = env["africastalking.account"].search([], limit=1)
+        account.write({"timeout": 30, "concurrency": 16})
+        sms = env["sms.sms"].create([{"number": "+%d" % (254750000000 + index), "body": "Fees are due on Friday."}
+                                     for index in range(args.reports)])
+        cr.commit()
+        late = sms[: args.reports // 5]._africastalking_claim()  # commits the claim
+        late_results = late._africastalking_send_with(account)
+        while env["sms.sms"].search_count([("state", "=", "outgoing"), ("to_delete", "!=", True)]):
+            env["sms.sms"]._process_queue()
+        cr.commit()
+        on_time = env["africastalking.message"].search_read([("sms_uuid", "in", (sms - late).mapped("uuid"))],
+                                                           ["at_message_id", "number"])
+        messages = [(m["at_message_id"], m["number"]) for m in on_time]
+        messages += [(result.message_id, result.number) for result in late_results]
+        forms, expected = chaos.chaos_forms(rng, messages, repeat_ratio=0.2)
+        started = time.perf_counter()
+        chaos.enqueue_forms(env, account, forms)
+        cr.commit()
+        written = []
+
+        def write_late_answers():
+            if not written:
+                late._africastalking_apply_results(late_results)
+                cr.commit()
+                written.append(True)
+
+        regressions = chaos.apply_in_chunks(env, expected, chunk=len(forms) // 4, on_chunk=write_late_answers)
+        problems = regressions + chaos.check_report_states(env, expected)
+        cr.execute("SELECT count(*) FROM africastalking_message WHERE at_message_id = ANY(%s)", (list(expected),))
+        rows = cr.fetchone()[0]
+        if rows != len(expected):
+            problems.append("%d message rows for %d messages" % (rows, len(expected)))
+        seconds = time.perf_counter() - started
+        rng.shuffle(forms)
+        chaos.enqueue_forms(env, account, forms)  # AT retries everything once more
+        cr.commit()
+        replay = chaos.apply_in_chunks(env, expected, chunk=len(forms))
+        problems += replay + chaos.check_report_states(env, expected)
+        cr.commit()
+    states = {}
+    for state, _status, _reason in expected.values():
+        states[state] = states.get(state, 0) + 1
+    return problems, {"messages": len(expected), "reports": len(forms), "late": len(late_results),
+                      "repeated": len(forms) - 2 * len(expected), "delivered": states.get("delivered", 0),
+                      "failed": states.get("failed", 0), "regressions": len(regressions) + len(replay),
+                      "seconds": seconds}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sms", type=int, default=4000, help="SMS dispatched under faults")
+    parser.add_argument("--kills", type=int, default=10, help="times the dispatcher is killed (SIGKILL)")
+    parser.add_argument("--reports", type=int, default=10000, help="messages of the delivery-report chaos")
+    parser.add_argument("--batch", type=int, default=50, help="SMS per dispatch batch (faults injected per batch)")
+    parser.add_argument("--fault-ratio", type=float, default=0.3, help="faults per SMS, on average")
+    parser.add_argument("--seed", type=int, default=2025)
+    parser.add_argument("--keep-db", action="store_true", help="reuse the database instead of recreating it")
+    parser.add_argument("--child-dispatch", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_dispatch:
+        return child_dispatch(args)
+
+    if not (args.keep_db and odoo_dev.database_exists(DATABASE)):
+        create_database()
+    rng = random.Random(args.seed)
+    port = free_port()
+    simulator = subprocess.Popen([sys.executable, "-m", "tools.at_simulator", "--port", str(port),
+                                  "--seed", str(args.seed)], cwd=ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        registry = odoo_registry()
+        print("Phase 1: %d SMS under gateway faults, dispatcher killed %d times..." % (args.sms, args.kills),
+              flush=True)
+        fault_problems, faults = phase_faults(args, registry, port, rng)
+        print("Phase 2: delivery-report chaos on %d messages..." % args.reports, flush=True)
+        report_problems, reports = phase_reports(args, registry, port, rng)
+    finally:
+        simulator.terminate()
+        simulator.wait(10)
+    print_summary(faults, reports)
+    problems = fault_problems + report_problems
+    for problem in problems[:30]:
+        print("PROBLEM: " + problem)
+    print(json.dumps({"faults": faults, "reports": reports, "problems": len(problems)}))
+    return 1 if problems else 0
+
+
+def print_summary(faults, reports):
+    print()
+    print("| gateway faults | |")
+    print("|---|---:|")
+    for label, key in (("SMS queued", "sms"), ("faults injected (simulator counter)", "faults"),
+                       ("dispatchers killed (SIGKILL) / started", None), ("claims left by killed dispatchers",
+                                                                           "interrupted"),
+                       ("accepted by AT", "accepted"), ("sent twice (duplicates)", "duplicates"),
+                       ("sent", "sent"), ("failed (with failure type)", "failed"),
+                       ("unknown outcome (with reason)", "unknown"), ("left without a state", "stateless"),
+                       ("unknown outcomes settled by AT's reports", "settled")):
+        value = "%d / %d" % (faults["kills"], faults["dispatchers"]) if key is None else faults[key]
+        print("| %s | %s |" % (label, value))
+    print("| dispatch time under faults (s) | %.1f |" % faults["seconds"])
+    print()
+    print("| delivery-report chaos | |")
+    print("|---|---:|")
+    for label, key in (("messages", "messages"), ("reports queued (intermediate + final + repeats)", "reports"),
+                       ("repeated reports", "repeated"), ("reported before the send's answer was written", "late"),
+                       ("final: delivered", "delivered"), ("final: failed", "failed"),
+                       ("regressions", "regressions")):
+        print("| %s | %d |" % (label, reports[key]))
+    print("| queue + apply time (s) | %.1f |" % reports["seconds"])
+    print()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -181,6 +181,91 @@ def scenario_ours(count, body, dispatch, latency=0.0):
             "received": stats["accepted"], "duplicates": stats["duplicates"]}
 
 
+def contact_csv(count, first_number):
+    """A CSV of ``count`` students (name, national mobile, class) plus one duplicate row, as schools export."""
+    lines = ["Name,Mobile,Class"]
+    lines += ["Student %d,0%d,Form %d" % (index, first_number + index, index % 4 + 1) for index in range(count)]
+    lines.append("Duplicate,0%d,Form 1" % first_number)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def scenario_ours_import(count):
+    """Ours: the SMS contact import wizard, 100k-row CSV into a new list (normalise, dedup, tags, report)."""
+    import base64
+
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        # Each run imports new numbers: the previous run's contacts are in other lists and must not be found.
+        env.cr.execute("SELECT COALESCE(max(id), 0) FROM mailing_list")
+        first = 720000000 + env.cr.fetchone()[0] * 1000000 % 9000000
+        mailing_list = env["mailing.list"].create({"name": "Import bench %d" % count})
+        wizard = env["sms.contact.import"].create({
+            "file": base64.b64encode(contact_csv(count, first)), "filename": "students.csv",
+            "list_ids": [(6, 0, mailing_list.ids)], "country_id": env.ref("base.ke").id})
+        wizard._onchange_file()
+        wizard.column_ids.filtered(lambda c: c.name == "Class").field = "tag"
+        env.flush_all()
+        cr.commit()
+        queries = cr.sql_log_count
+        started = time.perf_counter()
+        wizard.action_import()
+        cr.commit()
+        elapsed = time.perf_counter() - started
+        queries = cr.sql_log_count - queries
+        result = {"seconds": elapsed, "queries": queries, "rows": wizard.row_count, "created": wizard.created_count,
+                  "rejected": wizard.rejected_count, "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
+    return result
+
+
+def scenario_stock_import(count):
+    """Stock: Odoo's import (base_import) of the same CSV into mailing contacts, from the list (default_list_ids)."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env.cr.execute("SELECT COALESCE(max(id), 0) FROM mailing_list")
+        first = 730000000 + env.cr.fetchone()[0] * 1000000 % 9000000
+        mailing_list = env["mailing.list"].create({"name": "Stock import bench %d" % count})
+        importer = env["base_import.import"].create({
+            "res_model": "mailing.contact", "file": contact_csv(count, first), "file_name": "students.csv",
+            "file_type": "text/csv"})
+        cr.commit()
+        options = {"has_headers": True, "quoting": '"', "separator": ",", "encoding": "utf-8",
+                   "name_create_enabled_fields": {"tag_ids": True}, "import_set_empty_fields": [],
+                   "import_skip_records": [], "fallback_values": {}, "skip": 0, "limit": count + 10,
+                   "advanced": False}
+        started = time.perf_counter()
+        result = importer.with_context(default_list_ids=mailing_list.ids).execute_import(
+            ["name", "mobile", "tag_ids"], ["Name", "Mobile", "Class"], options)
+        cr.commit()
+        elapsed = time.perf_counter() - started
+        errors = [message["message"] for message in result.get("messages", [])][:3]
+        return {"seconds": elapsed, "created": len(result.get("ids") or []), "errors": errors,
+                "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
+
+
+def scenario_ours_estimate(count):
+    """Ours: the exact cost estimate of a personalised mailing to ``count`` list contacts (segments, rates)."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        mailing = create_mailing(env, count, PERSONALISED, 254740000000)
+        env.invalidate_all()
+        queries = cr.sql_log_count
+        started = time.perf_counter()
+        estimate = mailing._get_sms_cost_estimate()
+        elapsed = time.perf_counter() - started
+        return {"seconds": elapsed, "queries": cr.sql_log_count - queries, "recipients": estimate["recipients"],
+                "segments": estimate["segments"], "cost": estimate["cost"], "currency": estimate["currency"],
+                "rss": peak_rss_mb()}
+
+
 def sent_mailing_messages(env, count, port):
     """A broadcast of ``count`` SMS sent through the simulator: AT message ids to report on (committed)."""
     env["africastalking.account"].search([]).active = False
@@ -317,6 +402,9 @@ SCENARIOS = {
     "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
     "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
     "reports-http": scenario_reports_http,
+    "stock-import": scenario_stock_import,
+    "ours-import": scenario_ours_import,
+    "ours-estimate": scenario_ours_estimate,
 }
 
 

@@ -1,3 +1,4 @@
+import contextlib
 import csv
 import io
 import logging
@@ -10,7 +11,7 @@ from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models, tools
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 from odoo.tools.mail import TEXT_URL_REGEX
 from odoo.tools.rendering_tools import parse_inline_template
@@ -140,6 +141,7 @@ class MailingMailing(models.Model):
             return segments_cache[text]
 
         rate_table = self.env["africastalking.rate"]._get_rate_table(company)
+        match = self.env["africastalking.rate"]._match
         match_cache = {}
         cost_by_currency = defaultdict(float)
         unpriced, unpriced_countries = 0, set()
@@ -152,7 +154,7 @@ class MailingMailing(models.Model):
             total_segments += info.segments
             per_message.append(info.segments)
             encodings.add(info.encoding)
-            rate = self.env["africastalking.rate"]._match(rate_table, number, match_cache)
+            rate = match(rate_table, number, match_cache)
             if rate is None:
                 unpriced += 1
                 unpriced_countries.add(self._sms_estimate_country_name(number, match_cache))
@@ -249,12 +251,30 @@ class MailingMailing(models.Model):
         if "{{" not in body and "{%" not in body:
             text = finish(body)
             return dict.fromkeys(res_ids, text)
+        self._sms_estimate_prefetch(body, res_model, res_ids)
         texts = {}
         for start in range(0, len(res_ids), RENDER_BATCH):
             batch = res_ids[start:start + RENDER_BATCH]
             rendered = self._africastalking_render(body, res_model, batch)
             texts.update({res_id: finish(rendered[res_id]) for res_id in batch})
         return texts
+
+    def _sms_estimate_prefetch(self, body, res_model, res_ids):
+        """Read the fields the placeholders name for every recipient in one query.
+
+        Rendered batch by batch, each batch would read every column of the model again (one query per 1,000
+        recipients, most of the estimate's time at 100k). Only plain field paths are prefetched; anything else,
+        or a field the user may not read, is left to the renderer and its errors.
+        """
+        paths = [expression for _text, expression in parse_inline_template(body) if expression]
+        if not res_ids or not paths or not all(FIELD_PATH_RE.match(path) for path in paths):
+            return
+        model = self.env[res_model]
+        names = {path.strip().split(".")[1] for path in paths}
+        if not all(name in model._fields for name in names):
+            return
+        with contextlib.suppress(AccessError):
+            model.browse(res_ids).fetch(names)
 
     def _sms_estimate_values(self, estimate):
         return {

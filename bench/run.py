@@ -424,13 +424,15 @@ def ensure_database():
     subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
 
 
-def run_scenario(name, count):
+def run_scenario(name, count, required=True):
     env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, as the baseline
     out = subprocess.run([sys.executable, __file__, "--scenario", name, "--n", str(count)], env=env, cwd=ROOT,
                          capture_output=True, text=True, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
         sys.stderr.write(out.stdout[-3000:] + out.stderr[-3000:])
+        if not required:
+            return None
         raise SystemExit("scenario %s failed" % name)
     return json.loads(lines[-1])
 
@@ -441,6 +443,11 @@ def main():
     parser.add_argument("--personalised-n", type=int, default=3000,
                         help="recipients of the personalised dispatch at 100 ms latency")
     parser.add_argument("--reports-n", type=int, default=2000, help="delivery reports posted over HTTP")
+    parser.add_argument("--import-n", type=int, default=100000, help="rows of the contact import CSV")
+    parser.add_argument("--estimate-n", type=int, default=100000,
+                        help="recipients of the personalised mailing whose cost is estimated")
+    parser.add_argument("--no-stock-import", action="store_true",
+                        help="skip stock's base_import of the CSV (minutes at 100k rows)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scenario:
@@ -455,7 +462,15 @@ def main():
     results["ours-personalised-100ms"] = run_scenario("ours-personalised-100ms", args.personalised_n)
     print("running reports-http (N=%d)..." % args.reports_n, flush=True)
     results["reports-http"] = run_scenario("reports-http", args.reports_n)
+    if not args.no_stock_import:
+        print("running stock-import (N=%d)..." % args.import_n, flush=True)
+        results["stock-import"] = run_scenario("stock-import", args.import_n, required=False)
+    print("running ours-import (N=%d)..." % args.import_n, flush=True)
+    results["ours-import"] = run_scenario("ours-import", args.import_n)
+    print("running ours-estimate (N=%d)..." % args.estimate_n, flush=True)
+    results["ours-estimate"] = run_scenario("ours-estimate", args.estimate_n)
     print_table(args, results)
+    print_import_estimate_table(args, results)
 
 
 def print_table(args, results):
@@ -495,6 +510,30 @@ def print_table(args, results):
     failures = sum(reports[key]["failures"] for key in reports if key.startswith(("minimal", "reports")))
     print("Queued reports applied in bulk: %d at %.0f reports/s; mailing delivered count %d; non-200 answers %d"
           % (reports["applied"], reports["apply_per_second"], reports["delivered"], failures))
+
+
+
+def print_import_estimate_table(args, results):
+    stock, ours, estimate = results.get("stock-import"), results["ours-import"], results["ours-estimate"]
+    print()
+    print("| measure | stock | ours | ratio |")
+    print("|---|---:|---:|---:|")
+    if stock:
+        print("| import of a %d-row CSV into a list (s) | %.2f | %.2f | %.1fx |"
+              % (args.import_n, stock["seconds"], ours["seconds"], stock["seconds"] / ours["seconds"]))
+        print("| peak RSS of the import (MB) | %.0f | %.0f | %.1fx |"
+              % (stock["rss"], ours["rss"], stock["rss"] / ours["rss"]))
+    else:
+        print("| import of a %d-row CSV into a list (s) | - | %.2f | |" % (args.import_n, ours["seconds"]))
+    print("| personalised cost estimate, %d recipients (s) | - | %.2f | |" % (args.estimate_n, estimate["seconds"]))
+    print()
+    print("Import (ours): %d rows, %d contacts created, %d in the list, %d rejected, %d SQL queries (+ COPY); "
+          "stock: %s" % (ours["rows"], ours["created"], ours["in_list"], ours["rejected"], ours["queries"],
+                         "%d contacts created, %d in the list, errors %s" % (
+                             stock["created"], stock["in_list"], stock["errors"]) if stock else "not run"))
+    print("Estimate (ours): %d recipients, %d segments, cost %s %s, %d SQL queries"
+          % (estimate["recipients"], estimate["segments"], estimate["currency"], estimate["cost"],
+             estimate["queries"]))
 
 
 if __name__ == "__main__":

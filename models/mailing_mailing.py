@@ -106,8 +106,10 @@ class MailingMailing(models.Model):
         if res_ids is None:
             res_ids = mailing._get_remaining_recipients() if mailing else []
         company = self.env.company
-        numbers = self._sms_estimate_numbers(res_model, res_ids)
-        blacklisted = self._sms_estimate_blacklisted(set(numbers.values()) - {False}) if use_blacklist else set()
+        if use_blacklist:
+            numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, res_ids)
+        else:
+            numbers, blacklisted = self._sms_estimate_numbers(res_model, res_ids), set()
         do_not_sms = self.env["res.partner"]._sms_no_mailing_numbers() if mailing else set()
         optout = set(mailing._get_opt_out_list_sms()) if mailing and mailing.id else set()
 
@@ -198,6 +200,33 @@ class MailingMailing(models.Model):
             info = model.browse(res_ids[start:start + RENDER_BATCH])._sms_get_recipients_info()
             numbers.update({res_id: value["sanitized"] for res_id, value in info.items()})
         return numbers
+
+    @api.model
+    def _sms_estimate_numbers_blacklisted(self, res_model, res_ids):
+        """``({res_id: sanitized number or False}, blacklisted numbers)``.
+
+        Phone-mixin models are read in one query joined to the blacklist: sending 100k numbers back to the
+        database for a second query costs more than the join.
+        """
+        model = self.env[res_model]
+        field = model._fields.get("phone_sanitized")
+        if not res_ids or field is None or not field.store:
+            numbers = self._sms_estimate_numbers(res_model, res_ids)
+            return numbers, self._sms_estimate_blacklisted(set(numbers.values()) - {False})
+        model.flush_model(["phone_sanitized"])
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute(SQL(
+            """SELECT t.id, t.phone_sanitized, bl.id IS NOT NULL
+                 FROM %s t
+            LEFT JOIN phone_blacklist bl ON bl.number = t.phone_sanitized AND bl.active
+                WHERE t.id = ANY(%s)""",
+            SQL.identifier(model._table), list(res_ids)))
+        numbers, blacklisted = {}, set()
+        for res_id, number, is_blacklisted in self.env.cr.fetchall():
+            numbers[res_id] = number
+            if is_blacklisted:
+                blacklisted.add(number)
+        return numbers, blacklisted
 
     @api.model
     def _sms_estimate_blacklisted(self, numbers):

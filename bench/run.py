@@ -181,6 +181,91 @@ def scenario_ours(count, body, dispatch, latency=0.0):
             "received": stats["accepted"], "duplicates": stats["duplicates"]}
 
 
+def contact_csv(count, first_number):
+    """A CSV of ``count`` students (name, national mobile, class) plus one duplicate row, as schools export."""
+    lines = ["Name,Mobile,Class"]
+    lines += ["Student %d,0%d,Form %d" % (index, first_number + index, index % 4 + 1) for index in range(count)]
+    lines.append("Duplicate,0%d,Form 1" % first_number)
+    return ("\n".join(lines) + "\n").encode()
+
+
+def scenario_ours_import(count):
+    """Ours: the SMS contact import wizard, 100k-row CSV into a new list (normalise, dedup, tags, report)."""
+    import base64
+
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        # Each run imports new numbers: the previous run's contacts are in other lists and must not be found.
+        env.cr.execute("SELECT COALESCE(max(id), 0) FROM mailing_list")
+        first = 720000000 + env.cr.fetchone()[0] * 1000000 % 9000000
+        mailing_list = env["mailing.list"].create({"name": "Import bench %d" % count})
+        wizard = env["sms.contact.import"].create({
+            "file": base64.b64encode(contact_csv(count, first)), "filename": "students.csv",
+            "list_ids": [(6, 0, mailing_list.ids)], "country_id": env.ref("base.ke").id})
+        wizard._onchange_file()
+        wizard.column_ids.filtered(lambda c: c.name == "Class").field = "tag"
+        env.flush_all()
+        cr.commit()
+        queries = cr.sql_log_count
+        started = time.perf_counter()
+        wizard.action_import()
+        cr.commit()
+        elapsed = time.perf_counter() - started
+        queries = cr.sql_log_count - queries
+        result = {"seconds": elapsed, "queries": queries, "rows": wizard.row_count, "created": wizard.created_count,
+                  "rejected": wizard.rejected_count, "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
+    return result
+
+
+def scenario_stock_import(count):
+    """Stock: Odoo's import (base_import) of the same CSV into mailing contacts, from the list (default_list_ids)."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env.cr.execute("SELECT COALESCE(max(id), 0) FROM mailing_list")
+        first = 730000000 + env.cr.fetchone()[0] * 1000000 % 9000000
+        mailing_list = env["mailing.list"].create({"name": "Stock import bench %d" % count})
+        importer = env["base_import.import"].create({
+            "res_model": "mailing.contact", "file": contact_csv(count, first), "file_name": "students.csv",
+            "file_type": "text/csv"})
+        cr.commit()
+        options = {"has_headers": True, "quoting": '"', "separator": ",", "encoding": "utf-8",
+                   "name_create_enabled_fields": {"tag_ids": True}, "import_set_empty_fields": [],
+                   "import_skip_records": [], "fallback_values": {}, "skip": 0, "limit": count + 10,
+                   "advanced": False}
+        started = time.perf_counter()
+        result = importer.with_context(default_list_ids=mailing_list.ids).execute_import(
+            ["name", "mobile", "tag_ids"], ["Name", "Mobile", "Class"], options)
+        cr.commit()
+        elapsed = time.perf_counter() - started
+        errors = [message["message"] for message in result.get("messages", [])][:3]
+        return {"seconds": elapsed, "created": len(result.get("ids") or []), "errors": errors,
+                "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
+
+
+def scenario_ours_estimate(count):
+    """Ours: the exact cost estimate of a personalised mailing to ``count`` list contacts (segments, rates)."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        mailing = create_mailing(env, count, PERSONALISED, 254740000000)
+        env.invalidate_all()
+        queries = cr.sql_log_count
+        started = time.perf_counter()
+        estimate = mailing._get_sms_cost_estimate()
+        elapsed = time.perf_counter() - started
+        return {"seconds": elapsed, "queries": cr.sql_log_count - queries, "recipients": estimate["recipients"],
+                "segments": estimate["segments"], "cost": estimate["cost"], "currency": estimate["currency"],
+                "rss": peak_rss_mb()}
+
+
 def sent_mailing_messages(env, count, port):
     """A broadcast of ``count`` SMS sent through the simulator: AT message ids to report on (committed)."""
     env["africastalking.account"].search([]).active = False
@@ -317,6 +402,9 @@ SCENARIOS = {
     "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
     "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
     "reports-http": scenario_reports_http,
+    "stock-import": scenario_stock_import,
+    "ours-import": scenario_ours_import,
+    "ours-estimate": scenario_ours_estimate,
 }
 
 
@@ -336,13 +424,15 @@ def ensure_database():
     subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
 
 
-def run_scenario(name, count):
+def run_scenario(name, count, required=True):
     env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, as the baseline
     out = subprocess.run([sys.executable, __file__, "--scenario", name, "--n", str(count)], env=env, cwd=ROOT,
                          capture_output=True, text=True, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
         sys.stderr.write(out.stdout[-3000:] + out.stderr[-3000:])
+        if not required:
+            return None
         raise SystemExit("scenario %s failed" % name)
     return json.loads(lines[-1])
 
@@ -353,6 +443,11 @@ def main():
     parser.add_argument("--personalised-n", type=int, default=3000,
                         help="recipients of the personalised dispatch at 100 ms latency")
     parser.add_argument("--reports-n", type=int, default=2000, help="delivery reports posted over HTTP")
+    parser.add_argument("--import-n", type=int, default=100000, help="rows of the contact import CSV")
+    parser.add_argument("--estimate-n", type=int, default=100000,
+                        help="recipients of the personalised mailing whose cost is estimated")
+    parser.add_argument("--no-stock-import", action="store_true",
+                        help="skip stock's base_import of the CSV (minutes at 100k rows)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scenario:
@@ -367,7 +462,15 @@ def main():
     results["ours-personalised-100ms"] = run_scenario("ours-personalised-100ms", args.personalised_n)
     print("running reports-http (N=%d)..." % args.reports_n, flush=True)
     results["reports-http"] = run_scenario("reports-http", args.reports_n)
+    if not args.no_stock_import:
+        print("running stock-import (N=%d)..." % args.import_n, flush=True)
+        results["stock-import"] = run_scenario("stock-import", args.import_n, required=False)
+    print("running ours-import (N=%d)..." % args.import_n, flush=True)
+    results["ours-import"] = run_scenario("ours-import", args.import_n)
+    print("running ours-estimate (N=%d)..." % args.estimate_n, flush=True)
+    results["ours-estimate"] = run_scenario("ours-estimate", args.estimate_n)
     print_table(args, results)
+    print_import_estimate_table(args, results)
 
 
 def print_table(args, results):
@@ -407,6 +510,30 @@ def print_table(args, results):
     failures = sum(reports[key]["failures"] for key in reports if key.startswith(("minimal", "reports")))
     print("Queued reports applied in bulk: %d at %.0f reports/s; mailing delivered count %d; non-200 answers %d"
           % (reports["applied"], reports["apply_per_second"], reports["delivered"], failures))
+
+
+
+def print_import_estimate_table(args, results):
+    stock, ours, estimate = results.get("stock-import"), results["ours-import"], results["ours-estimate"]
+    print()
+    print("| measure | stock | ours | ratio |")
+    print("|---|---:|---:|---:|")
+    if stock:
+        print("| import of a %d-row CSV into a list (s) | %.2f | %.2f | %.1fx |"
+              % (args.import_n, stock["seconds"], ours["seconds"], stock["seconds"] / ours["seconds"]))
+        print("| peak RSS of the import (MB) | %.0f | %.0f | %.1fx |"
+              % (stock["rss"], ours["rss"], stock["rss"] / ours["rss"]))
+    else:
+        print("| import of a %d-row CSV into a list (s) | - | %.2f | |" % (args.import_n, ours["seconds"]))
+    print("| personalised cost estimate, %d recipients (s) | - | %.2f | |" % (args.estimate_n, estimate["seconds"]))
+    print()
+    print("Import (ours): %d rows, %d contacts created, %d in the list, %d rejected, %d SQL queries (+ COPY); "
+          "stock: %s" % (ours["rows"], ours["created"], ours["in_list"], ours["rejected"], ours["queries"],
+                         "%d contacts created, %d in the list, errors %s" % (
+                             stock["created"], stock["in_list"], stock["errors"]) if stock else "not run"))
+    print("Estimate (ours): %d recipients, %d segments, cost %s %s, %d SQL queries"
+          % (estimate["recipients"], estimate["segments"], estimate["currency"], estimate["cost"],
+             estimate["queries"]))
 
 
 if __name__ == "__main__":

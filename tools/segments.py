@@ -79,12 +79,35 @@ def _pack(unit_sizes: list[int], capacity: int) -> int:
     return parts
 
 
+GSM7_ALL = GSM7_BASIC | GSM7_EXTENSION
+
+
 def analyze(text: str) -> SegmentInfo:
     """Encoding, length and segment count of ``text``.
 
     The empty string is GSM-7 of length 0 and needs **0 segments**: there is nothing to send, and a
     cost estimate must not bill it. ``per_segment`` is then the single-part capacity (160).
     """
+    # Fast path (a cost estimate analyses one text per recipient): when every character is one unit, no
+    # character can straddle two parts and the count is a plain division, checked by set operations in C.
+    if GSM7_BASIC.issuperset(text):
+        return _uniform(GSM7, len(text), len(text))
+    if not GSM7_ALL.issuperset(text):
+        units = len(text.encode("utf-16-le", "surrogatepass")) // 2
+        if units == len(text):
+            return _uniform(UCS2, units, len(text))
+    return _analyze_by_character(text)
+
+
+def _uniform(encoding: str, length: int, characters: int) -> SegmentInfo:
+    """``analyze`` of a text whose characters are all one unit long."""
+    if length <= SINGLE_PART_LIMIT[encoding]:
+        return SegmentInfo(encoding, length, 1 if length else 0, SINGLE_PART_LIMIT[encoding], characters)
+    capacity = MULTI_PART_LIMIT[encoding]
+    return SegmentInfo(encoding, length, -(-length // capacity), capacity, characters)
+
+
+def _analyze_by_character(text: str) -> SegmentInfo:
     if is_gsm7(text):
         encoding, unit_sizes = GSM7, [_gsm7_units(char) for char in text]
     else:

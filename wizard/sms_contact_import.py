@@ -9,18 +9,25 @@ from markupsafe import Markup
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import email_normalize
 from odoo.tools.misc import clean_context
 from odoo.tools.translate import _lt
 
+from ..models.mailing_mailing import _copy, _next_ids
 from ..tools import contact_files
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table
 from ..tools.phone import normalize_number
 
 _logger = logging.getLogger(__name__)
 
-# Contacts created per ORM ``create`` call: big enough to amortise the per-call cost, small enough that the
-# records of one batch (and their cache) stay small; the cache is emptied after each batch.
-IMPORT_BATCH_SIZE = 1000
+# Distinct numbers checked and inserted together: a few queries per batch (the list and blacklist look-ups scan
+# their tables once per batch), while the rows kept in memory stay bounded.
+IMPORT_BATCH_SIZE = 50000
+# Stored columns the SQL insert fills itself, with the values the ORM would give them (see _Importer._insert).
+CONTACT_COLUMNS = ("name", "mobile", "phone_sanitized", "email", "email_normalized", "country_id", "company_name",
+                   "message_bounce")
+SUBSCRIPTION_COLUMNS = ("contact_id", "list_id", "opt_out", "opt_out_datetime")
+LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
 PREVIEW_ROWS = 20
 # Rejected rows shown on screen; the downloadable report has all of them.
 REJECTS_SHOWN = 50
@@ -78,7 +85,8 @@ class SmsContactImport(models.TransientModel):
 
     Rows stay plain Python lists read lazily from the file (``tools.contact_files``); numbers are normalised to
     E.164, duplicates (in the file and in the lists), blacklisted and invalid numbers are rejected with a reason,
-    and contacts are created in batches, never one by one. Any error in the file rolls the whole import back.
+    and contacts, subscriptions and tags are inserted with COPY by batches (through the ORM when another module
+    makes that necessary, see ``_sql_insert_possible``). Any error in the file rolls the whole import back.
     """
 
     _name = "sms.contact.import"
@@ -278,6 +286,14 @@ class _ParsedRow:
     __slots__ = ("name", "raw_mobile", "e164", "reason", "email", "country_id", "company_name", "tags")
 
 
+def _values(cells, indexes):
+    """The non-empty stripped cells at ``indexes`` (a row can be shorter than the header)."""
+    if not indexes:
+        return []
+    values = [cells[index].strip() for index in indexes if index < len(cells)]
+    return [value for value in values if value]
+
+
 class _RowParser:
     """Turn one row of cells into contact values and a normalised number, with the reason when invalid."""
 
@@ -287,6 +303,8 @@ class _RowParser:
         self.default_code = wizard.country_id.code or None
         self.default_country_id = wizard.country_id.id or False
         self.countries = {}
+        # Parsing is the costly part of a row (~20 µs): a number repeated in the file (siblings' parent) once.
+        self.numbers = {}
         if "country" in mapping:
             for country in wizard.env["res.country"].search_read([], ["code", "name"]):
                 self.countries[country["code"].upper()] = (country["id"], country["code"])
@@ -298,8 +316,7 @@ class _RowParser:
         }
 
     def _cell(self, cells, field, joiner=None):
-        indexes = self.mapping.get(field) or []
-        values = [cells[index].strip() for index in indexes if index < len(cells) and cells[index].strip()]
+        values = _values(cells, self.mapping.get(field))
         if joiner is None:
             return values[0] if values else ""
         return joiner.join(values)
@@ -310,21 +327,23 @@ class _RowParser:
         parsed.raw_mobile = self._cell(cells, "mobile")
         parsed.email = self._cell(cells, "email")
         parsed.company_name = self._cell(cells, "company_name", " ")
-        parsed.tags = [cells[index].strip() for index in self.mapping.get("tag", [])
-                       if index < len(cells) and cells[index].strip()]
+        parsed.tags = _values(cells, self.mapping.get("tag"))
         country_id, code = self.default_country_id, self.default_code
-        country_text = self._cell(cells, "country").upper()
+        country_text = self._cell(cells, "country").upper() if self.countries else ""
         if country_text and country_text in self.countries:
             country_id, code = self.countries[country_text]
         parsed.country_id = country_id
-        normalized = normalize_number(parsed.raw_mobile, code)
+        key = (parsed.raw_mobile, code)
+        normalized = self.numbers.get(key)
+        if normalized is None:
+            normalized = self.numbers[key] = normalize_number(parsed.raw_mobile, code)
         parsed.e164 = normalized.e164
         parsed.reason = None if normalized.valid else self.reasons.get(normalized.reason, self.reasons["invalid"])
         return parsed
 
 
 class _Importer:
-    """One pass over the rows: reject, deduplicate, then create contacts batch by batch."""
+    """One pass over the rows: reject, deduplicate, then insert contacts batch by batch."""
 
     def __init__(self, wizard, mapping, table):
         self.wizard = wizard
@@ -345,8 +364,11 @@ class _Importer:
             clean_context(self.env.context), tracking_disable=True, mail_create_nolog=True,
             mail_create_nosubscribe=True, mail_notrack=True,
         )
+        self.use_sql = _sql_insert_possible(self.env)
 
     def run(self):
+        # Contacts and the blacklist are read with SQL: what the ORM still holds must be written first.
+        self.env.flush_all()
         batch = []
         first_row = 2 if self.table.has_header else 1
         for row_number, cells in enumerate(self.table.rows, start=first_row):
@@ -388,18 +410,16 @@ class _Importer:
             if not missing:
                 self._reject(row_number, cells, _("Already in the mailing list"), "existing")
             elif contact_id:
-                to_subscribe += [{"contact_id": contact_id, "list_id": list_id} for list_id in missing]
+                to_subscribe += [(contact_id, list_id) for list_id in missing]
                 self.counts["subscribed"] += 1
             else:
-                to_create.append(self._contact_values(parsed))
-        if to_create:
-            self.contact_model.create(to_create)
-            self.counts["created"] += len(to_create)
-        if to_subscribe:
-            # A new context, not a merged one: the default_* keys of the calling action must not leak in.
-            self.env["mailing.subscription"].with_context(clean_context(self.env.context)).create(to_subscribe)
-        # Keep memory bounded by one batch: write what was created, then forget the records.
-        self.env.flush_all()
+                to_create.append(parsed)
+        if self.use_sql:
+            self._insert(to_create, to_subscribe)
+        else:
+            self._create(to_create, to_subscribe)
+        self.counts["created"] += len(to_create)
+        # Keep memory bounded by one batch, and let no cache hide the rows written with SQL.
         self.env.invalidate_all()
 
     def _blacklisted(self, numbers):
@@ -429,6 +449,37 @@ class _Importer:
             else:
                 found[number] = (contact_id, set(list_ids))
         return found
+
+    def _insert(self, to_create, to_subscribe):
+        """Contacts, their subscriptions and tags with COPY: the rows the ORM would write, without its per-record
+        work (~0.4 ms a contact). The numbers are valid E.164, so they are their own sanitized form."""
+        cr = self.env.cr
+        contact_ids = _next_ids(cr, "mailing_contact_id_seq", len(to_create))
+        log = (self.env.uid, cr.now(), self.env.uid, cr.now())
+        contacts, tags = [], []
+        subscriptions = [(contact_id, list_id, "f", None, *log) for contact_id, list_id in to_subscribe]
+        for contact_id, parsed in zip(contact_ids, to_create, strict=True):
+            email_normalized = email_normalize(parsed.email, strict=False) if parsed.email else None
+            contacts.append((contact_id, parsed.name or None, parsed.e164, parsed.e164, parsed.email or None,
+                             email_normalized or None, parsed.country_id or None, parsed.company_name or None, 0,
+                             *log))
+            subscriptions += [(contact_id, list_id, "f", None, *log) for list_id in self.list_ids]
+            tags += [(contact_id, tag_id) for tag_id in dict.fromkeys(self._tag_id(name) for name in parsed.tags)]
+        self.env["res.partner.category"].flush_model()  # tags created above are referenced by the COPY
+        _copy(cr, "mailing_contact", ("id", *CONTACT_COLUMNS, *LOG_COLUMNS), contacts)
+        _copy(cr, "mailing_subscription", (*SUBSCRIPTION_COLUMNS, *LOG_COLUMNS), subscriptions)
+        field = self.contact_model._fields["tag_ids"]
+        _copy(cr, field.relation, (field.column1, field.column2), tags)
+
+    def _create(self, to_create, to_subscribe):
+        """The same contacts through the ORM, when another module gives contacts values the SQL insert would miss."""
+        if to_create:
+            self.contact_model.create([self._contact_values(parsed) for parsed in to_create])
+        if to_subscribe:
+            # A new context, not a merged one: the default_* keys of the calling action must not leak in.
+            self.env["mailing.subscription"].with_context(clean_context(self.env.context)).create([
+                {"contact_id": contact_id, "list_id": list_id} for contact_id, list_id in to_subscribe])
+        self.env.flush_all()
 
     def _contact_values(self, parsed):
         values = {
@@ -489,3 +540,27 @@ class _Importer:
         return Markup('<table class="table table-sm o_sms_contact_import_rejects"><thead><tr><th>%s</th><th>%s</th>'
                       "<th>%s</th></tr></thead><tbody>%s</tbody></table>%s") % (
             _("Row"), _("Content"), _("Reason"), rows, more)
+
+
+def _sql_insert_possible(env):
+    """Whether contacts and subscriptions inserted with SQL are exactly what ``create`` would store.
+
+    Checks the access rights ``create`` would check (and raises the same error). Record rules on create, or a
+    stored field another module adds with a default, a computation or a constraint, need the ORM: the import
+    then creates through it.
+    """
+    for model_name, columns in (("mailing.contact", CONTACT_COLUMNS), ("mailing.subscription", SUBSCRIPTION_COLUMNS)):
+        model = env[model_name]
+        model.check_access_rights("create")
+        if not env.su and env["ir.rule"]._compute_domain(model_name, "create"):
+            return False
+        handled = {"id", *columns, *LOG_COLUMNS}
+        for field in model._fields.values():
+            if field.name in handled:
+                dependents = env.registry.get_dependent_fields(field)
+                if any(dep.store and (dep.model_name != model_name or dep.name not in handled) for dep in dependents):
+                    return False
+            elif field.store and field.column_type and (
+                    field.compute or field.related or field.required or field.default is not None):
+                return False
+    return not env["mailing.contact"]._constraint_methods and not env["mailing.subscription"]._constraint_methods

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools.segments import GSM7_BASIC, GSM7_EXTENSION, analyze, is_gsm7, smart_encode
+from tools.segments import GSM7_BASIC, GSM7_EXTENSION, _analyze_by_character, analyze, is_gsm7, smart_encode
 
 CASES_FILE = Path(__file__).resolve().parents[2] / 'tools' / 'segments_cases.json'
 CASES = json.loads(CASES_FILE.read_text(encoding='utf-8'))
@@ -113,6 +113,15 @@ def test_analyze_properties(text):
     # A part ends at most one unit short (a 2-unit pair that did not fit), so packing costs little.
     assert info.segments <= math.ceil(info.length / (info.per_segment - 1))
     assert (info.segments == 0) == (text == '')
+
+
+# One-unit characters only (the fast path of analyze), long enough to span several parts.
+uniform_text = st.text(alphabet=st.sampled_from(['a', ' ', '@', '\u0436', '\u2019', '\ud800']), max_size=700)
+
+
+@given(st.one_of(any_text, mixed_text, gsm7_text, uniform_text))
+def test_fast_path_counts_like_the_character_by_character_packing(text):
+    assert analyze(text) == _analyze_by_character(text)
 
 
 @given(gsm7_text)

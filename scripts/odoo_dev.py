@@ -2,11 +2,12 @@
 """Run the addon on the Odoo 17 installed on this machine: `test`, `run`, `shell-args`.
 
 Odoo is never part of this repository: it must be importable by this ``python3`` (see README). The addon folder
-must carry the technical name, so a link ``.build/addons/sms_africastalking`` points at this checkout whatever the
-clone's folder is called.
+must carry the technical name, so a link ``~/.cache/sms_africastalking/<hash>/addons/sms_africastalking`` points at this
+checkout whatever the clone's folder is called.
 """
 
 import argparse
+import hashlib
 import os
 import re
 import shutil
@@ -18,7 +19,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "sms_africastalking"
-BUILD = ROOT / ".build"
+BUILD = ROOT / ".build"  # logs and the working directory of Odoo processes
+# The addons-path entry holding a link named after the module. It lives outside the checkout: a link inside it
+# to the checkout itself would make a loop for every tool that walks the module's folder (e.g. the .pot export).
+ADDONS_LINK_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sms_africastalking" / (
+    hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]) / "addons"
 SIMULATOR_PORT = int(os.environ.get("SIMULATOR_PORT", 8071))
 
 
@@ -63,7 +68,7 @@ def check_postgres():
 
 def addons_path():
     root = odoo_root()
-    link_dir = BUILD / "addons"
+    link_dir = ADDONS_LINK_DIR
     link_dir.mkdir(parents=True, exist_ok=True)
     link = link_dir / MODULE
     if link.is_symlink() and link.resolve() != ROOT:

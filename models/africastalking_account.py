@@ -71,7 +71,7 @@ class AfricasTalkingAccount(models.Model):
         help="Recipients of one text sent in one request; Africa's Talking documents no maximum.",
     )
     concurrency = fields.Integer(
-        "Parallel Requests", default=48, help="Personalised texts need one request each; this many run at once."
+        "Parallel Requests", default=64, help="Personalised texts need one request each; this many run at once."
     )
     balance = fields.Char(readonly=True, copy=False)
     balance_amount = fields.Float(readonly=True, copy=False)

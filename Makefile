@@ -22,7 +22,8 @@ run:
 
 lint:
 	ruff check .
-	$(PYTHON) -m pylint --rcfile=.pylintrc --load-plugins=pylint_odoo models controllers wizard tools
+	$(PYTHON) -m pylint --rcfile=.pylintrc --disable=prefer-env-translation \
+		models controllers wizard tools tests __init__.py __manifest__.py
 
 bench:
 	$(PYTHON) bench/run.py --n $(or $(N),10000)

@@ -3,6 +3,8 @@ import logging
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools.segments import analyze
+
 _logger = logging.getLogger(__name__)
 
 
@@ -94,11 +96,27 @@ class SmsAfricastalkingApi(models.AbstractModel):
 
     @api.model
     def _africastalking_check_budget(self, company, messages):
-        """Budget / balance hook: ``messages`` is a list of ``(number, body)`` about to be queued for ``company``.
+        """Balance and budget gate: ``messages`` is a list of ``(number, body)`` about to be queued for ``company``.
 
-        Return None to allow, or a user-facing reason to refuse the whole batch. The budget module overrides it.
+        The same check as the UI's (AT balance, then the caller's SMS budget) on the estimated cost: segments of
+        each text priced with the rate table. Returns None to allow, or a user-facing reason to refuse the batch.
         """
-        return None
+        if not messages:
+            return None
+        rate_model = self.env["africastalking.rate"]
+        table, cache = rate_model._get_rate_table(company), {}
+        cost, currency, segments = 0.0, None, 0
+        for number, body in messages:
+            parts = analyze(body or "").segments
+            segments += parts
+            rate = rate_model._match(table, number or "", cache)
+            if rate is None:
+                cost = None
+            elif cost is not None:
+                cost += rate[0] * parts
+                currency = currency or rate[1]
+        estimate = {"recipients": len(messages), "cost": cost, "currency": currency, "segments": segments}
+        return self.env["mailing.mailing"].with_company(company)._sms_credit_problem(estimate) or None
 
     # ------------------------------------------------------------------
     # Helpers

@@ -44,6 +44,16 @@ class TestSmsApiJsonRpc(AfricasTalkingHttpCase):
                                                              ("number", "=", partner.mobile)])
         self.assertEqual(message.partner_id, partner)
 
+    def test_send_sms_refused_without_credit(self):
+        """The API applies the UI's balance gate: a batch AT credit cannot cover is refused whole, nothing queued."""
+        self.simulator.set_balance(0.80)  # one segment; the batch needs two
+        result = self.jsonrpc("send_sms", [["+254733000201", "+254733000202"], "Library closes at 17:00"])["result"]
+        self.assertEqual(result["queued"], 0)
+        self.assertEqual(len(result["rejected"]), 2)
+        self.assertIn("Not enough Africa's Talking credit", result["rejected"][0]["reason"])
+        self.run_sms_queue()
+        self.assertNothingSent()
+
     def test_send_sms_scheduled(self):
         at = datetime.now().replace(microsecond=0) + timedelta(hours=2)
         result = self.jsonrpc("send_sms", [["+254733000123"], "Exam moved to Hall C"],

@@ -3,9 +3,18 @@
 ``pytest.ini`` beside this file makes this folder the rootdir (so the addon's root package, which imports Odoo, is
 never collected) and disables the pytest-odoo plugin (these tests need no database).
 """
+import os
 import sys
 from pathlib import Path
+
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# CI must be reproducible: the same examples every run. A new failing example is searched for locally with
+# HYPOTHESIS_PROFILE=explore, then kept as an explicit test.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("explore", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -8,7 +8,7 @@ sms_africastalking_stress), the AT simulator in its own process:
    in a loop, in a child process) sends them while the simulator injects read timeouts, 5xx, connection resets and
    wrong-key answers before most batches; the parent kills the child with SIGKILL at random moments (``--kills``
    times) and starts a new one. At the end the claims the killed dispatchers left are recovered as the queue does
-   after 15 minutes (the clock is moved, not the production delay). Checked: the simulator accepted no
+   after STALE_CLAIM_MINUTES (the clock is moved, not the production delay). Checked: the simulator accepted no
    (number, text) twice, every SMS is sent, failed (with a failure type) or of unknown outcome (with a reason), and
    AT's reports settle every message it accepted.
 2. Delivery-report chaos: ``--reports`` SMS sent, one fifth of them reported before the dispatcher writes AT's
@@ -136,10 +136,10 @@ def phase_faults(args, registry, port, rng):
 
     with registry.cursor() as cr:
         env = environment(cr)
-        # What the queue does 15 minutes after a dispatcher died: its claims become unknown outcomes.
+        # What the queue does STALE_CLAIM_MINUTES after a dispatcher died: its claims become unknown outcomes.
         cr.execute("SELECT count(*) FROM sms_sms WHERE state = 'process'")
         interrupted = cr.fetchone()[0]
-        cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '1 hour' WHERE state = 'process'")
+        cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '2 hours' WHERE state = 'process'")
         env["sms.sms"]._africastalking_recover_stale_claims()
         cr.commit()
         state = control.state()

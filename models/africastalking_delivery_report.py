@@ -72,15 +72,37 @@ class AfricasTalkingDeliveryReport(models.Model):
             if not batch:
                 break
             for account_id, reports in batch.items():
-                account = self.env["africastalking.account"].browse(account_id).exists()
-                if account:
-                    self.env["africastalking.message"]._apply_delivery_reports(account, reports)
+                self._apply_account_batch(account_id, reports)
                 applied += len(reports)
             if auto_commit:
                 self.env.cr.commit()
             if limit and applied >= limit:
                 break
         return applied
+
+    def _apply_account_batch(self, account_id, reports):
+        """Apply one account's reports in bulk; if that fails, one by one, dropping (and logging) only the bad ones.
+
+        Reports are already validated, so a failure is a bug or an inconsistent database: retrying the same oldest
+        batch at every run would block every later report of every account.
+        """
+        account = self.env["africastalking.account"].browse(account_id).exists()
+        if not account or self._apply_in_savepoint(account, reports):
+            return
+        for report in reports:
+            if not self._apply_in_savepoint(account, [report]):
+                _logger.error("Delivery report %s of account %s could not be applied and was dropped",
+                              report.message_id, account_id)
+
+    def _apply_in_savepoint(self, account, reports):
+        try:
+            with self.env.cr.savepoint():
+                self.env["africastalking.message"]._apply_delivery_reports(account, reports)
+        except Exception:  # noqa: BLE001 - isolated and reported by the caller
+            _logger.exception("Applying %d delivery reports of account %s failed", len(reports), account.id)
+            self.env.invalidate_all()
+            return False
+        return True
 
     def _take_batch(self, size):
         """Remove the oldest queued reports (not held by another applier) and return them by account."""

@@ -25,6 +25,8 @@ RENDER_BATCH = 1000
 FIELD_PATH_RE = re.compile(r"^\s*object(\.[a-z][a-z0-9_]*)+\s*$")
 # Recipients prepared (rendered, filtered, written) per transaction: bounds memory and the work lost to a crash.
 PREPARE_CHUNK_SIZE = 5000
+# Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
+PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
 
 
 class MailingMailing(models.Model):
@@ -408,6 +410,8 @@ class MailingMailing(models.Model):
         for mailing in self:
             opening = self.env.company._sms_window_next_opening()
             if opening:
+                if mailing.state == "draft":  # "Send Now" outside the window: the queue takes it at the opening
+                    mailing.sudo().state = "in_queue"
                 self.env.ref("mass_mailing.ir_cron_mass_mailing_queue")._trigger(opening)
                 continue
             problem = mailing._sms_check_credit(res_ids=res_ids)
@@ -524,8 +528,12 @@ class MailingMailing(models.Model):
         if not res_ids:
             return
         context = _PrepareContext(self)
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
+        # transaction, which the request commits or rolls back as a whole.
+        auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not getattr(
+            threading.current_thread(), "testing", False)
         for chunk in tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list):
+            chunk = self._africastalking_lock_untraced(chunk)
             self._africastalking_prepare_chunk(chunk, context)
             if auto_commit:
                 self.env["sms.sms"]._africastalking_trigger_queue()
@@ -535,6 +543,24 @@ class MailingMailing(models.Model):
                                                         ("trace_status", "in", ("outgoing", "process"))], limit=1):
             # Nothing to dispatch (every recipient excluded): no delivery will mark the mailing done.
             self.write({"state": "done", "sent_date": fields.Datetime.now(), "kpi_mail_required": not self.sent_date})
+
+    def _africastalking_lock_untraced(self, res_ids):
+        """Lock the mailing, then keep the recipients that still have no trace.
+
+        Two preparations of one mailing (the cron and a "Send Now", or two cron workers) take turns chunk by
+        chunk, and the second skips what the first wrote: nobody is prepared, so sent, twice.
+        """
+        self.env.cr.execute("SELECT id FROM mailing_mailing WHERE id = %s FOR NO KEY UPDATE", (self.id,))
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "res_id", "model"])
+        self.env.cr.execute(
+            "SELECT res_id FROM mailing_trace WHERE mass_mailing_id = %s AND model = %s AND res_id = ANY(%s)",
+            (self.id, self.mailing_model_real, list(res_ids)))
+        traced = {row[0] for row in self.env.cr.fetchall()}
+        return [res_id for res_id in res_ids if res_id not in traced] if traced else res_ids
+
+    @api.model
+    def _process_mass_mailing_queue(self):
+        return super(MailingMailing, self.with_context(**{PREPARE_COMMIT_KEY: True}))._process_mass_mailing_queue()
 
     def _africastalking_prepare_chunk(self, res_ids, context):
         recipients = self._africastalking_read_recipients(res_ids)

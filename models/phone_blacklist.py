@@ -1,4 +1,8 @@
+import logging
+
 from odoo import api, fields, models
+
+_logger = logging.getLogger(__name__)
 
 NETWORK_BLACKLIST_REASONS = ("UserInBlacklist", "UserInBlackList")
 
@@ -23,8 +27,16 @@ class PhoneBlacklist(models.Model):
 
     @api.model
     def _africastalking_block(self, numbers, source, message=None):
-        """Blacklist E.164 ``numbers`` and remember why; already active entries keep their first source."""
-        numbers = list(dict.fromkeys(number for number in numbers if number))
+        """Blacklist E.164 ``numbers`` and remember why; already active entries keep their first source.
+
+        Numbers Odoo cannot format (a callback may carry any digits) are skipped and logged: ``phone.blacklist``
+        would refuse them and roll back the whole batch of reports or the callback with them.
+        """
+        formatted = {number: self.env.user._phone_format(number=number) for number in dict.fromkeys(numbers)
+                     if number}
+        for number in [number for number, e164 in formatted.items() if not e164]:
+            _logger.info("Not blacklisting %s: not a phone number Odoo can format", number)
+        numbers = list(dict.fromkeys(e164 for e164 in formatted.values() if e164))
         if not numbers:
             return self.browse()
         already = self.search([("number", "in", numbers)])

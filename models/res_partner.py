@@ -10,9 +10,11 @@ class ResPartner(models.Model):
         help="SMS mailings skip this contact (and any mailing contact with the same number) and count it as "
         "excluded; single SMS can still be sent.",
     )
+    # SMS Marketing users only: the log is theirs, and a contact form must open for every internal user.
     africastalking_message_ids = fields.One2many("africastalking.message", "partner_id", string="Sent SMS",
-                                                 readonly=True)
-    africastalking_message_count = fields.Integer("Sent SMS Count", compute="_compute_africastalking_message_count")
+                                                 readonly=True, groups="mass_mailing.group_mass_mailing_user")
+    africastalking_message_count = fields.Integer("Sent SMS Count", compute="_compute_africastalking_message_count",
+                                                  groups="mass_mailing.group_mass_mailing_user")
     guardian_ids = fields.Many2many(
         "res.partner", "res_partner_guardian_rel", "ward_id", "guardian_id", string="Guardians",
         help="Parents or guardians of this person: SMS composers and SMS mailings can write to them instead.",

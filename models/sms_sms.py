@@ -23,7 +23,7 @@ CLAIM_QUERY = """
     RETURNING id
 """
 # A claim older than this whose dispatcher never wrote results was interrupted (process killed, crash).
-STALE_CLAIM_MINUTES = 15
+STALE_CLAIM_MINUTES = 60
 
 
 def _is_testing():
@@ -125,7 +125,7 @@ class SmsSms(models.Model):
         """
         if not self.ids:
             return self.browse()
-        can_commit = self.env.context.get("sms_africastalking_commit", not _is_testing())
+        can_commit = not _is_testing()
         for attempt in range(3):
             if can_commit:
                 self.env.cr.commit()
@@ -199,7 +199,21 @@ class SmsSms(models.Model):
         return messages
 
     def _africastalking_apply_results(self, results, unlink_failed=False, unlink_sent=True):
-        """Write the outcome of each SMS, its tracker (notification / trace) and the AT message log."""
+        """Write the outcome of each SMS, its tracker (notification / trace) and the AT message log.
+
+        Only SMS still claimed by this dispatcher are written: one that the stale-claim recovery already marked
+        "unknown outcome" (a dispatch slower than STALE_CLAIM_MINUTES) keeps that state and its log row; AT's
+        delivery report settles it.
+        """
+        self.flush_recordset()
+        self.env.cr.execute("SELECT uuid FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR UPDATE",
+                            (self.ids,))
+        still_claimed = {row[0] for row in self.env.cr.fetchall()}
+        late = [result for result in results if result.key not in still_claimed]
+        if late:
+            _logger.warning("%d AT answers came after their SMS were declared interrupted; kept as unknown outcome",
+                            len(late))
+            results = [result for result in results if result.key in still_claimed]
         sms_by_uuid = {sms.uuid: sms for sms in self}
         by_state = defaultdict(list)
         for result in results:
@@ -234,7 +248,7 @@ class SmsSms(models.Model):
             """
             UPDATE sms_sms SET state = 'pending', failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
                    write_uid = %s, write_date = now() at time zone 'UTC'
-             WHERE id = ANY(%s)
+             WHERE id = ANY(%s) AND state = 'process'
             """,
             (bool(unlink_sent), self.env.uid, self.ids),
         )

@@ -3,6 +3,7 @@
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.tests import tagged
 
+from ..tools.at_callbacks import parse_delivery_report
 from .common import AfricasTalkingHttpCase
 
 
@@ -66,6 +67,19 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
         message.invalidate_recordset()
         self.assertEqual(message.state, "delivered")
         self.assertFalse(queued.exists())
+
+    def test_unformattable_number_does_not_block_the_queue(self):
+        """A UserInBlacklist report for digits Odoo cannot format must not stop the other reports (it once did)."""
+        message = self._sent_message()
+        queue = self.env["africastalking.delivery.report"].sudo()
+        queue._enqueue(self.account.id, parse_delivery_report(
+            self._report("ATXid_odd", status="Failed", number="+123456", failureReason="UserInBlacklist")))
+        queue._enqueue(self.account.id, parse_delivery_report(self._report(message.at_message_id)))
+        self.assertEqual(queue._cron_apply(), 2)
+        message.invalidate_recordset()
+        self.assertEqual(message.state, "delivered")
+        self.assertFalse(queue.search([]), "nothing is left to block later runs")
+        self.assertFalse(self.env["phone.blacklist"].sudo().search([("number", "like", "123456")]))
 
     def test_chatter_notification_delivered(self):
         partner = self.partners[0]

@@ -37,7 +37,7 @@ class TestGatewayFaults(AfricasTalkingCase):
         killed._africastalking_send_with(self.account)
         chaos.dispatch_with_faults(self.env, (sms - killed).ids, control, rng, batch_size=25, fault_ratio=0.3)
         # Fifteen minutes later, the queue gives the interrupted claim an unknown outcome; it never resends it.
-        self.env.cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '1 hour' "
+        self.env.cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '2 hours' "
                             "WHERE id = ANY(%s)", (killed.ids,))
         self.env.invalidate_all()
         self.run_sms_queue()

@@ -5,7 +5,7 @@ import re
 
 from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import Form, tagged
 
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase, AfricasTalkingHttpCase
 
@@ -181,6 +181,19 @@ class TestAccessRights(AfricasTalkingCase):
             "name": "Parent Portal", "login": "parent_portal",
             "groups_id": [Command.set(cls.env.ref("base.group_portal").ids)]})
         cls.public_user = cls.env.ref("base.public_user")
+
+    def test_internal_user_without_sms_marketing(self):
+        """A salesperson opens any contact (the Sent SMS tab is for SMS Marketing users) and reads no SMS log."""
+        user = self.env["res.users"].create({
+            "name": "Sales Sam", "login": "sales_sam", "email": "sam@example.com",
+            "groups_id": [Command.set([self.env.ref("base.group_user").id,
+                                      self.env.ref("base.group_partner_manager").id])]})
+        partner = self.partners[0].with_user(user)
+        with Form(partner) as form:  # loads the contact form view and reads its fields as this user
+            form.name = "Partner renamed by sales"
+        self.assertEqual(self.partners[0].name, "Partner renamed by sales")
+        with self.assertRaises(AccessError):
+            self.env["africastalking.message"].with_user(user).search([])
 
     def _send_as(self, user, number, body):
         """An SMS sent from the chatter by ``user``, dispatched by the queue."""

@@ -128,7 +128,7 @@ class TestSendOutcomes(AfricasTalkingCase):
     def test_interrupted_dispatch_becomes_unknown(self):
         sms = self._queue_sms()
         sms._africastalking_claim()
-        self.env.cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '1 hour' WHERE id = %s",
+        self.env.cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '2 hours' WHERE id = %s",
                             (sms.id,))
         sms.invalidate_recordset()
         self.run_sms_queue()

@@ -115,12 +115,15 @@ class TestSendPaths(AfricasTalkingCase, CronMixinCase):
         wizard = self.env["mailing.sms.test"].with_user(self.user_marketing).create({
             "mailing_id": mailing.id, "numbers": "+254799000001\n0799 000 002\nnot a number",
         })
-        wizard.action_send_sms()
+        with self.capture_triggers("sms.ir_cron_sms_scheduler_action") as capture:
+            wizard.action_send_sms()
+        self.assertTrue(capture.records, "the queue is woken at once")
+        self.assertIn("Test SMS queued for +254799000001, +254799000002", mailing.message_ids[0].body)
+        self.assertIn("not correctly encoded: not a number", mailing.message_ids[0].body)
+        self.run_sms_queue()
         self.assertSentOnce("+254799000001")
         self.assertSentOnce("+254799000002")
-        self.assertIn("successfully sent to +254799000001", mailing.message_ids[0].body)
-        self.assertIn("not correctly encoded: not a number", mailing.message_ids[0].body)
-        # Stock leaves test SMS 'outgoing' and the cron sends them again: ours are settled.
+        # Stock leaves test SMS 'outgoing' and the cron sends them again: ours are settled once sent.
         self.run_sms_queue()
         self.assertEqual(self.simulator.stats()["accepted"], 2)
 

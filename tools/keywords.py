@@ -12,7 +12,8 @@ import unicodedata
 
 DEFAULT_KEYWORDS = {
     "stop": ("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "SIMAMA", "ACHA"),
-    "start": ("START", "SUBSCRIBE", "YES", "ANZA", "JIUNGE"),
+    # Not "YES": a guardian answering "Yes" to a reminder must not be re-subscribed to lists they left.
+    "start": ("START", "SUBSCRIBE", "ANZA", "JIUNGE"),
     "help": ("HELP", "INFO", "MSAADA"),
 }
 

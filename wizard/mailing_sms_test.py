@@ -2,14 +2,13 @@ from markupsafe import Markup
 
 from odoo import _, models
 
-from ..models.sms_sms import DISPATCH_CONTEXT_KEY
-
 
 class MailingSmsTest(models.TransientModel):
-    """The mailing's "Test" button: send the rendered text to a few numbers through Africa's Talking now.
+    """The mailing's "Test" button: the rendered text to a few numbers, through the SMS queue like every SMS.
 
-    Stock calls IAP directly and leaves its SMS ``outgoing`` (so the cron sends them a second time). Here the test
-    SMS are created and dispatched in this transaction: nobody else can see them before they have their outcome.
+    Stock calls IAP directly from the request and leaves its SMS ``outgoing`` (so the cron sends them a second
+    time). Here they are queued and the queue is woken at once: an HTTP request that Odoo replays after a
+    concurrency error cannot send them twice, and their outcome shows in the Sent SMS log seconds later.
     """
 
     _inherit = "mailing.sms.test"
@@ -24,22 +23,13 @@ class MailingSmsTest(models.TransientModel):
             {"body": body, "number": e164, "mailing_id": self.mailing_id.id}
             for e164 in dict.fromkeys(filter(None, sanitized.values()))
         ])
-        sms.with_context(**{DISPATCH_CONTEXT_KEY: True, "sms_africastalking_commit": False})._send(
-            unlink_failed=True, unlink_sent=True)
+        sms._africastalking_trigger_queue()
         lines = []
         if invalid:
             lines.append(_("The following numbers are not correctly encoded: %s", ", ".join(invalid)))
-        for record in sms:
-            if record.state in ("pending", "sent"):
-                lines.append(_("Test SMS successfully sent to %s", record.number))
-            elif record.state == "unknown":
-                lines.append(_("Test SMS to %s: Africa's Talking did not answer; the delivery report will tell "
-                               "whether it left.", record.number))
-            else:
-                lines.append(_("Test SMS could not be sent to %(number)s: %(reason)s", number=record.number,
-                               reason=record.at_failure_reason or dict(record._fields["failure_type"]
-                                                                       ._description_selection(self.env))
-                               .get(record.failure_type, _("An error occurred."))))
+        if sms:
+            lines.append(_("Test SMS queued for %s; its delivery shows in SMS Marketing > Reporting > Sent SMS.",
+                           ", ".join(sms.mapped("number"))))
         if lines:
             self.mailing_id._message_log(
                 body=Markup("<ul>%s</ul>") % Markup().join(Markup("<li>%s</li>") % line for line in lines))

@@ -21,7 +21,7 @@ from tools.keywords import DEFAULT_KEYWORDS, normalize_keyword, parse_keyword, p
         ("Start", "start"),
         ("ANZA", "start"),
         ("jiunge!", "start"),
-        ("yes", "start"),
+        ("yes", None),  # a "Yes" to a reminder is a message, not a subscription
         ("Help?", "help"),
         ("msaada", "help"),
         ("INFO", "help"),

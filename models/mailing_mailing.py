@@ -1,6 +1,4 @@
 import contextlib
-import csv
-import io
 import logging
 import re
 import threading
@@ -16,6 +14,7 @@ from odoo.tools import SQL
 from odoo.tools.mail import TEXT_URL_REGEX
 from odoo.tools.rendering_tools import parse_inline_template
 
+from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.segments import analyze, smart_encode
 
 _logger = logging.getLogger(__name__)
@@ -579,26 +578,27 @@ class MailingMailing(models.Model):
         target = self.env[self.mailing_model_real]
         number_fields = [fname for fname in target._phone_get_number_fields()
                          if target._fields[fname].store and target._fields[fname].type == "char"]
-        raw_number = "COALESCE(%s)" % ", ".join("t.%s" % fname for fname in number_fields) if number_fields else "NULL"
-        partner = "t.id" if target._name == "res.partner" else "NULL"
-        self.env.cr.execute(
+        raw_number = (SQL("COALESCE(%s)", SQL(", ").join(SQL.identifier("t", fname) for fname in number_fields))
+                      if number_fields else SQL("NULL"))
+        partner = SQL("t.id") if target._name == "res.partner" else SQL("NULL")
+        self.env.cr.execute(SQL(
             """
             SELECT t.id, t.phone_sanitized, %s, %s, bl.id IS NOT NULL
               FROM %s t
          LEFT JOIN phone_blacklist bl ON bl.number = t.phone_sanitized AND bl.active
-             WHERE t.id = ANY(%%s)
-            """ % (raw_number, partner, target._table),  # identifiers from the registry, not from input
-            (list(res_ids),),
-        )
+             WHERE t.id = ANY(%s)
+            """,
+            raw_number, partner, SQL.identifier(target._table), list(res_ids),
+        ))
         rows = {row[0]: row for row in self.env.cr.fetchall()}
         return [rows[res_id] for res_id in res_ids if res_id in rows]
 
     def _africastalking_write_prepared(self, outgoing, cancelled, bodies, context):
         """Insert SMS, traces and trackers with COPY, ids drawn beforehand so bodies can carry their SMS id."""
         cr = self.env.cr
-        sms_ids = _next_ids(cr, "sms_sms_id_seq", len(outgoing))
-        trace_ids = _next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
-        tracker_ids = _next_ids(cr, "sms_tracker_id_seq", len(outgoing))
+        sms_ids = next_ids(cr, "sms_sms_id_seq", len(outgoing))
+        trace_ids = next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
+        tracker_ids = next_ids(cr, "sms_tracker_id_seq", len(outgoing))
         now, uid = fields.Datetime.now(), self.env.uid
         company_id = (self.user_id.company_id or self.env.company).id
         sms_rows, trace_rows, tracker_rows = [], [], []
@@ -617,12 +617,12 @@ class MailingMailing(models.Model):
                                self.env["mailing.trace"]._get_random_code(), "cancel", failure_type,
                                uid, now, uid, now))
         self.env.flush_all()
-        _copy(cr, "sms_sms", ("id", "uuid", "number", "body", "partner_id", "mailing_id", "state", "company_id",
+        copy_rows(cr, "sms_sms", ("id", "uuid", "number", "body", "partner_id", "mailing_id", "state", "company_id",
                               "to_delete", "create_uid", "create_date", "write_uid", "write_date"), sms_rows)
-        _copy(cr, "mailing_trace", ("id", "trace_type", "model", "res_id", "mass_mailing_id", "campaign_id",
+        copy_rows(cr, "mailing_trace", ("id", "trace_type", "model", "res_id", "mass_mailing_id", "campaign_id",
                                     "sms_id_int", "sms_number", "sms_code", "trace_status", "failure_type",
                                     "create_uid", "create_date", "write_uid", "write_date"), trace_rows)
-        _copy(cr, "sms_tracker", ("id", "sms_uuid", "mailing_trace_id", "create_uid", "create_date", "write_uid",
+        copy_rows(cr, "sms_tracker", ("id", "sms_uuid", "mailing_trace_id", "create_uid", "create_date", "write_uid",
                                   "write_date"), tracker_rows)
         for model in ("sms.sms", "mailing.trace", "sms.tracker"):
             self.env[model].invalidate_model()
@@ -760,20 +760,3 @@ class _PrepareContext:
             body = "%s\n%s" % (body, self.unsubscribe_format.replace("__CODE__", code))
         return body
 
-
-def _next_ids(cr, sequence, count):
-    if not count:
-        return []
-    cr.execute("SELECT nextval(%s) FROM generate_series(1, %s)", (sequence, count))
-    return [row[0] for row in cr.fetchall()]
-
-
-def _copy(cr, table, columns, rows):
-    if not rows:
-        return
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows(rows)
-    buffer.seek(0)
-    # Table and column names are constants of this module, never input.
-    cr.copy_expert("COPY %s (%s) FROM STDIN WITH (FORMAT csv)" % (table, ", ".join(columns)), buffer)

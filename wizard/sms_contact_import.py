@@ -13,8 +13,8 @@ from odoo.tools import email_normalize
 from odoo.tools.misc import clean_context
 from odoo.tools.translate import _lt
 
-from ..models.mailing_mailing import _copy, _next_ids
 from ..tools import contact_files
+from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table
 from ..tools.phone import normalize_number
 
@@ -454,7 +454,7 @@ class _Importer:
         """Contacts, their subscriptions and tags with COPY: the rows the ORM would write, without its per-record
         work (~0.4 ms a contact). The numbers are valid E.164, so they are their own sanitized form."""
         cr = self.env.cr
-        contact_ids = _next_ids(cr, "mailing_contact_id_seq", len(to_create))
+        contact_ids = next_ids(cr, "mailing_contact_id_seq", len(to_create))
         log = (self.env.uid, cr.now(), self.env.uid, cr.now())
         contacts, tags = [], []
         subscriptions = [(contact_id, list_id, "f", None, *log) for contact_id, list_id in to_subscribe]
@@ -466,10 +466,10 @@ class _Importer:
             subscriptions += [(contact_id, list_id, "f", None, *log) for list_id in self.list_ids]
             tags += [(contact_id, tag_id) for tag_id in dict.fromkeys(self._tag_id(name) for name in parsed.tags)]
         self.env["res.partner.category"].flush_model()  # tags created above are referenced by the COPY
-        _copy(cr, "mailing_contact", ("id", *CONTACT_COLUMNS, *LOG_COLUMNS), contacts)
-        _copy(cr, "mailing_subscription", (*SUBSCRIPTION_COLUMNS, *LOG_COLUMNS), subscriptions)
+        copy_rows(cr, "mailing_contact", ("id", *CONTACT_COLUMNS, *LOG_COLUMNS), contacts)
+        copy_rows(cr, "mailing_subscription", (*SUBSCRIPTION_COLUMNS, *LOG_COLUMNS), subscriptions)
         field = self.contact_model._fields["tag_ids"]
-        _copy(cr, field.relation, (field.column1, field.column2), tags)
+        copy_rows(cr, field.relation, (field.column1, field.column2), tags)
 
     def _create(self, to_create, to_subscribe):
         """The same contacts through the ORM, when another module gives contacts values the SQL insert would miss."""

@@ -413,16 +413,18 @@ class MailingMailing(models.Model):
                     mailing.sudo().state = "in_queue"
                 self.env.ref("mass_mailing.ir_cron_mass_mailing_queue")._trigger(opening)
                 continue
-            problem = mailing._sms_check_credit(res_ids=res_ids)
+            # Computed once for the gate's estimate and the preparation.
+            recipients = res_ids or mailing._get_remaining_recipients()
+            problem = mailing._sms_check_credit(res_ids=recipients)
             if problem:
                 mailing.sudo().write({"state": "draft"})
                 mailing._message_log(body=problem)
                 _logger.info("SMS mailing %s blocked before sending: %s", mailing.id, problem)
                 continue
             if mailing._africastalking_can_prepare_in_bulk():
-                mailing._africastalking_prepare(res_ids)
+                mailing._africastalking_prepare(recipients)
             else:
-                super(MailingMailing, mailing).action_send_sms(res_ids=res_ids)
+                super(MailingMailing, mailing).action_send_sms(res_ids=recipients)
         self.env["sms.sms"]._africastalking_trigger_queue()
         return True
 

@@ -7,7 +7,7 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.addons.base.models.res_partner import _tz_get
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
 _logger = logging.getLogger(__name__)
@@ -150,11 +150,29 @@ class SmsAlertRule(models.Model):
                 rule._sync_alerts()
         self.env["sms.alert"]._trigger_cron()
 
+    @api.model
+    def _check_alert_operator(self):
+        """Marketing users may pause, resume and cancel alerts; only administrators may edit rules.
+
+        Rules search and render any model's records as superuser, so writing them stays with base.group_system.
+        """
+        user = self.env.user
+        if not (self.env.su or user.has_group("mass_mailing.group_mass_mailing_user")
+                or user.has_group("base.group_system")):
+            raise AccessError(_("Only SMS Marketing users can pause, resume or cancel SMS alerts."))
+
+    def _write_state_as_operator(self, state):
+        self._check_alert_operator()
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        # Checked above; the rule's other fields stay out of reach of non-administrators.
+        self.sudo().write({"state": state})
+
     def action_pause(self):
-        self.write({"state": "paused"})
+        self._write_state_as_operator("paused")
 
     def action_resume(self):
-        self.write({"state": "running"})
+        self._write_state_as_operator("running")
 
     def action_view_alerts(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.sms_alert_action")

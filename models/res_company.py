@@ -100,7 +100,6 @@ class ResCompany(models.Model):
     # Inbound SMS keywords (STOP / START / HELP)
     # ------------------------------------------------------------------
 
-
     def _sms_keywords(self):
         """{'stop': (...), 'start': (...), 'help': (...)} as configured; the defaults for an emptied field."""
         self.ensure_one()

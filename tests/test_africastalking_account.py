@@ -41,3 +41,18 @@ class TestAfricasTalkingAccount(AfricasTalkingCase):
         self.simulator.inject_fault("http_401", endpoint="user")
         with self.assertRaisesRegex(UserError, "refused the username or API key"):
             self.account.with_context(lang="en_US").action_check_balance()
+
+
+@tagged("post_install", "-at_install")
+class TestCronData(AfricasTalkingCase):
+
+    def test_crons_installed_with_their_intervals(self):
+        queue = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        self.assertEqual((queue.interval_number, queue.interval_type), (5, "minutes"), "our override of stock")
+        reports = self.env.ref("sms_africastalking.ir_cron_africastalking_apply_delivery_reports")
+        self.assertEqual((reports.interval_number, reports.interval_type), (1, "minutes"))
+        for xmlid in ("sms_africastalking.ir_cron_africastalking_apply_delivery_reports",
+                      "sms_africastalking.ir_cron_sms_alert"):
+            module, name = xmlid.split(".")
+            data = self.env["ir.model.data"].search([("module", "=", module), ("name", "=", name)])
+            self.assertTrue(data.noupdate, "an administrator's changes to %s survive updates" % xmlid)

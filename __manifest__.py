@@ -53,6 +53,4 @@
             "sms_africastalking/static/tests/tours/**/*",
         ],
     },
-    "installable": True,
-    "application": False,
 }

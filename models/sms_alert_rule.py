@@ -1,5 +1,4 @@
 import logging
-import threading
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
@@ -10,16 +9,14 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.runtime import is_testing
+
 _logger = logging.getLogger(__name__)
 
 # pg_try_advisory_xact_lock(class, id): one worker at a time syncs and sends a rule's alerts.
 ALERT_RULE_LOCK_CLASS = 7360
 # How far back the search for source records reaches beyond the rule's own offset (time-of-day shifts).
 SEARCH_SLACK = timedelta(days=2)
-
-
-def _is_testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsAlertRule(models.Model):
@@ -392,7 +389,7 @@ class SmsAlertRule(models.Model):
 
     def _process(self, commit=None):
         """Sync and send due alerts of ``self`` (active, running rules only), one rule per transaction."""
-        commit = (not _is_testing()) if commit is None else commit
+        commit = (not is_testing()) if commit is None else commit
         for rule in self.filtered(lambda r: r.active and r.state == "running"):
             try:
                 with self.env.cr.savepoint():

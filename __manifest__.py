@@ -29,8 +29,7 @@
         "views/africastalking_rate_views.xml",
         "views/sms_budget_views.xml",
         "views/mailing_mailing_views.xml",
-        "views/sms_composer_views.xml",
-        "views/africastalking_sms_check_views.xml",
+        "wizard/africastalking_sms_check_views.xml",
         "views/res_partner_views.xml",
         "views/utm_campaign_views.xml",
         "views/sms_africastalking_cockpit_menus.xml",
@@ -53,6 +52,4 @@
             "sms_africastalking/static/tests/tours/**/*",
         ],
     },
-    "installable": True,
-    "application": False,
 }

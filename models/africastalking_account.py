@@ -4,15 +4,28 @@ from urllib.parse import urlsplit
 
 from werkzeug.urls import url_join
 
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import _, _lt, api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
+from ..tools import at_gateway
 from ..tools.at_gateway import PRODUCTION_URL, SANDBOX_URL, SANDBOX_USERNAME, AfricasTalkingGateway, GatewayError
 
 CALLBACK_ROUTE = "/sms_africastalking/%s/%s/%s"  # account id, secret, kind
 # Hosts of the bundled simulator: its phone page is offered only for an account pointing at this machine.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 SIMULATOR_PHONES_PATH = "/phones"
+
+# The gateway's messages (plain English in tools/) as translatable texts, by GatewayError.kind.
+GATEWAY_ERROR_MESSAGES = {
+    at_gateway.GATEWAY_TIMEOUT: _lt("Africa's Talking did not answer in time. Try again in a moment."),
+    at_gateway.GATEWAY_UNREACHABLE: _lt(
+        "Africa's Talking could not be reached. Check the server's internet access and the account's environment."),
+    at_gateway.GATEWAY_AUTHENTICATION: _lt(
+        "Africa's Talking refused the username or API key. Check them in the account (a new key can take a few "
+        "minutes to work)."),
+    at_gateway.GATEWAY_ERROR: _lt("Africa's Talking answered with an error. Try again later."),
+    at_gateway.GATEWAY_NO_BALANCE: _lt("Africa's Talking answered without a balance."),
+}
 
 
 def _new_callback_secret():
@@ -65,7 +78,9 @@ class AfricasTalkingAccount(models.Model):
     delivery_report_url = fields.Char(compute="_compute_callback_urls", groups="base.group_system")
     inbound_url = fields.Char("Incoming Messages URL", compute="_compute_callback_urls", groups="base.group_system")
     optout_url = fields.Char("Bulk SMS Opt-out URL", compute="_compute_callback_urls", groups="base.group_system")
-    timeout = fields.Integer("Timeout (s)", default=30, help="How long to wait for an answer to one request.")
+    # 15 s: a claimed dispatch batch (2,000 personalised texts, 64 at once) ends in ~8 minutes even if every request
+    # times out (2000 / 64 * 15 s), under the age at which a claim counts as stale (sms_sms.STALE_CLAIM_MINUTES).
+    timeout = fields.Integer("Timeout (s)", default=15, help="How long to wait for an answer to one request.")
     max_recipients = fields.Integer(
         "Recipients per Request", default=500,
         help="Recipients of one text sent in one request; Africa's Talking documents no maximum.",
@@ -123,9 +138,9 @@ class AfricasTalkingAccount(models.Model):
     def _check_endpoint(self):
         for account in self:
             if account.environment == "custom" and not account.api_url:
-                raise UserError(_("Enter the API URL of the custom endpoint."))
+                raise ValidationError(_("Enter the API URL of the custom endpoint."))
             if account.environment == "sandbox" and account.username != SANDBOX_USERNAME:
-                raise UserError(_("The sandbox only accepts the username 'sandbox'."))
+                raise ValidationError(_("The sandbox only accepts the username 'sandbox'."))
 
     @api.onchange("environment")
     def _onchange_environment(self):
@@ -183,7 +198,7 @@ class AfricasTalkingAccount(models.Model):
             try:
                 currency, amount = gateway.fetch_balance()
             except GatewayError as exc:
-                raise UserError(str(exc)) from None
+                raise UserError(self._gateway_error_message(exc)) from None
         self.sudo().write({
             "balance": "%s %s" % (currency or "", amount),
             "balance_amount": float(amount),
@@ -191,6 +206,12 @@ class AfricasTalkingAccount(models.Model):
             "balance_date": fields.Datetime.now(),
         })
         return currency, amount
+
+    def _gateway_error_message(self, error):
+        """The user's-language text of a GatewayError (its English text when its kind is not listed)."""
+        translated = GATEWAY_ERROR_MESSAGES.get(getattr(error, "kind", None))
+        # str() here, in a method: the lazy text takes its language from this frame's ``self.env``.
+        return str(translated) if translated is not None else str(error)
 
     def action_open_simulator(self):
         """The simulator's phone page, in a new tab: watch the phones receive, reply STOP, choose delivery fates."""

@@ -35,6 +35,33 @@ class ResCompany(models.Model):
     sms_window_start = fields.Float("Window Opens", default=8.0)
     sms_window_end = fields.Float("Window Closes", default=20.0)
 
+    # Inbound SMS keywords (STOP / START / HELP) and the replies to them
+    sms_keyword_stop = fields.Char(
+        "STOP Keywords", default=lambda self: ", ".join(DEFAULT_KEYWORDS["stop"]),
+        help="Inbound SMS equal to one of these words (comma-separated, case and spaces ignored) opt the number "
+        "out of SMS mailings.",
+    )
+    sms_keyword_start = fields.Char(
+        "START Keywords", default=lambda self: ", ".join(DEFAULT_KEYWORDS["start"]),
+        help="Inbound SMS equal to one of these words opt the number back in.",
+    )
+    sms_keyword_help = fields.Char(
+        "HELP Keywords", default=lambda self: ", ".join(DEFAULT_KEYWORDS["help"]),
+        help="Inbound SMS equal to one of these words are answered with the help text.",
+    )
+    sms_reply_stop = fields.Char(
+        "STOP Reply", default=lambda self: DEFAULT_REPLIES["stop"],
+        help="Sent back after a STOP keyword. Empty: no answer.",
+    )
+    sms_reply_start = fields.Char(
+        "START Reply", default=lambda self: DEFAULT_REPLIES["start"],
+        help="Sent back after a START keyword. Empty: no answer.",
+    )
+    sms_reply_help = fields.Char(
+        "HELP Reply", default=lambda self: DEFAULT_REPLIES["help"],
+        help="Sent back after a HELP keyword. Empty: no answer.",
+    )
+
     @api.constrains("sms_window_start", "sms_window_end")
     def _check_sms_window(self):
         for company in self:
@@ -72,32 +99,6 @@ class ResCompany(models.Model):
     # ------------------------------------------------------------------
     # Inbound SMS keywords (STOP / START / HELP)
     # ------------------------------------------------------------------
-
-    sms_keyword_stop = fields.Char(
-        "STOP Keywords", default=lambda self: ", ".join(DEFAULT_KEYWORDS["stop"]),
-        help="Inbound SMS equal to one of these words (comma-separated, case and spaces ignored) opt the number "
-        "out of SMS mailings.",
-    )
-    sms_keyword_start = fields.Char(
-        "START Keywords", default=lambda self: ", ".join(DEFAULT_KEYWORDS["start"]),
-        help="Inbound SMS equal to one of these words opt the number back in.",
-    )
-    sms_keyword_help = fields.Char(
-        "HELP Keywords", default=lambda self: ", ".join(DEFAULT_KEYWORDS["help"]),
-        help="Inbound SMS equal to one of these words are answered with the help text.",
-    )
-    sms_reply_stop = fields.Char(
-        "STOP Reply", default=lambda self: DEFAULT_REPLIES["stop"],
-        help="Sent back after a STOP keyword. Empty: no answer.",
-    )
-    sms_reply_start = fields.Char(
-        "START Reply", default=lambda self: DEFAULT_REPLIES["start"],
-        help="Sent back after a START keyword. Empty: no answer.",
-    )
-    sms_reply_help = fields.Char(
-        "HELP Reply", default=lambda self: DEFAULT_REPLIES["help"],
-        help="Sent back after a HELP keyword. Empty: no answer.",
-    )
 
     def _sms_keywords(self):
         """{'stop': (...), 'start': (...), 'help': (...)} as configured; the defaults for an emptied field."""

@@ -6,6 +6,19 @@ class ResConfigSettings(models.TransientModel):
 
     africastalking_account_count = fields.Integer(compute="_compute_africastalking_account_count")
 
+    sms_smart_encoding = fields.Boolean(related="company_id.sms_smart_encoding", readonly=False)
+    sms_at_first_message_text = fields.Char(related="company_id.sms_at_first_message_text", readonly=False)
+    sms_window_enabled = fields.Boolean(related="company_id.sms_window_enabled", readonly=False)
+    sms_window_start = fields.Float(related="company_id.sms_window_start", readonly=False)
+    sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
+
+    sms_keyword_stop = fields.Char(related="company_id.sms_keyword_stop", readonly=False)
+    sms_keyword_start = fields.Char(related="company_id.sms_keyword_start", readonly=False)
+    sms_keyword_help = fields.Char(related="company_id.sms_keyword_help", readonly=False)
+    sms_reply_stop = fields.Char(related="company_id.sms_reply_stop", readonly=False)
+    sms_reply_start = fields.Char(related="company_id.sms_reply_start", readonly=False)
+    sms_reply_help = fields.Char(related="company_id.sms_reply_help", readonly=False)
+
     def _compute_africastalking_account_count(self):
         count = self.env["africastalking.account"].search_count([("company_id", "=", self.env.company.id)])
         for settings in self:
@@ -14,17 +27,5 @@ class ResConfigSettings(models.TransientModel):
     def action_open_africastalking_accounts(self):
         return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_account_action")
 
-    sms_smart_encoding = fields.Boolean(related="company_id.sms_smart_encoding", readonly=False)
-    sms_at_first_message_text = fields.Char(related="company_id.sms_at_first_message_text", readonly=False)
-    sms_window_enabled = fields.Boolean(related="company_id.sms_window_enabled", readonly=False)
-    sms_window_start = fields.Float(related="company_id.sms_window_start", readonly=False)
-    sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
-
     def action_open_africastalking_rates(self):
         return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_rate_action")
-    sms_keyword_stop = fields.Char(related="company_id.sms_keyword_stop", readonly=False)
-    sms_keyword_start = fields.Char(related="company_id.sms_keyword_start", readonly=False)
-    sms_keyword_help = fields.Char(related="company_id.sms_keyword_help", readonly=False)
-    sms_reply_stop = fields.Char(related="company_id.sms_reply_stop", readonly=False)
-    sms_reply_start = fields.Char(related="company_id.sms_reply_start", readonly=False)
-    sms_reply_help = fields.Char(related="company_id.sms_reply_help", readonly=False)

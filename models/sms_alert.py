@@ -89,7 +89,11 @@ class SmsAlert(models.Model):
         return tuple(sorted(update.items()))
 
     def action_cancel(self):
-        self.filtered(lambda alert: alert.state == "pending").write(
+        """Marketing users read alerts only: the state changes through this action, checked, then as superuser."""
+        self.env["sms.alert.rule"]._check_alert_operator()
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        self.filtered(lambda alert: alert.state == "pending").sudo().write(
             {"state": "cancelled", "cancelled_by_user": True,
              "failure_reason": _("Cancelled by %s.", self.env.user.name)})
 

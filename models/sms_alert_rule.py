@@ -1,5 +1,4 @@
 import logging
-import threading
 from collections import defaultdict
 from datetime import datetime, time, timedelta
 
@@ -7,8 +6,10 @@ import pytz
 
 from odoo import _, api, fields, models
 from odoo.addons.base.models.res_partner import _tz_get
-from odoo.exceptions import ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.safe_eval import safe_eval
+
+from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
 
@@ -16,10 +17,6 @@ _logger = logging.getLogger(__name__)
 ALERT_RULE_LOCK_CLASS = 7360
 # How far back the search for source records reaches beyond the rule's own offset (time-of-day shifts).
 SEARCH_SLACK = timedelta(days=2)
-
-
-def _is_testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsAlertRule(models.Model):
@@ -150,11 +147,29 @@ class SmsAlertRule(models.Model):
                 rule._sync_alerts()
         self.env["sms.alert"]._trigger_cron()
 
+    @api.model
+    def _check_alert_operator(self):
+        """Marketing users may pause, resume and cancel alerts; only administrators may edit rules.
+
+        Rules search and render any model's records as superuser, so writing them stays with base.group_system.
+        """
+        user = self.env.user
+        if not (self.env.su or user.has_group("mass_mailing.group_mass_mailing_user")
+                or user.has_group("base.group_system")):
+            raise AccessError(_("Only SMS Marketing users can pause, resume or cancel SMS alerts."))
+
+    def _write_state_as_operator(self, state):
+        self._check_alert_operator()
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+        # Checked above; the rule's other fields stay out of reach of non-administrators.
+        self.sudo().write({"state": state})
+
     def action_pause(self):
-        self.write({"state": "paused"})
+        self._write_state_as_operator("paused")
 
     def action_resume(self):
-        self.write({"state": "running"})
+        self._write_state_as_operator("running")
 
     def action_view_alerts(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.sms_alert_action")
@@ -374,7 +389,7 @@ class SmsAlertRule(models.Model):
 
     def _process(self, commit=None):
         """Sync and send due alerts of ``self`` (active, running rules only), one rule per transaction."""
-        commit = (not _is_testing()) if commit is None else commit
+        commit = (not is_testing()) if commit is None else commit
         for rule in self.filtered(lambda r: r.active and r.state == "running"):
             try:
                 with self.env.cr.savepoint():

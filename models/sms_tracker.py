@@ -25,19 +25,6 @@ class SmsTracker(models.Model):
         traces.write({"trace_status": "unknown", "failure_type": False, "failure_reason": failure_reason})
         return traces
 
-    def _africastalking_update(self, message):
-        """Copy an ``africastalking.message``'s AT facts to this tracker and its mailing trace."""
-        values = {
-            "at_message_id": message.at_message_id,
-            "at_status": message.at_status,
-            "at_cost": message.cost,
-            "at_currency": message.currency,
-            "at_parts": message.parts,
-        }
-        self.write(values)
-        if self.mailing_trace_id:
-            self.mailing_trace_id.write({**values, "at_network_code": message.network_code})
-
     def _update_sms_mailings(self, trace_status, traces):
         """A mailing is done once no SMS of it is queued or being sent (stock ignores queued ones).
 

@@ -15,3 +15,4 @@ from . import test_guardians
 from . import test_optout_page
 from . import test_reliability
 from . import test_security
+from . import test_africastalking_account

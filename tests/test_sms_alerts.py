@@ -5,7 +5,9 @@ from datetime import date, datetime
 from freezegun import freeze_time
 
 from odoo import Command, api
+from odoo.exceptions import AccessError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .common import AfricasTalkingCase
 
@@ -34,7 +36,8 @@ class SmsAlertCommon(AfricasTalkingCase):
         })
 
     def create_rule(self, **values):
-        return self.env["sms.alert.rule"].with_user(self.user_marketing).create({
+        # Rules search and render any model's records as superuser: only administrators write them.
+        return self.env["sms.alert.rule"].with_user(self.env.ref("base.user_admin")).create({
             "name": "Exam reminder",
             "model_id": self.env["ir.model"]._get_id("sms.event"),
             "date_field_id": self.env["ir.model.fields"]._get("sms.event", "date_begin").id,
@@ -234,6 +237,65 @@ class TestSmsAlertRules(SmsAlertCommon):
             self.create_rule()
         trigger = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)], order="id desc", limit=1)
         self.assertEqual(trigger.call_at, DUE)
+
+
+@tagged("post_install", "-at_install")
+class TestSmsAlertAccess(SmsAlertCommon):
+    """Marketing users read rules and alerts and pause, resume or cancel them; only administrators edit rules."""
+
+    @mute_logger("odoo.models", "odoo.addons.base.models.ir_model")
+    def test_marketing_user_cannot_create_or_write_rules(self):
+        rule = self.create_rule()
+        Rule = self.env["sms.alert.rule"].with_user(self.user_marketing)
+        with self.assertRaises(AccessError):
+            Rule.create({"name": "Partners' data", "model_id": self.env["ir.model"]._get_id("sms.event"),
+                         "date_field_id": self.env["ir.model.fields"]._get("sms.event", "date_begin").id,
+                         "template_id": self.template.id})
+        with self.assertRaises(AccessError):
+            rule.with_user(self.user_marketing).write({"filter_domain": "[]", "name": "Changed"})
+        with self.assertRaises(AccessError):
+            rule.with_user(self.user_marketing).unlink()
+        self.assertEqual(rule.with_user(self.user_marketing).name, "Exam reminder", "marketing users read rules")
+
+    @mute_logger("odoo.models", "odoo.addons.base.models.ir_model")
+    def test_marketing_user_cannot_write_alerts(self):
+        with freeze_time("2030-03-01 09:00:00"):
+            self.create_exam()
+            rule = self.create_rule()
+        alert = self.alerts(rule)[0].with_user(self.user_marketing)
+        number = alert.number
+        for values in ({"state": "pending", "scheduled_at": DUE}, {"body": "Other text"},
+                       {"number": "+254700000999"}):
+            with self.assertRaises(AccessError):
+                alert.write(values)
+        self.assertEqual((alert.number, alert.state), (number, "pending"))
+
+    def test_marketing_user_pauses_resumes_and_cancels_through_actions(self):
+        with freeze_time("2030-03-01 09:00:00"):
+            self.create_exam()
+            rule = self.create_rule()
+            rule.with_user(self.user_marketing).action_pause()
+            self.assertEqual(rule.state, "paused")
+            rule.with_user(self.user_marketing).action_resume()
+            self.assertEqual(rule.state, "running")
+        alert = self.alerts(rule, "pending")[0]
+        alert.with_user(self.user_marketing).action_cancel()
+        self.assertEqual((alert.state, alert.cancelled_by_user), ("cancelled", True))
+        self.assertIn(self.user_marketing.name, alert.failure_reason)
+
+    @mute_logger("odoo.models", "odoo.addons.base.models.ir_model")
+    def test_internal_user_without_sms_marketing_cannot_pause_or_cancel(self):
+        with freeze_time("2030-03-01 09:00:00"):
+            self.create_exam()
+            rule = self.create_rule()
+        employee = self.env["res.users"].create({
+            "name": "Employee", "login": "employee_alerts",
+            "groups_id": [Command.set([self.env.ref("base.group_user").id])]})
+        with self.assertRaises(AccessError):
+            rule.with_user(employee).action_pause()
+        with self.assertRaises(AccessError):
+            self.alerts(rule)[0].with_user(employee).action_cancel()
+        self.assertEqual(rule.state, "running")
 
 
 @tagged("post_install", "-at_install")

@@ -87,7 +87,21 @@ class OutgoingMessage:
 
 
 class GatewayError(Exception):
-    """A request-level failure of a non-send call (balance, connection test), with a user-facing message."""
+    """A request-level failure of a non-send call (balance, connection test), with a user-facing message.
+
+    ``kind`` (one of the ``GATEWAY_*`` constants) lets Odoo show the message translated.
+    """
+
+    def __init__(self, message, kind=None):
+        super().__init__(message)
+        self.kind = kind
+
+
+GATEWAY_TIMEOUT = "timeout"
+GATEWAY_UNREACHABLE = "unreachable"
+GATEWAY_AUTHENTICATION = "authentication"
+GATEWAY_ERROR = "error"
+GATEWAY_NO_BALANCE = "no_balance"
 
 
 def parse_amount(text):
@@ -314,20 +328,22 @@ class AfricasTalkingGateway:
             answer = service._make_request(url, "GET", headers=service._headers, data=None,
                                            params={"username": self.username}, timeout=self.timeout)
         except requests.exceptions.Timeout as exc:
-            raise GatewayError("Africa's Talking did not answer in time. Try again in a moment.") from exc
+            raise GatewayError("Africa's Talking did not answer in time. Try again in a moment.",
+                               GATEWAY_TIMEOUT) from exc
         except requests.exceptions.RequestException as exc:
             raise GatewayError("Africa's Talking could not be reached. Check the server's internet access "
-                               "and the account's environment.") from exc
+                               "and the account's environment.", GATEWAY_UNREACHABLE) from exc
         except AfricasTalkingException as exc:
             if "authentication" in str(exc).lower():
                 raise GatewayError("Africa's Talking refused the username or API key. Check them in the "
-                                   "account (a new key can take a few minutes to work).") from exc
-            raise GatewayError("Africa's Talking answered with an error. Try again later.") from exc
+                                   "account (a new key can take a few minutes to work).",
+                                   GATEWAY_AUTHENTICATION) from exc
+            raise GatewayError("Africa's Talking answered with an error. Try again later.", GATEWAY_ERROR) from exc
         data = _loads(answer) if isinstance(answer, str) else answer
         balance = (data or {}).get("UserData", {}).get("balance") if isinstance(data, dict) else None
         currency, amount = parse_amount(balance)
         if amount is None:
-            raise GatewayError("Africa's Talking answered without a balance.")
+            raise GatewayError("Africa's Talking answered without a balance.", GATEWAY_NO_BALANCE)
         return currency, amount
 
 

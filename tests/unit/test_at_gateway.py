@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from tools.at_gateway import (
+    GATEWAY_AUTHENTICATION,
     SERVER_ERROR,
     SUCCESS,
     UNKNOWN_OUTCOME,
@@ -131,8 +132,9 @@ def test_max_recipients_splits_requests(sim):
 def test_balance(sim):
     with gateway(sim) as gw:
         assert gw.fetch_balance() == ("KES", Decimal("1000.0000"))
-    with gateway(sim, api_key="bad") as gw, pytest.raises(GatewayError, match="username or API key"):
+    with gateway(sim, api_key="bad") as gw, pytest.raises(GatewayError, match="username or API key") as error:
         gw.fetch_balance()
+    assert error.value.kind == GATEWAY_AUTHENTICATION  # Odoo shows the translated text of this kind
 
 
 @pytest.mark.parametrize(("text", "expected"), [("KES 0.8000", ("KES", Decimal("0.8000"))), ("0", (None, Decimal(0))),

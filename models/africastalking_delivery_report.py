@@ -1,10 +1,10 @@
 import logging
-import threading
 import time
 
 from odoo import api, fields, models
 
 from ..tools.at_callbacks import DeliveryReport
+from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class AfricasTalkingDeliveryReport(models.Model):
     @api.model
     def _cron_apply(self, limit=None):
         """Apply queued reports in batches (commit per batch outside tests); return how many were applied."""
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = not is_testing()
         applied = 0
         while True:
             batch = self._take_batch(min(APPLY_BATCH_SIZE, limit - applied) if limit else APPLY_BATCH_SIZE)

@@ -1,7 +1,6 @@
 import contextlib
 import logging
 import re
-import threading
 from collections import Counter, defaultdict
 from uuid import uuid4
 
@@ -15,6 +14,7 @@ from odoo.tools.mail import TEXT_URL_REGEX
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.bulk_sql import copy_rows, next_ids
+from ..tools.runtime import is_testing
 from ..tools.segments import analyze, smart_encode
 
 _logger = logging.getLogger(__name__)
@@ -531,8 +531,7 @@ class MailingMailing(models.Model):
         context = _PrepareContext(self)
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
-        auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not getattr(
-            threading.current_thread(), "testing", False)
+        auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not is_testing()
         for chunk in tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list):
             chunk = self._africastalking_lock_untraced(chunk)
             self._africastalking_prepare_chunk(chunk, context)

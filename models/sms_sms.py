@@ -1,5 +1,4 @@
 import logging
-import threading
 from collections import defaultdict
 from datetime import timedelta
 
@@ -10,6 +9,7 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.tools import mute_logger
 
 from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
+from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
 
@@ -24,10 +24,6 @@ CLAIM_QUERY = """
 """
 # A claim older than this whose dispatcher never wrote results was interrupted (process killed, crash).
 STALE_CLAIM_MINUTES = 60
-
-
-def _is_testing():
-    return getattr(threading.current_thread(), "testing", False)
 
 
 class SmsSms(models.Model):
@@ -125,7 +121,7 @@ class SmsSms(models.Model):
         """
         if not self.ids:
             return self.browse()
-        can_commit = not _is_testing()
+        can_commit = not is_testing()
         for attempt in range(3):
             if can_commit:
                 self.env.cr.commit()

@@ -1005,6 +1005,8 @@ def _endpoint_name(method, path):
 class _SimulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Clients open dozens of connections at once (a pool per account); the default backlog of 5 drops them.
+    request_queue_size = 1024
     simulator: ATSimulator
 
     def handle_error(self, request, client_address):

@@ -28,15 +28,38 @@ class AfricasTalkingController(http.Controller):
         type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
     )
     def africastalking_delivery_report(self, account_id, secret, **_form):
-        account = self._authenticate(account_id, secret)
-        try:
-            report = parse_delivery_report(request.httprequest.form.to_dict())
-        except CallbackError as exc:
-            _logger.info("Malformed delivery report for account %s: %s", account_id, exc)
-            raise BadRequest() from None
+        account, report = self._authenticated_callback(account_id, secret, parse_delivery_report, "delivery report")
         # Queued with one INSERT and applied in bulk by a cron the queue wakes: AT gets its 200 at once.
         request.env["africastalking.delivery.report"]._enqueue(account.id, report)
-        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
+        return self._ok()
+
+    @http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/inbound",
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+    )
+    def africastalking_inbound(self, account_id, secret, **_form):
+        account, message = self._authenticated_callback(account_id, secret, parse_inbound_message, "inbound SMS")
+        request.env["africastalking.inbound"].sudo()._process_inbound_message(account.sudo(), message)
+        return self._ok()
+
+    @http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/optout",
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+    )
+    def africastalking_opt_out(self, account_id, secret, **_form):
+        account, opt_out = self._authenticated_callback(account_id, secret, parse_opt_out, "opt-out")
+        request.env["africastalking.inbound"].sudo()._process_opt_out(account.sudo(), opt_out)
+        return self._ok()
+
+    @classmethod
+    def _authenticated_callback(cls, account_id, secret, parse, kind):
+        """``(account, parsed form)``: 413, 403 or 400 before anything else happens."""
+        account = cls._authenticate(account_id, secret)
+        try:
+            return account, parse(request.httprequest.form.to_dict())
+        except CallbackError as exc:
+            _logger.info("Malformed %s for account %s: %s", kind, account_id, exc)
+            raise BadRequest() from None
 
     @staticmethod
     def _authenticate(account_id, secret):
@@ -49,32 +72,8 @@ class AfricasTalkingController(http.Controller):
             raise Forbidden()
         return account
 
-    @http.route(
-        "/sms_africastalking/<int:account_id>/<string:secret>/inbound",
-        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
-    )
-    def africastalking_inbound(self, account_id, secret, **_form):
-        account = self._authenticate(account_id, secret)
-        try:
-            message = parse_inbound_message(request.httprequest.form.to_dict())
-        except CallbackError as exc:
-            _logger.info("Malformed inbound SMS for account %s: %s", account_id, exc)
-            raise BadRequest() from None
-        request.env["africastalking.inbound"].sudo()._process_inbound_message(account.sudo(), message)
-        return request.make_response("OK", headers=[("Content-Type", "text/plain")])
-
-    @http.route(
-        "/sms_africastalking/<int:account_id>/<string:secret>/optout",
-        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
-    )
-    def africastalking_opt_out(self, account_id, secret, **_form):
-        account = self._authenticate(account_id, secret)
-        try:
-            opt_out = parse_opt_out(request.httprequest.form.to_dict())
-        except CallbackError as exc:
-            _logger.info("Malformed opt-out for account %s: %s", account_id, exc)
-            raise BadRequest() from None
-        request.env["africastalking.inbound"].sudo()._process_opt_out(account.sudo(), opt_out)
+    @staticmethod
+    def _ok():
         return request.make_response("OK", headers=[("Content-Type", "text/plain")])
 
 

@@ -537,7 +537,8 @@ class MailingMailing(models.Model):
             self._africastalking_prepare_chunk(chunk, context)
             if auto_commit:
                 self.env["sms.sms"]._africastalking_trigger_queue()
-                self.env.cr.commit()  # per chunk: memory stays bounded and a crash resumes where it stopped
+                # Per chunk: memory stays bounded and a crash resumes where it stopped
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         _logger.info("SMS mailing %s prepared: %d recipients", self.id, len(res_ids))
         if not self.env["mailing.trace"].search_count([("mass_mailing_id", "=", self.id),
                                                         ("trace_status", "in", ("outgoing", "process"))], limit=1):
@@ -658,7 +659,7 @@ class MailingMailing(models.Model):
     def _sms_guardians_of(self, people):
         return people._sms_guardians().sorted("id")
 
-    def _compute_total(self):
+    def _compute_total(self):  # pylint: disable=missing-return
         super()._compute_total()
         for mailing in self.filtered(lambda m: m._sms_targets_guardians()):
             mailing.total = len(mailing._sms_guardians_of(mailing._sms_selected_people()))

@@ -15,7 +15,7 @@ class MailingTrace(models.Model):
     at_parts = fields.Integer("SMS Parts", readonly=True)
     at_network_code = fields.Char("Network Code", readonly=True)
 
-    def init(self):
+    def init(self):  # pylint: disable=missing-return
         super().init()
         # "Is anything of this mailing still queued or being sent?" is asked after every dispatch batch and
         # delivery batch: a small partial index answers it without reading the mailing's other traces.

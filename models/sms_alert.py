@@ -26,16 +26,16 @@ class SmsAlert(models.Model):
     _order = "scheduled_at desc, id desc"
     _rec_name = "number"
 
-    rule_id = fields.Many2one("sms.alert.rule", string="Rule", index=True, ondelete="cascade", readonly=True)
+    rule_id = fields.Many2one("sms.alert.rule", index=True, ondelete="cascade", readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, default=lambda self: self.env.company)
     res_model = fields.Char("Document Model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
     res_name = fields.Char("Document Name", compute="_compute_res_name")
-    scheduled_at = fields.Datetime("Scheduled At", required=True, index=True, readonly=True)
+    scheduled_at = fields.Datetime(required=True, index=True, readonly=True)
     recipient_key = fields.Char(required=True, readonly=True)
     partner_id = fields.Many2one("res.partner", string="Contact", index="btree_not_null", ondelete="set null",
                                  readonly=True)
-    mailing_contact_id = fields.Many2one("mailing.contact", string="Mailing Contact", ondelete="set null",
+    mailing_contact_id = fields.Many2one("mailing.contact", ondelete="set null",
                                          readonly=True)
     number = fields.Char(readonly=True)
     body = fields.Text(readonly=True, help="The text sent (for API alerts: the text to send).")
@@ -45,7 +45,7 @@ class SmsAlert(models.Model):
     )
     failure_reason = fields.Char(readonly=True)
     cancelled_by_user = fields.Boolean(readonly=True, help="Cancelled by hand: the rule never revives it.")
-    sent_at = fields.Datetime("Sent At", readonly=True)
+    sent_at = fields.Datetime(readonly=True)
     sms_uuid = fields.Char("SMS UUID", index="btree_not_null", readonly=True, copy=False)
     delivery_state = fields.Selection(
         lambda self: self.env["africastalking.message"]._fields["state"].selection,

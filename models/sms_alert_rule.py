@@ -38,9 +38,9 @@ class SmsAlertRule(models.Model):
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     model_id = fields.Many2one("ir.model", string="Applies to", required=True, ondelete="cascade",
                                domain=[("transient", "=", False)])
-    model_name = fields.Char(related="model_id.model", string="Model Name")
+    model_name = fields.Char(related="model_id.model")
     date_field_id = fields.Many2one(
-        "ir.model.fields", string="Date Field", required=True, ondelete="cascade",
+        "ir.model.fields", required=True, ondelete="cascade",
         domain="[('model_id', '=', model_id), ('ttype', 'in', ('date', 'datetime')), ('store', '=', True)]",
     )
     date_field_type = fields.Selection(related="date_field_id.ttype")
@@ -402,7 +402,8 @@ class SmsAlertRule(models.Model):
             except Exception:
                 _logger.exception("SMS alert rule %s failed; it is retried at the next run", rule.id)
             if commit:
-                self.env.cr.commit()  # a batch cron: keep each rule's work, release its lock
+                # A batch cron: keep each rule's work, release its lock
+                self.env.cr.commit()  # pylint: disable=invalid-commit
 
     @api.model
     def _cron_process_alerts(self):

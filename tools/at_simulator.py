@@ -1197,7 +1197,7 @@ def main(argv=None):
         while not stop.wait(0.5):
             pass
     except KeyboardInterrupt:
-        pass
+        _logger.info('Interrupted: stopping')
     finally:
         simulator.stop()
         _logger.info('Simulator stopped')

@@ -44,7 +44,7 @@ def _is_edge_noise(char: str) -> bool:
     return char.isspace() or unicodedata.category(char)[0] in "ZPSC"
 
 
-def parse_keyword(text, keywords=DEFAULT_KEYWORDS) -> str | None:
+def parse_keyword(text, keywords=None) -> str | None:
     """Return 'stop', 'start', 'help' (the keys of ``keywords``) or None when ``text`` is no keyword.
 
     A word configured under several actions belongs to the first one in ``keywords``' order, so with the
@@ -55,7 +55,7 @@ def parse_keyword(text, keywords=DEFAULT_KEYWORDS) -> str | None:
     message = normalize_keyword(text)
     if not message:
         return None
-    for action, words in (keywords or {}).items():
+    for action, words in (DEFAULT_KEYWORDS if keywords is None else keywords).items():
         if isinstance(words, str):
             words = (words,)
         if any(normalize_keyword(word) == message for word in words or ()):

@@ -13,7 +13,7 @@ class SmsBroadcast(models.TransientModel):
 
     name = fields.Char("Subject", required=True)
     mailing_list_ids = fields.Many2many("mailing.list", required=True)
-    template_id = fields.Many2one("sms.template", string="Template",
+    template_id = fields.Many2one("sms.template",
                                   domain="[('model', '=', 'mailing.contact')]")
     body = fields.Text(compute="_compute_body", store=True, readonly=False, required=True, precompute=True)
     schedule_type = fields.Selection([("now", "Now"), ("scheduled", "At a set time")], required=True,

@@ -477,7 +477,8 @@ class _Importer:
             self.contact_model.create([self._contact_values(parsed) for parsed in to_create])
         if to_subscribe:
             # A new context, not a merged one: the default_* keys of the calling action must not leak in.
-            self.env["mailing.subscription"].with_context(clean_context(self.env.context)).create([
+            self.env["mailing.subscription"].with_context(  # pylint: disable=context-overridden
+                clean_context(self.env.context)).create([
                 {"contact_id": contact_id, "list_id": list_id} for contact_id, list_id in to_subscribe])
         self.env.flush_all()
 

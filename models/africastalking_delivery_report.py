@@ -1,6 +1,5 @@
 import logging
 import time
-from datetime import timedelta
 
 from odoo import api, fields, models
 
@@ -10,9 +9,10 @@ from ..tools.runtime import is_testing
 _logger = logging.getLogger(__name__)
 
 APPLY_BATCH_SIZE = 5000
-# The webhook wakes the applier at most this often per process, a little later each time, so that the reports
-# of the following moment are applied together. The cron's own interval is the safety net.
-TRIGGER_DELAY_SECONDS = 1.0
+# The webhook wakes the applier at most once a second per process; the applier, once its queue is empty, keeps
+# looking a little longer than that, so a report that did not wake it (throttled) is still applied by this run.
+TRIGGER_INTERVAL_SECONDS = 1.0
+LINGER_SECONDS = 1.5
 _last_trigger = {"at": 0.0}
 
 
@@ -56,24 +56,30 @@ class AfricasTalkingDeliveryReport(models.Model):
     @api.model
     def _trigger_applier(self):
         now = time.monotonic()
-        if now - _last_trigger["at"] < TRIGGER_DELAY_SECONDS:
-            return
+        if now - _last_trigger["at"] < TRIGGER_INTERVAL_SECONDS:
+            return  # a run woken less than a second ago is still looking (LINGER_SECONDS)
         _last_trigger["at"] = now
         cron = self.env.ref("sms_africastalking.ir_cron_africastalking_apply_delivery_reports", False)
         if cron:
-            # A little later, not now: the reports this process receives until then (it triggers no more) are
-            # committed by the time the run starts, so none waits for the cron's next interval.
-            cron.sudo()._trigger(fields.Datetime.now() + timedelta(seconds=TRIGGER_DELAY_SECONDS))
+            cron.sudo()._trigger()
 
     @api.model
-    def _cron_apply(self, limit=None):
-        """Apply queued reports in batches (commit per batch outside tests); return how many were applied."""
+    def _cron_apply(self, limit=None, linger=LINGER_SECONDS):
+        """Apply queued reports in batches (commit per batch outside tests); return how many were applied.
+
+        ``linger``: seconds to keep looking once the queue is empty (the cron; 0 for a one-off drain).
+        """
         auto_commit = not is_testing()
-        applied = 0
+        applied, idle_since = 0, time.monotonic()
         while True:
             batch = self._take_batch(min(APPLY_BATCH_SIZE, limit - applied) if limit else APPLY_BATCH_SIZE)
             if not batch:
-                break
+                if not auto_commit or time.monotonic() - idle_since > linger:
+                    break
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # a fresh snapshot sees new reports
+                time.sleep(0.25)
+                continue
+            idle_since = time.monotonic()
             for account_id, reports in batch.items():
                 self._apply_account_batch(account_id, reports)
                 applied += len(reports)

@@ -157,7 +157,7 @@ def settle_with_reports(env, account, simulator_state, rng):
     forms = [report_form(m["id"], m["number"], *fates[m["id"]]) for m in accepted]
     rng.shuffle(forms)
     enqueue_forms(env, account, forms)
-    env["africastalking.delivery.report"]._cron_apply()
+    env["africastalking.delivery.report"]._cron_apply(linger=0)
     env.flush_all()
     env.cr.execute("SELECT at_message_id, state FROM africastalking_message WHERE at_message_id = ANY(%s)",
                    (list(fates),))

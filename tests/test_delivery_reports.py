@@ -59,6 +59,9 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
             response = self.url_open(url, data=self._report(message.at_message_id), timeout=20)
         self.assertEqual(response.status_code, 200)
         self.assertEqual(len(capture.records), 1)
+        with self.capture_triggers("sms_africastalking.ir_cron_africastalking_apply_delivery_reports") as again:
+            self.url_open(url, data=self._report(message.at_message_id, status="Sent"), timeout=20)
+        self.assertFalse(again.records, "woken less than a second ago: that run is still looking")
         queued = self.env["africastalking.delivery.report"].sudo().search([])
         self.assertEqual(queued.mapped("message_id"), [message.at_message_id])
         message.invalidate_recordset()

@@ -24,6 +24,9 @@ CLAIM_QUERY = """
 """
 # A claim older than this whose dispatcher never wrote results was interrupted (process killed, crash).
 STALE_CLAIM_MINUTES = 60
+# An unknown outcome that no delivery report settled within this delay most likely never left AT: it becomes an
+# error a person may resend (never automatically).
+UNKNOWN_OUTCOME_HOURS = 48
 
 
 class SmsSms(models.Model):
@@ -68,6 +71,7 @@ class SmsSms(models.Model):
     @api.model
     def _process_queue(self, ids=None):
         self._africastalking_recover_stale_claims()
+        self._africastalking_expire_unknown_outcomes()
         res = super(SmsSms, self.with_context(**{DISPATCH_CONTEXT_KEY: True}))._process_queue(ids=ids)
         if not ids and self.search_count([("state", "=", "outgoing"), ("to_delete", "!=", True)], limit=1):
             self._africastalking_trigger_queue()  # stock stops after 10,000 SMS per run; go on at once
@@ -332,3 +336,22 @@ class SmsSms(models.Model):
                        for account, sms_group in stale._africastalking_group_by_account().items()
                        for sms in sms_group]
             self.env["africastalking.message"]._record_send_results(results)
+
+    @api.model
+    def _africastalking_expire_unknown_outcomes(self):
+        """Unknown outcomes without any delivery report after UNKNOWN_OUTCOME_HOURS: failed, so they can be resent.
+
+        AT reports every message it sent (intermediate statuses within minutes): after two days without one, the
+        message almost certainly never left. Nothing is resent here; the SMS only becomes resendable by a person.
+        """
+        limit = fields.Datetime.now() - timedelta(hours=UNKNOWN_OUTCOME_HOURS)
+        expired = self.search([("state", "=", "unknown"), ("at_claim_date", "<", limit)])
+        if not expired:
+            return
+        reason = _("No delivery report within %s hours: most likely not sent. Resend it if needed.",
+                   UNKNOWN_OUTCOME_HOURS)
+        expired.sms_tracker_id._action_update_from_sms_state("error", failure_type="sms_server",
+                                                             failure_reason=reason)
+        expired.write({"state": "error", "failure_type": "sms_server", "at_failure_reason": reason})
+        _logger.info("%d SMS with an unknown outcome and no report for %d hours marked failed", len(expired),
+                     UNKNOWN_OUTCOME_HOURS)

@@ -134,3 +134,20 @@ class TestSendOutcomes(AfricasTalkingCase):
         self.run_sms_queue()
         self._assertOutcome(sms, "unknown")
         self.assertNothingSent()
+
+    def test_unknown_outcome_without_report_becomes_resendable(self):
+        """Two days without a report: an error a person may resend; nothing is resent by itself."""
+        self.simulator.inject_fault("http_500", after_processing=False)  # AT never had it
+        sms = self._queue_sms()
+        self.run_sms_queue()
+        self._assertOutcome(sms, "unknown")
+        self.env.cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - interval '3 days' WHERE id = %s",
+                            (sms.id,))
+        sms.invalidate_recordset()
+        self.run_sms_queue()
+        self._assertOutcome(sms, "error", "sms_server")
+        self.assertIn("No delivery report", sms.at_failure_reason)
+        self.assertNothingSent()
+        sms.resend_failed()
+        self.run_sms_queue()
+        self.assertSentOnce("+254711000001")

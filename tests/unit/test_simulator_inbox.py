@@ -3,12 +3,10 @@
 One simulator (seeded, so the failure-rate draws repeat) and one callback receiver serve the module; every
 HTTP call has a small timeout.
 """
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
 
 import pytest
 import requests
+from callback_receiver import CallbackReceiver
 
 from tools.at_simulator import ATSimulator, _parse_args
 
@@ -18,41 +16,9 @@ BARAKA = '+254722000002'
 UGANDA = '+256701000003'
 
 
-class Receiver:
-    """Stands in for Odoo's callback routes: records the forms and answers ``status``."""
-
-    def __init__(self):
-        self.posts = []
-        self.status = 200
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers['Content-Length'] or 0)).decode()
-                receiver.posts.append((self.path, {key: values[0] for key, values in parse_qs(body).items()}))
-                self.send_response(receiver.status)
-                self.send_header('Content-Length', '0')
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self._server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
-        self._server.daemon_threads = True
-        self.url = 'http://127.0.0.1:%s' % self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, kwargs={'poll_interval': 0.05}, daemon=True).start()
-
-    def forms(self, path):
-        return [form for post_path, form in self.posts if post_path == path]
-
-    def close(self):
-        self._server.shutdown()
-        self._server.server_close()
-
-
 @pytest.fixture(scope='module')
 def receiver():
-    receiver = Receiver()
+    receiver = CallbackReceiver()
     yield receiver
     receiver.close()
 
@@ -68,8 +34,7 @@ def sim(running_simulator, receiver):
     running_simulator.reset()
     running_simulator.set_callback_urls(delivery=receiver.url + '/delivery', inbound=receiver.url + '/inbound',
                                         optout=receiver.url + '/optout')
-    receiver.posts.clear()
-    receiver.status = 200
+    receiver.clear()
     return running_simulator
 
 

@@ -2,7 +2,7 @@ import logging
 
 from odoo import _, api, fields, models
 
-from ..tools.at_callbacks import FAILED_STATUSES, FAILURE_REASON_TO_DELIVERY_ERROR, STATUS_TO_DELIVERY_ERROR
+from ..tools.at_callbacks import FAILED_STATUSES, delivery_error
 from .phone_blacklist import NETWORK_BLACKLIST_REASONS
 
 _logger = logging.getLogger(__name__)
@@ -35,8 +35,7 @@ def _tracker_statuses(state, at_status, network, failure_reason):
     if state == "delivered":
         return "sent", "sent", None, at_status, network, True
     if state == "failed":
-        error = (FAILURE_REASON_TO_DELIVERY_ERROR.get(failure_reason) or STATUS_TO_DELIVERY_ERROR.get(at_status)
-                 or "not_delivered")
+        error = delivery_error(at_status, failure_reason)
         bounce = error in BOUNCE_ERRORS
         return ("bounce" if bounce else "error", "bounce" if bounce else "exception", "sms_" + error,
                 at_status, network, True)

@@ -42,6 +42,11 @@ PHONE_RE = re.compile(r"^\+?\d{6,17}$", re.ASCII)
 NETWORK_CODE_RE = re.compile(r"^\d{0,10}$", re.ASCII)
 
 
+def delivery_error(status, failure_reason):
+    """Odoo's delivery error (``not_delivered``, ``not_allowed``, ...) for a failed report's status and reason."""
+    return FAILURE_REASON_TO_DELIVERY_ERROR.get(failure_reason) or STATUS_TO_DELIVERY_ERROR.get(status, "not_delivered")
+
+
 class CallbackError(ValueError):
     """The callback is malformed; the reason is safe to log."""
 
@@ -66,9 +71,7 @@ class DeliveryReport:
     @property
     def delivery_error(self):
         """Odoo's delivery error for a failed report (``not_delivered``, ``not_allowed``, ...), else None."""
-        if self.status not in FAILED_STATUSES:
-            return None
-        return FAILURE_REASON_TO_DELIVERY_ERROR.get(self.failure_reason) or STATUS_TO_DELIVERY_ERROR[self.status]
+        return delivery_error(self.status, self.failure_reason) if self.status in FAILED_STATUSES else None
 
 
 @dataclass(frozen=True)

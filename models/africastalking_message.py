@@ -55,11 +55,11 @@ class AfricasTalkingMessage(models.Model):
     _order = "id desc"
     _rec_name = "number"
 
-    # Few indexes on purpose: a mailing inserts one row per recipient. Lookups are by AT id, SMS uuid, contact,
-    # mailing, and (for unknown outcomes only) by account and number: see init().
+    # Few indexes on purpose: a mailing inserts one row per recipient. Lookups are by AT id, contact, mailing, and
+    # (for unknown outcomes only) by account and number: see init().
     account_id = fields.Many2one("africastalking.account", ondelete="set null", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    sms_uuid = fields.Char("SMS UUID", index=True, readonly=True)
+    sms_uuid = fields.Char("SMS UUID", readonly=True)
     number = fields.Char(readonly=True)
     body = fields.Text(readonly=True)
     partner_id = fields.Many2one("res.partner", index="btree_not_null", ondelete="set null", readonly=True)
@@ -232,9 +232,11 @@ class AfricasTalkingMessage(models.Model):
                                      %(final)s::bool[])
                        AS r(uuid, trace_status, notif_status, failure_type, at_status, network, final)
             ), trackers AS (
-                UPDATE sms_tracker t SET at_status = r.at_status
-                  FROM r WHERE t.sms_uuid = r.uuid AND t.sms_uuid = ANY(%(uuids)s)
-             RETURNING t.mail_notification_id, t.mailing_trace_id, r.*
+                SELECT t.mail_notification_id, t.mailing_trace_id, r.*
+                  FROM r
+                  -- One index lookup per SMS: joined as a set, the planner scans every tracker ever written
+                  CROSS JOIN LATERAL (SELECT mail_notification_id, mailing_trace_id FROM sms_tracker
+                                       WHERE sms_uuid = r.uuid LIMIT 1) t
             ), notifications AS (
                 UPDATE mail_notification n
                    SET notification_status = k.notif_status, failure_type = k.failure_type,
@@ -256,13 +258,16 @@ class AfricasTalkingMessage(models.Model):
                  WHERE tr.id = k.mailing_trace_id
                    AND NOT (tr.trace_status = k.trace_status
                             OR tr.trace_status = 'sent' AND k.trace_status = 'pending')
-             RETURNING tr.id
+             RETURNING tr.id, tr.mass_mailing_id
             ), done_sms AS (
-                UPDATE sms_sms s SET to_delete = true
-                  FROM r WHERE s.uuid = r.uuid AND r.final AND s.uuid = ANY(%(uuids)s)
+                UPDATE sms_sms SET to_delete = true
+                 WHERE id IN (SELECT s.id FROM r CROSS JOIN LATERAL (
+                                  SELECT id FROM sms_sms WHERE uuid = r.uuid LIMIT 1) s WHERE r.final)
             )
             SELECT (SELECT array_agg(DISTINCT mail_message_id) FROM notifications),
-                   (SELECT array_agg(id) FROM traces)
+                   -- one trace per mailing: enough to tell whether the mailing is done
+                   (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
+                                                WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
             """,
             {name: [row[index] for row in rows] for index, name in enumerate(
                 ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
@@ -281,7 +286,7 @@ class AfricasTalkingMessage(models.Model):
 
     @api.model
     def _record_send_results(self, results):
-        """Log one row per send result in one statement, and copy AT's facts to trackers and traces.
+        """Log one row per send result in one statement, and copy AT's facts to the mailing traces.
 
         The text, contact, mailing and company come from the SMS row itself (joined by uuid), so the ORM never
         reads thousands of SMS for this. A row that a delivery report created before these results (same AT id,
@@ -307,7 +312,8 @@ class AfricasTalkingMessage(models.Model):
                           %(cost)s::numeric[], %(currency)s::varchar[], %(parts)s::int[])
                    AS v(account_id, company_id, sms_uuid, number, state, at_message_id, status_code, at_status,
                         failure_reason, cost, currency, parts)
-         LEFT JOIN sms_sms s ON s.uuid = v.sms_uuid AND s.uuid = ANY(%(sms_uuid)s)
+         LEFT JOIN LATERAL (SELECT body, partner_id, mailing_id, company_id FROM sms_sms
+                             WHERE uuid = v.sms_uuid LIMIT 1) s ON true  -- a lookup per SMS, never a scan
             ON CONFLICT (at_message_id) WHERE at_message_id IS NOT NULL DO UPDATE
                SET sms_uuid = EXCLUDED.sms_uuid, body = EXCLUDED.body, partner_id = EXCLUDED.partner_id,
                    mailing_id = EXCLUDED.mailing_id, status_code = EXCLUDED.status_code, cost = EXCLUDED.cost,
@@ -321,7 +327,7 @@ class AfricasTalkingMessage(models.Model):
         self.invalidate_model()
         messages = self.browse([row[0] for row in rows])
         # Accepted sends had their facts written with their status (sms.sms._africastalking_mark_accepted).
-        self._copy_send_facts_to_trackers({
+        self._copy_send_facts_to_traces({
             name: [value for value, state in zip(values, columns["state"], strict=True) if state != "pending"]
             for name, values in columns.items()})
         # Rows completed on conflict carry an earlier delivery report: apply it now that the SMS is known.
@@ -348,33 +354,23 @@ class AfricasTalkingMessage(models.Model):
         return columns
 
     @api.model
-    def _copy_send_facts_to_trackers(self, columns):
-        """AT's id, status, cost and parts onto the trackers and mailing traces of these SMS, in two statements."""
+    def _copy_send_facts_to_traces(self, columns):
+        """AT's id, status, cost and parts onto the mailing traces of these SMS, in one statement."""
         if not columns["sms_uuid"]:
             return
         self.env["sms.tracker"].flush_model()
         self.env["mailing.trace"].flush_model()
         self.env.cr.execute(
             """
-            WITH facts AS (
-                SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::numeric[], %s::varchar[],
-                                     %s::int[]) AS f(sms_uuid, at_message_id, at_status, cost, currency, parts)
-            ), trackers AS (
-                UPDATE sms_tracker t
-                   SET at_message_id = f.at_message_id, at_status = f.at_status, at_cost = f.cost,
-                       at_currency = f.currency, at_parts = f.parts
-                  FROM facts f
-                 WHERE t.sms_uuid = f.sms_uuid AND t.sms_uuid = ANY(%s)  -- lets the planner use the index
-             RETURNING t.mailing_trace_id, f.*
-            )
             UPDATE mailing_trace tr
-               SET at_message_id = trackers.at_message_id, at_status = trackers.at_status,
-                   at_cost = trackers.cost, at_currency = trackers.currency, at_parts = trackers.parts
-              FROM trackers
-             WHERE tr.id = trackers.mailing_trace_id
+               SET at_message_id = f.at_message_id, at_status = f.at_status, at_cost = f.cost,
+                   at_currency = f.currency, at_parts = f.parts
+              FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::numeric[], %s::varchar[], %s::int[])
+                   AS f(sms_uuid, at_message_id, at_status, cost, currency, parts)
+             CROSS JOIN LATERAL (SELECT mailing_trace_id FROM sms_tracker WHERE sms_uuid = f.sms_uuid LIMIT 1) t
+             WHERE tr.id = t.mailing_trace_id
             """,
             (columns["sms_uuid"], columns["at_message_id"], columns["at_status"], columns["cost"],
-             columns["currency"], columns["parts"], columns["sms_uuid"]),
+             columns["currency"], columns["parts"]),
         )
-        self.env["sms.tracker"].invalidate_model()
         self.env["mailing.trace"].invalidate_model()

@@ -1,22 +1,16 @@
-from odoo import fields, models
+from odoo import models
 from odoo.addons.mass_mailing_sms.models.sms_tracker import SmsTracker as MassSmsTracker
 from odoo.addons.sms.models.sms_tracker import SmsTracker as SmsTrackerBase
 
 
 class SmsTracker(models.Model):
-    """Keeps what Africa's Talking said about the SMS (id, cost, parts, status) and knows "unknown outcome"."""
+    """Knows "unknown outcome". What Africa's Talking said about the SMS is on its trace and in the message log."""
 
     _inherit = "sms.tracker"
 
     # An unknown outcome shows as "processing" in the chatter: never "error", which would offer a resend.
     SMS_STATE_TO_NOTIFICATION_STATUS = {**SmsTrackerBase.SMS_STATE_TO_NOTIFICATION_STATUS, "unknown": "process"}
     SMS_STATE_TO_TRACE_STATUS = {**MassSmsTracker.SMS_STATE_TO_TRACE_STATUS, "unknown": "unknown"}
-
-    at_message_id = fields.Char("AT Message ID", readonly=True)
-    at_status = fields.Char("AT Status", readonly=True)
-    at_cost = fields.Float("Cost", digits=(16, 4), readonly=True)
-    at_currency = fields.Char("Currency", readonly=True)
-    at_parts = fields.Integer("Parts", readonly=True)
 
     def _update_sms_traces(self, trace_status, failure_type=False, failure_reason=False):
         if trace_status != "unknown":
@@ -30,13 +24,18 @@ class SmsTracker(models.Model):
 
         The queue dispatches a mailing in batches: stock would mark it done after the first batch, and a mailing
         interrupted while being prepared would then never resume. The check is one indexed lookup per mailing
-        (see mailing.trace init()); stock's own query then only sees the mailings that may be done.
+        (see mailing.trace init()), for mailings not done yet; stock's own query then only sees the mailings that
+        may be done. Callers pass one trace per mailing where they can.
         """
         if trace_status == "process" or not traces:
             return super()._update_sms_mailings(trace_status, traces)
         self.env["mailing.trace"].flush_model(["trace_status", "mass_mailing_id"])
-        self.env.cr.execute("SELECT DISTINCT ON (mass_mailing_id) mass_mailing_id, id FROM mailing_trace "
-                            "WHERE id = ANY(%s) AND mass_mailing_id IS NOT NULL", (traces.ids,))
+        self.env["mailing.mailing"].flush_model(["state"])
+        # Mailings already done (most, once reports come in) need no look at their traces.
+        self.env.cr.execute(
+            """SELECT DISTINCT ON (t.mass_mailing_id) t.mass_mailing_id, t.id
+                 FROM mailing_trace t JOIN mailing_mailing m ON m.id = t.mass_mailing_id
+                WHERE t.id = ANY(%s) AND m.state != 'done'""", (traces.ids,))
         idle_traces = []
         for mailing_id, trace_id in self.env.cr.fetchall():
             self.env.cr.execute(

@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import odoo_dev  # noqa: E402  (after the path set-up)
 
 DATABASE = os.environ.get("BENCH_DB", "sms_africastalking_bench")
+TEMPLATE = DATABASE + "_template"
 PERSONALISED = "Hello {{ object.name }}, exams start Monday."
 BROADCAST = "Exams start on Monday at 08:00. Check the timetable on the portal."
 
@@ -199,6 +200,7 @@ def run_dispatch_worker(kind, mailing_id):
         while True:
             finished_preparing = prepared.is_set()
             dispatch(env, mailing_id)
+            cr.commit()  # a new snapshot: the next poll sees the chunks committed meanwhile
             if finished_preparing:
                 break
             time.sleep(0.05)  # the cron would be triggered by the next chunk's commit
@@ -479,19 +481,32 @@ SCENARIOS = {
 # Orchestration
 # ----------------------------------------------------------------------
 
-def ensure_database():
+def ensure_template():
+    """The bench's template database: Odoo with the addon and the bench addon installed, no data.
+
+    Every scenario then runs on a fresh copy of it (fresh_database()), so that stock and ours start from the same
+    state and no run is slowed by the rows of the ones before.
+    """
     odoo_dev.odoo_root()
     odoo_dev.check_postgres()
     addons = odoo_dev.addons_path() + "," + str(ROOT / "bench" / "addons")
-    step = "-u" if odoo_dev.database_exists(DATABASE) else "-i"
-    print("%s the bench database %s..." % ("Updating" if step == "-u" else "Creating", DATABASE), flush=True)
+    step = "-u" if odoo_dev.database_exists(TEMPLATE) else "-i"
+    print("%s the bench template database %s..." % ("Updating" if step == "-u" else "Creating", TEMPLATE), flush=True)
     modules = ["-i", "sms_africastalking_bench"] + (["-u", odoo_dev.MODULE] if step == "-u" else [])
-    cmd = [sys.executable, "-m", "odoo", "-d", DATABASE, "--addons-path", addons, *odoo_dev.db_args(),
+    cmd = [sys.executable, "-m", "odoo", "-d", TEMPLATE, "--addons-path", addons, *odoo_dev.db_args(),
            *modules, "--without-demo", "all", "--stop-after-init", "--log-level", "warn"]
     subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
 
 
+def fresh_database():
+    """DATABASE as a new copy of the template (PostgreSQL copies its files: about a second)."""
+    odoo_dev.drop_database(DATABASE)
+    subprocess.run(["createdb", "-h", os.environ.get("PGHOST", "127.0.0.1"), "-p", os.environ.get("PGPORT", "5432"),
+                    "-T", TEMPLATE, DATABASE], check=True)
+
+
 def run_scenario(name, count, required=True):
+    fresh_database()
     env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, as the baseline
     out = subprocess.run([sys.executable, __file__, "--scenario", name, "--n", str(count)], env=env, cwd=ROOT,
                          capture_output=True, text=True, check=False)
@@ -525,7 +540,7 @@ def main():
     if args.scenario:
         print(json.dumps(SCENARIOS[args.scenario](args.n)))
         return
-    ensure_database()
+    ensure_template()
     results = {}
     for name in ("stock-prepare", "ours-prepare", "stock-broadcast", "ours-broadcast", "stock-broadcast-2-workers",
                  "ours-broadcast-2-workers"):

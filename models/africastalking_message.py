@@ -340,12 +340,13 @@ class AfricasTalkingMessage(models.Model):
         names = ("account_id", "company_id", "sms_uuid", "number", "state", "at_message_id", "status_code",
                  "at_status", "failure_reason", "cost", "currency", "parts")
         columns = {name: [] for name in names}
-        company_of = {}
+        company_of = {}  # by account id: hashing records costs more than the rest of the loop
         for result in results:
             account = result.account
-            if account not in company_of:
-                company_of[account] = account.company_id.id if account else None
-            row = (account.id if account else None, company_of[account], result.key, result.number,
+            account_id = account.id if account else None
+            if account_id not in company_of:
+                company_of[account_id] = account.company_id.id if account else None
+            row = (account_id, company_of[account_id], result.key, result.number,
                    states.get(result.state, "rejected"), result.message_id or None, result.status_code,
                    result.status or None, result.failure_reason or None, result.cost, result.currency,
                    result.parts)

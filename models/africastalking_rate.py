@@ -1,5 +1,38 @@
+from collections import defaultdict
+from dataclasses import dataclass, field
+
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+
+from ..tools.segments import analyze
+
+
+@dataclass
+class SmsPricing:
+    """Segments and cost of a set of texts (see AfricasTalkingRate._price_texts)."""
+
+    segments: int = 0
+    segments_min: int = 0
+    segments_max: int = 0
+    encodings: set = field(default_factory=set)
+    cost_by_currency: dict = field(default_factory=lambda: defaultdict(float))
+    unpriced_numbers: list = field(default_factory=list)
+    table_currency: str | bool = False  # the rate table's currency, to name it even when nothing is priced
+
+    @property
+    def cost_available(self):
+        return not self.unpriced_numbers and len(self.cost_by_currency) <= 1
+
+    @property
+    def currency(self):
+        return next(iter(self.cost_by_currency), False)
+
+    @property
+    def cost(self):
+        """The total in its one currency; None when a number has no rate or the rates mix currencies."""
+        if not self.cost_available:
+            return None
+        return round(self.cost_by_currency[self.currency], 4) if self.currency else 0.0
 
 
 class AfricasTalkingRate(models.Model):
@@ -69,3 +102,25 @@ class AfricasTalkingRate(models.Model):
             cache[head] = next((table[head[:length]] for length in range(len(head), 1, -1) if head[:length] in table),
                                None)
         return cache[head]
+
+    @api.model
+    def _price_texts(self, texts, company=None):
+        """Price ``texts``, pairs of (E.164 number, text as it will leave): AT bills each text's segments at the
+        rate of its number. One implementation for the mailing estimate, the credit gate and the SMS API."""
+        table, match_cache, segments_cache = self._get_rate_table(company), {}, {}
+        pricing = SmsPricing(table_currency=next(iter(table.values()))[1] if table else False)
+        per_message = []
+        for number, text in texts:
+            info = segments_cache.get(text)
+            if info is None:
+                info = segments_cache[text] = analyze(text)
+            per_message.append(info.segments)
+            pricing.encodings.add(info.encoding)
+            rate = self._match(table, number or "", match_cache)
+            if rate is None:
+                pricing.unpriced_numbers.append(number)
+            else:
+                pricing.cost_by_currency[rate[1]] += rate[0] * info.segments
+        pricing.segments = sum(per_message)
+        pricing.segments_min, pricing.segments_max = min(per_message, default=0), max(per_message, default=0)
+        return pricing

@@ -3,7 +3,7 @@ import logging
 import random
 import re
 import string
-from collections import Counter, defaultdict
+from collections import Counter
 from secrets import token_hex
 
 from werkzeug.urls import url_join
@@ -18,7 +18,7 @@ from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.runtime import is_testing
-from ..tools.segments import analyze, smart_encode
+from ..tools.segments import smart_encode
 
 _logger = logging.getLogger(__name__)
 
@@ -30,6 +30,13 @@ PREPARE_CHUNK_SIZE = 5000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
 PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
 TRACE_CODE_CHARS = string.ascii_letters + string.digits  # stock's alphabet for trace codes
+# Why a recipient is not sent to (_RecipientRules) -> the failure type of its trace, and its line in the estimate.
+EXCLUSION_FAILURE_TYPES = {
+    "missing": "sms_number_missing", "invalid": "sms_number_format", "blacklist": "sms_blacklist",
+    "do_not_sms": "sms_optout", "optout": "sms_optout", "duplicate": "sms_duplicate",
+}
+ESTIMATE_REASONS = {"missing": "invalid", "invalid": "invalid", "blacklist": "blacklist",
+                    "do_not_sms": "do_not_sms", "optout": "optout", "duplicate": "duplicate"}
 
 
 class MailingMailing(models.Model):
@@ -95,10 +102,11 @@ class MailingMailing(models.Model):
                                use_blacklist=True):
         """What sending this mailing (or a mass composer send described by the arguments) will cost.
 
-        Recipients are counted as the mass composer will treat them: blacklisted, "do not SMS", opted-out,
-        duplicate and invalid numbers are removed, in that order. Segments are counted on the text that leaves:
-        rendered placeholders, tracked links, the opt-out link, look-alikes replaced (smart encoding) and the text
-        AT adds to a number's first bulk message. Returns a dict::
+        Recipients are counted as the preparation treats them (_RecipientRules, stock's composer rules): missing
+        or invalid numbers, blacklisted, "do not SMS", opted-out and duplicate numbers are removed, in that order.
+        Segments are counted on the text that leaves: rendered placeholders, tracked links, the opt-out link,
+        look-alikes replaced (smart encoding) and the text AT adds to a number's first bulk message; they are priced
+        by africastalking.rate._price_texts(). Returns a dict::
 
             recipients_total, recipients, excluded ({reason: count}), excluded_total, segments,
             segments_min, segments_max, encoding, cost (None when not known), currency, cost_available,
@@ -115,75 +123,41 @@ class MailingMailing(models.Model):
             numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, res_ids)
         else:
             numbers, blacklisted = self._sms_estimate_numbers(res_model, res_ids), set()
-        do_not_sms = self.env["res.partner"]._sms_no_mailing_numbers() if mailing else set()
-        optout = set(mailing._get_opt_out_list_sms()) if mailing and mailing.id else set()
-
+        rules = _RecipientRules(mailing)
         excluded = Counter()
-        seen, recipients = set(), {}
+        recipients = {}
         for res_id in res_ids:
             number = numbers.get(res_id)
-            if number and number in blacklisted:
-                excluded["blacklist"] += 1
-            elif number and number in do_not_sms:
-                excluded["do_not_sms"] += 1
-            elif number and res_id in optout:
-                excluded["optout"] += 1
-            elif number and number in seen:
-                excluded["duplicate"] += 1
-            elif not number:
-                excluded["invalid"] += 1
+            reason = rules.exclusion(res_id, number, None, number in blacklisted)
+            if reason:
+                excluded[ESTIMATE_REASONS[reason]] += 1
             else:
                 recipients[res_id] = number
-            if number:
-                seen.add(number)
 
         texts = mailing._sms_estimate_texts(res_model, list(recipients), body or "", allow_unsubscribe)
         first_text = company.sms_at_first_message_text
         first_numbers = self._sms_estimate_first_numbers(set(recipients.values())) if first_text else set()
-        segments_cache = {}
-
-        def segments_of(text):
-            if text not in segments_cache:
-                segments_cache[text] = analyze(text)
-            return segments_cache[text]
-
-        rate_table = self.env["africastalking.rate"]._get_rate_table(company)
-        match = self.env["africastalking.rate"]._match
-        match_cache = {}
-        cost_by_currency = defaultdict(float)
-        unpriced, unpriced_countries = 0, set()
-        total_segments, per_message, encodings = 0, [], set()
-        for res_id, number in recipients.items():
-            text = texts[res_id]
-            if number in first_numbers:
-                text = "%s\n%s" % (text, first_text)
-            info = segments_of(text)
-            total_segments += info.segments
-            per_message.append(info.segments)
-            encodings.add(info.encoding)
-            rate = match(rate_table, number, match_cache)
-            if rate is None:
-                unpriced += 1
-                unpriced_countries.add(self._sms_estimate_country_name(number, match_cache))
-            else:
-                cost_by_currency[rate[1]] += rate[0] * info.segments
-        cost_available = not unpriced and len(cost_by_currency) <= 1
-        currency = next(iter(cost_by_currency), False)
+        pricing = self.env["africastalking.rate"]._price_texts(
+            ((number, "%s\n%s" % (texts[res_id], first_text) if number in first_numbers else texts[res_id])
+             for res_id, number in recipients.items()), company)
+        country_cache = {}
+        unpriced_countries = {self._sms_estimate_country_name(number, country_cache)
+                              for number in pricing.unpriced_numbers}
         sample = next(iter(texts.values()), smart_encode(body) if company.sms_smart_encoding else body)
         return {
             "recipients_total": len(res_ids),
             "recipients": len(recipients),
             "excluded": dict(excluded),
             "excluded_total": sum(excluded.values()),
-            "segments": total_segments,
-            "segments_min": min(per_message, default=0),
-            "segments_max": max(per_message, default=0),
-            "encoding": encodings.pop() if len(encodings) == 1 else (_("mixed") if encodings else False),
-            "cost": round(cost_by_currency[currency], 4) if cost_available and currency else (
-                0.0 if cost_available else None),
-            "currency": currency or (rate_table and next(iter(rate_table.values()))[1]) or False,
-            "cost_available": cost_available,
-            "unpriced": unpriced,
+            "segments": pricing.segments,
+            "segments_min": pricing.segments_min,
+            "segments_max": pricing.segments_max,
+            "encoding": (next(iter(pricing.encodings)) if len(pricing.encodings) == 1
+                         else (_("mixed") if pricing.encodings else False)),
+            "cost": pricing.cost,
+            "currency": pricing.currency or pricing.table_currency,
+            "cost_available": pricing.cost_available,
+            "unpriced": len(pricing.unpriced_numbers),
             "unpriced_countries": sorted(unpriced_countries),
             "sample": sample or "",
         }
@@ -266,21 +240,22 @@ class MailingMailing(models.Model):
 
     def _sms_estimate_texts(self, res_model, res_ids, body, allow_unsubscribe):
         """``{res_id: text as it will leave}``; a body without placeholders is rendered once."""
-        suffix = ""
-        link = False
+        unsubscribe = ""
+        complete_links = None
         if self:
-            placeholders = self.sudo().get_sms_link_replacements_placeholders()  # lengths only, no data
+            # Tracked links and the opt-out line as long as the real ones (their codes are not drawn yet)
+            placeholders = self.sudo().get_sms_link_replacements_placeholders()
             link = placeholders["link"]
+
+            def complete_links(text):
+                return re.sub(TEXT_URL_REGEX, link, text)
+
             if allow_unsubscribe:
-                suffix = placeholders["unsubscribe"]
+                unsubscribe = placeholders["unsubscribe"].lstrip("\n")
         smart = self.env.company.sms_smart_encoding
 
         def finish(text):
-            text = text or ""
-            if link:
-                text = re.sub(TEXT_URL_REGEX, link, text)
-            text += suffix
-            return smart_encode(text) if smart else text
+            return _text_as_sent(text, smart, complete_links, unsubscribe)
 
         if "{{" not in body and "{%" not in body:
             text = finish(body)
@@ -571,9 +546,9 @@ class MailingMailing(models.Model):
         recipients = self._africastalking_read_recipients(res_ids)
         outgoing, traces = [], []
         for res_id, sanitized, raw_number, partner_id, blacklisted in recipients:
-            failure_type = context.failure_type(res_id, sanitized, raw_number, blacklisted)
-            if failure_type:
-                traces.append((res_id, sanitized or raw_number, failure_type))
+            reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted)
+            if reason:
+                traces.append((res_id, sanitized or raw_number, EXCLUSION_FAILURE_TYPES[reason]))
             else:
                 outgoing.append((res_id, sanitized, partner_id))
         bodies = context.render([res_id for res_id, _number, _partner in outgoing])
@@ -705,6 +680,45 @@ class MailingMailing(models.Model):
         return {"lists_optout": lists_optout, "lists_optin": lists_optin}
 
 
+def _text_as_sent(text, smart_encoding, complete_links=None, unsubscribe=""):
+    """The text AT receives, for the preparation and the estimate alike: look-alike characters replaced (smart
+    encoding), tracked links completed by ``complete_links``, then the opt-out line."""
+    text = smart_encode(text or "") if smart_encoding else (text or "")
+    if complete_links:
+        text = complete_links(text)
+    return "%s\n%s" % (text, unsubscribe) if unsubscribe else text
+
+
+class _RecipientRules:
+    """Who of a mailing's recipients is not sent to, and why: stock's composer rules in stock's order, for the cost
+    estimate and the preparation alike.
+
+    The first record of a number wins, even if excluded; numbers this mailing already traced count as seen too,
+    so that chunks, and a run resumed after a crash, dedupe like one stock batch. Without a mailing (a mass
+    composer send) only numbers are checked.
+    """
+
+    def __init__(self, mailing):
+        self.opt_out_ids = set(mailing._get_opt_out_list_sms()) if mailing.id else set()
+        # A contact's "do not SMS for mailings" counts as an opt-out, as in the composer.
+        self.do_not_sms_numbers = mailing.env["res.partner"]._sms_no_mailing_numbers() if mailing else set()
+        self.seen_numbers = set(mailing._get_seen_list_sms()[1]) if mailing.id else set()
+
+    def exclusion(self, res_id, sanitized, raw_number, blacklisted):
+        """The reason (a key of EXCLUSION_FAILURE_TYPES) not to send to this recipient, or None."""
+        if not sanitized:
+            return "invalid" if raw_number else "missing"
+        duplicate = sanitized in self.seen_numbers
+        self.seen_numbers.add(sanitized)
+        if blacklisted:
+            return "blacklist"
+        if sanitized in self.do_not_sms_numbers:
+            return "do_not_sms"
+        if res_id in self.opt_out_ids:
+            return "optout"
+        return "duplicate" if duplicate else None
+
+
 def _trace_codes(count):
     """``count`` codes as stock's mailing.trace._get_random_code() makes them (unsubscribe links), faster."""
     size = MailingTraceBase.CODE_SIZE
@@ -716,10 +730,8 @@ class _PrepareContext:
 
     def __init__(self, mailing):
         self.mailing = mailing
-        self.opt_out_ids = set(mailing._get_opt_out_list_sms())
-        self.do_not_sms_numbers = mailing.env["res.partner"]._sms_no_mailing_numbers()
+        self.rules = _RecipientRules(mailing)
         self.smart_encoding = mailing.env.company.sms_smart_encoding
-        self.seen_numbers = set(mailing._get_seen_list_sms()[1])
         self.base_url = mailing.get_base_url()
         self.template = self._shortened_template()
         self.is_static = "{{" not in self.template and "{%" not in self.template
@@ -735,22 +747,6 @@ class _PrepareContext:
         return mailing.env["mail.render.mixin"].sudo()._shorten_links_text(
             body, mailing._get_link_tracker_values())
 
-    def failure_type(self, res_id, sanitized, raw_number, blacklisted):
-        """Stock's composer rules, in stock's order; the first record of a number wins, even if excluded.
-
-        Numbers already traced by this mailing count as seen too, so that chunks, and a run resumed after a crash,
-        dedupe exactly like one stock batch.
-        """
-        if not sanitized:
-            return "sms_number_format" if raw_number else "sms_number_missing"
-        duplicate = sanitized in self.seen_numbers
-        self.seen_numbers.add(sanitized)
-        if blacklisted:
-            return "sms_blacklist"
-        if res_id in self.opt_out_ids or sanitized in self.do_not_sms_numbers:
-            return "sms_optout"  # a contact's "do not SMS for mailings" counts as an opt-out, as in the composer
-        return "sms_duplicate" if duplicate else False
-
     def render(self, res_ids):
         if self.is_static or not res_ids:
             return dict.fromkeys(res_ids, self.template)
@@ -764,11 +760,11 @@ class _PrepareContext:
         return mailing._africastalking_render(self.template, mailing.mailing_model_real, res_ids)
 
     def finalize_body(self, body, sms_id, code):
-        body = smart_encode(body or "") if self.smart_encoding else (body or "")
-        if self.has_short_links:
+        def complete_links(text):
             # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS.
-            body = re.sub(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url), r"\1/s/%d" % sms_id, body)
-        if self.unsubscribe_format:
-            body = "%s\n%s" % (body, self.unsubscribe_format.replace("__CODE__", code))
-        return body
+            return re.sub(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url), r"\1/s/%d" % sms_id, text)
+
+        unsubscribe = self.unsubscribe_format.replace("__CODE__", code) if self.unsubscribe_format else ""
+        return _text_as_sent(body, self.smart_encoding, complete_links if self.has_short_links else None,
+                             unsubscribe)
 

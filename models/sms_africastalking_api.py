@@ -3,8 +3,6 @@ import logging
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
-from ..tools.segments import analyze
-
 _logger = logging.getLogger(__name__)
 
 
@@ -103,19 +101,10 @@ class SmsAfricastalkingApi(models.AbstractModel):
         """
         if not messages:
             return None
-        rate_model = self.env["africastalking.rate"]
-        table, cache = rate_model._get_rate_table(company), {}
-        cost, currency, segments = 0.0, None, 0
-        for number, body in messages:
-            parts = analyze(body or "").segments
-            segments += parts
-            rate = rate_model._match(table, number or "", cache)
-            if rate is None:
-                cost = None
-            elif cost is not None:
-                cost += rate[0] * parts
-                currency = currency or rate[1]
-        estimate = {"recipients": len(messages), "cost": cost, "currency": currency, "segments": segments}
+        pricing = self.env["africastalking.rate"]._price_texts(
+            ((number, body or "") for number, body in messages), company)
+        estimate = {"recipients": len(messages), "cost": pricing.cost, "currency": pricing.currency,
+                    "segments": pricing.segments}
         return self.env["mailing.mailing"].with_company(company)._sms_credit_problem(estimate) or None
 
     # ------------------------------------------------------------------

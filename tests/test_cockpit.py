@@ -79,6 +79,21 @@ class TestCostEstimate(AfricasTalkingCase):
         mailing.action_sms_estimate()
         self.assertIn("Cost not available for this destination: Uganda", mailing.sms_estimate_note)
 
+    def test_rates_in_two_currencies_give_no_total(self):
+        """KES and USD are never added up: the estimate, the credit gate and the SMS API price alike."""
+        self.env["africastalking.rate"].create({"country_id": self.env.ref("base.ug").id, "price": 0.05,
+                                                 "currency": "USD"})
+        texts = [("+254722100001", "Hello"), ("+256772100001", "Hello")]
+        pricing = self.env["africastalking.rate"]._price_texts(texts)
+        self.assertEqual(dict(pricing.cost_by_currency), {"KES": 0.8, "USD": 0.05})
+        self.assertIsNone(pricing.cost)
+        self.mixed_list.contact_ids[0].mobile = "+256772100001"
+        estimate = self._mailing("Hello")._get_sms_cost_estimate()
+        self.assertEqual((estimate["cost"], estimate["cost_available"]), (None, False))
+        # A balance below "0.80 + 0.05" is no reason to refuse: the cost is unknown, the balance is not empty.
+        self.simulator.set_balance(0.82)
+        self.assertIsNone(self.env["sms.africastalking.api"]._africastalking_check_budget(self.env.company, texts))
+
     def test_network_rate_overrides_country(self):
         self.env["africastalking.rate"].create({"country_id": self.env.ref("base.ke").id, "network": "Safaricom",
                                                  "prefix": "+2547221", "price": 1.0, "currency": "KES"})

@@ -65,6 +65,9 @@ class TestMailingScale(AfricasTalkingCase):
         first = self.env["mailing.contact"].create({"name": "Ok", "mobile": "+254733000001",
                                                     "list_ids": [Command.link(self.mailing_list.id)]})
         mailing = self.create_sms_mailing(body="Hi {{ object.name }}")
+        estimate = mailing._get_sms_cost_estimate()
+        self.assertEqual((estimate["recipients"], estimate["excluded"]), (
+            1, {"invalid": 2, "blacklist": 1, "optout": 1, "duplicate": 1}), "the estimate applies the same rules")
         self.send_mailing(mailing)
         by_contact = {trace.res_id: (trace.trace_status, trace.failure_type) for trace in mailing.mailing_trace_ids}
         self.assertEqual(by_contact, {
@@ -93,6 +96,23 @@ class TestMailingScale(AfricasTalkingCase):
         for contact in mailing_list.contact_ids:
             self.assertSentOnce(contact.mobile)
         self.assertEqual(self.simulator.stats()["duplicates"], 0, self.simulator.stats())
+
+    def test_estimate_of_a_resumed_mailing_counts_traced_numbers_as_duplicates(self):
+        """The estimate before a resumed run and the run itself treat a number already traced alike."""
+        mailing_list = self._big_list(10)
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)])
+        mailing.action_put_in_queue()
+        self.env.flush_all()
+        remaining = mailing._get_remaining_recipients()
+        mailing.sudo()._africastalking_prepare_chunk(remaining[:4], mailing_mailing._PrepareContext(mailing))
+        traced = self.env["mailing.contact"].browse(remaining[0])
+        twin = self.env["mailing.contact"].create({"name": "Twin", "mobile": traced.mobile,
+                                                   "list_ids": [Command.link(mailing_list.id)]})
+        estimate = mailing._get_sms_cost_estimate()
+        self.assertEqual((estimate["recipients"], estimate["excluded"]), (6, {"duplicate": 1}))
+        mailing.sudo().action_send_sms()
+        twin_trace = mailing.mailing_trace_ids.filtered(lambda trace: trace.res_id == twin.id)
+        self.assertEqual((twin_trace.trace_status, twin_trace.failure_type), ("cancel", "sms_duplicate"))
 
     def test_fast_rendering_equals_odoo_rendering(self):
         """Plain field paths are rendered without safe_eval, with exactly Odoo's result; anything else by Odoo."""

@@ -6,8 +6,10 @@ Plain Python (no ``odoo`` import). ``normalize_number`` never raises: every inpu
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 import phonenumbers
+from phonenumbers import PhoneMetadata, PhoneNumber
 
 # The regex the Africa's Talking SDK applies to every recipient before it sends.
 AT_E164_PATTERN = re.compile(r"\+\d{1,3}\d{3,}")
@@ -125,6 +127,11 @@ def _region(default_country) -> str | None:
 
 
 def _parse(digits: str, region: str | None) -> NormalizedNumber:
+    fast = _parse_national(digits, region)
+    return fast if fast is not None else _parse_general(digits, region)
+
+
+def _parse_general(digits: str, region: str | None) -> NormalizedNumber:
     candidates = [digits]
     if not digits.startswith("+") and region:
         country_code = str(phonenumbers.country_code_for_region(region))
@@ -142,3 +149,29 @@ def _parse(digits: str, region: str | None) -> NormalizedNumber:
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             return NormalizedNumber(e164, True, None)
     return INVALID if parsed_any else UNPARSABLE
+
+
+@cache
+def _plain_national_prefix(region: str | None):
+    """``(country code, national prefix)`` of a region whose national numbers are read by dropping the prefix
+    ("0712…" -> 712…), or None when its metadata has other parsing rules (left to ``phonenumbers.parse``)."""
+    metadata = PhoneMetadata.metadata_for_region(region) if region else None
+    if (metadata is None or not metadata.national_prefix or metadata.national_prefix_transform_rule
+            or metadata.national_prefix_for_parsing not in (None, metadata.national_prefix)):
+        return None
+    return metadata.country_code, metadata.national_prefix
+
+
+def _parse_national(digits: str, region: str | None) -> NormalizedNumber | None:
+    """The common case of a contact list, a valid national number ("0712345678"), without ``phonenumbers.parse``
+    (most of an import's time at 100,000 rows). None: not that case, the general parser decides."""
+    plain = _plain_national_prefix(region)
+    if plain is None:
+        return None
+    country_code, prefix = plain
+    national = digits[len(prefix):]
+    if not digits.startswith(prefix) or not national or national[0] == "0" or not national.isdigit():
+        return None
+    if not phonenumbers.is_valid_number(PhoneNumber(country_code=country_code, national_number=int(national))):
+        return None
+    return NormalizedNumber("+%d%s" % (country_code, national), True, None)

@@ -1,7 +1,9 @@
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tools import phone
 from tools.phone import NormalizedNumber, is_e164, normalize_number
 
 KENYAN = "+254712345678"
@@ -120,3 +122,29 @@ def test_normalize_number_never_raises(raw, country):
     assert result.valid == (result.e164 is not None) == (result.reason is None)
     if result.valid:
         assert is_e164(result.e164)
+
+
+# The fast path for national numbers must agree with phonenumbers' general parser wherever it answers.
+FAST_PATH_REGIONS = ["KE", "UG", "TZ", "RW", "NG", "ZA", "GH", "ET", "FR", "DE", "IN", "US", "GB", "IT", "AR", "BR"]
+
+
+@given(st.sampled_from(FAST_PATH_REGIONS), st.text(alphabet="0123456789", min_size=4, max_size=14))
+def test_national_fast_path_agrees_with_the_general_parser(region, tail):
+    for digits in ("0" + tail, "1" + tail, tail):
+        fast = phone._parse_national(digits, region)
+        if fast is not None:
+            assert fast == phone._parse_general(digits, region), (digits, region)
+
+
+@pytest.mark.parametrize("region", FAST_PATH_REGIONS)
+def test_national_fast_path_on_every_example_number(region):
+    """Real numbers of every type, typed in national format, give the general parser's answer."""
+    for number_type in range(11):
+        example = phonenumbers.example_number_for_type(region, number_type)
+        if example is None:
+            continue
+        national = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.NATIONAL)
+        digits = phone._clean(national)
+        expected = phone._parse_general(digits, region)
+        assert phone._parse(digits, region) == expected, (national, region)
+        assert expected.valid, (national, region)

@@ -126,20 +126,27 @@ def scenario_stock(count, body, dispatch, workers=1):
         env["ir.config_parameter"].set_param("sms.endpoint", "http://127.0.0.1:%d" % server.server_address[1])
         env["iap.account"].get("sms")  # stock creates it (and commits) on first use: not part of the timing
         mailing = create_mailing(env, count, body, 254700000000)
-        worker = DispatchWorker("stock", mailing.id) if workers == 2 else None
-        started = time.perf_counter()
-        StockMailing.action_send_sms(mailing)
-        cr.commit()
-        prepared = time.perf_counter()
-        if worker:
-            done = worker.finish()
-        else:
-            if dispatch:
-                dispatch_stock(env, mailing.id)
-            done = time.perf_counter()
-        sent = env["sms.sms"].search_count([("mailing_id", "=", mailing.id), ("state", "=", "pending")])
+        result = timed_send(env, mailing, "stock", lambda: StockMailing.action_send_sms(mailing), dispatch, workers)
     server.shutdown()
-    return {"prepare": prepared - started, "dispatch": done - prepared, "sent": sent, "rss": peak_rss_mb()}
+    return {**result, "rss": peak_rss_mb()}
+
+
+def timed_send(env, mailing, kind, prepare, dispatch, workers):
+    """Time ``prepare()``, then the dispatch of ``mailing`` by ``kind`` ('stock' or 'ours'): in this process after
+    preparation, or by a second worker process during it (``workers=2``)."""
+    worker = DispatchWorker(kind, mailing.id) if workers == 2 else None
+    started = time.perf_counter()
+    prepare()
+    env.cr.commit()
+    prepared = time.perf_counter()
+    if worker:
+        done = worker.finish()
+    else:
+        if dispatch:
+            DISPATCHERS[kind](env, mailing.id)
+        done = time.perf_counter()
+    sent = env["sms.sms"].search_count([("mailing_id", "=", mailing.id), ("state", "=", "pending")])
+    return {"prepare": prepared - started, "dispatch": done - prepared, "sent": sent}
 
 
 def dispatch_stock(env, mailing_id):
@@ -186,6 +193,9 @@ class DispatchWorker:
         return time.perf_counter() - (time.time() - done_wall)
 
 
+DISPATCHERS = {"stock": dispatch_stock, "ours": dispatch_ours}
+
+
 def run_dispatch_worker(kind, mailing_id):
     """The worker process of DispatchWorker: dispatch until preparation ended and the queue is empty."""
     from odoo import SUPERUSER_ID, api
@@ -193,7 +203,7 @@ def run_dispatch_worker(kind, mailing_id):
     registry = odoo_env()
     prepared = threading.Event()
     threading.Thread(target=lambda: (sys.stdin.readline(), prepared.set()), daemon=True).start()
-    dispatch = dispatch_ours if kind == "ours" else dispatch_stock
+    dispatch = DISPATCHERS[kind]
     print("ready", flush=True)
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
@@ -228,24 +238,15 @@ def scenario_ours(count, body, dispatch, latency=0.0, workers=1):
                 "username": "simulator", "api_key": "simulator-key",
                 "company_id": env.company.id})
             mailing = create_mailing(env, count, body, 254710000000)
-            worker = DispatchWorker("ours", mailing.id) if workers == 2 else None
-            started = time.perf_counter()
-            mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms()  # as the cron
-            cr.commit()
-            prepared = time.perf_counter()
-            if worker:
-                done = worker.finish()
-            else:
-                if dispatch:
-                    dispatch_ours(env, mailing.id)
-                done = time.perf_counter()
-            sent = env["sms.sms"].search_count([("mailing_id", "=", mailing.id), ("state", "=", "pending")])
+            result = timed_send(  # preparation as the mass-mailing cron runs it
+                env, mailing, "ours",
+                lambda: mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms(),
+                dispatch, workers)
         stats = get_json("http://127.0.0.1:%d/__sim__/state?limit=0" % port)["stats"]
     finally:
         simulator.terminate()
         simulator.wait(10)
-    return {"prepare": prepared - started, "dispatch": done - prepared, "sent": sent, "rss": peak_rss_mb(),
-            "received": stats["accepted"], "duplicates": stats["duplicates"]}
+    return {**result, "rss": peak_rss_mb(), "received": stats["accepted"], "duplicates": stats["duplicates"]}
 
 
 def contact_csv(count, first_number):

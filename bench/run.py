@@ -133,14 +133,21 @@ def scenario_stock(count, body, dispatch, workers=1):
 
 def timed_send(env, mailing, kind, prepare, dispatch, workers):
     """Time ``prepare()``, then the dispatch of ``mailing`` by ``kind`` ('stock' or 'ours'): in this process after
-    preparation, or by a second worker process during it (``workers=2``)."""
+    preparation, by a second worker process during it (``workers=2``), or by two dispatcher processes started
+    together once it is prepared (``workers="2 dispatchers"``)."""
     worker = DispatchWorker(kind, mailing.id) if workers == 2 else None
+    dispatchers = ([DispatchWorker(kind, mailing.id, during_preparation=False) for _index in range(2)]
+                   if workers == "2 dispatchers" else [])
     started = time.perf_counter()
     prepare()
     env.cr.commit()
     prepared = time.perf_counter()
     if worker:
         done = worker.finish()
+    elif dispatchers:
+        for dispatcher in dispatchers:
+            dispatcher.signal()
+        done = max(dispatcher.wait() for dispatcher in dispatchers)
     else:
         if dispatch:
             DISPATCHERS[kind](env, mailing.id)
@@ -175,17 +182,24 @@ class DispatchWorker:
     (the default ``--max-cron-threads 2``): the mass-mailing cron prepares, the SMS cron dispatches what each
     committed chunk queued. It stops once told that preparation ended and nothing is left to send."""
 
-    def __init__(self, kind, mailing_id):
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--dispatch-worker", kind, "--mailing", str(mailing_id)],
-            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    def __init__(self, kind, mailing_id, during_preparation=True):
+        command = [sys.executable, __file__, "--dispatch-worker", kind, "--mailing", str(mailing_id)]
+        self.process = subprocess.Popen(command + ([] if during_preparation else ["--after-preparation"]),
+                                        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         if self.process.stdout.readline().strip() != "ready":
             raise RuntimeError("the dispatch worker did not start")
 
     def finish(self):
         """Tell the worker that preparation ended; the ``perf_counter`` time at which it sent the last SMS."""
+        self.signal()
+        return self.wait()
+
+    def signal(self):
+        """Preparation ended (a worker started with ``during_preparation=False`` starts dispatching now)."""
         self.process.stdin.write("prepared\n")
         self.process.stdin.flush()
+
+    def wait(self):
         out, _err = self.process.communicate(timeout=3600)
         if self.process.returncode:
             raise RuntimeError("the dispatch worker failed")
@@ -196,15 +210,19 @@ class DispatchWorker:
 DISPATCHERS = {"stock": dispatch_stock, "ours": dispatch_ours}
 
 
-def run_dispatch_worker(kind, mailing_id):
+def run_dispatch_worker(kind, mailing_id, after_preparation):
     """The worker process of DispatchWorker: dispatch until preparation ended and the queue is empty."""
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
     prepared = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.readline(), prepared.set()), daemon=True).start()
     dispatch = DISPATCHERS[kind]
     print("ready", flush=True)
+    if after_preparation:
+        sys.stdin.readline()
+        prepared.set()
+    else:
+        threading.Thread(target=lambda: (sys.stdin.readline(), prepared.set()), daemon=True).start()
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         while True:
@@ -470,6 +488,7 @@ SCENARIOS = {
     "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
     "stock-broadcast-2-workers": lambda n: scenario_stock(n, BROADCAST, dispatch=True, workers=2),
     "ours-broadcast-2-workers": lambda n: scenario_ours(n, BROADCAST, dispatch=True, workers=2),
+    "ours-broadcast-2-dispatchers": lambda n: scenario_ours(n, BROADCAST, dispatch=True, workers="2 dispatchers"),
     "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
     "reports-http": scenario_reports_http,
     "stock-import": scenario_stock_import,
@@ -534,9 +553,10 @@ def main():
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
     parser.add_argument("--dispatch-worker", choices=("ours", "stock"), help=argparse.SUPPRESS)
     parser.add_argument("--mailing", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--after-preparation", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.dispatch_worker:
-        run_dispatch_worker(args.dispatch_worker, args.mailing)
+        run_dispatch_worker(args.dispatch_worker, args.mailing, args.after_preparation)
         return
     if args.scenario:
         print(json.dumps(SCENARIOS[args.scenario](args.n)))
@@ -544,7 +564,7 @@ def main():
     ensure_template()
     results = {}
     for name in ("stock-prepare", "ours-prepare", "stock-broadcast", "ours-broadcast", "stock-broadcast-2-workers",
-                 "ours-broadcast-2-workers"):
+                 "ours-broadcast-2-workers", "ours-broadcast-2-dispatchers"):
         print("running %s (N=%d)..." % (name, args.n), flush=True)
         results[name] = run_scenario(name, args.n)
     print("running ours-personalised-100ms (N=%d)..." % args.personalised_n, flush=True)
@@ -587,6 +607,12 @@ def print_table(args, results):
           % (stock_b["rss"], ours_b["rss"], stock_b["rss"] / ours_b["rss"]))
     print("| SMS sent (stock) / received by AT (ours), duplicates | %d | %d, %d dup |"
           % (stock_b["sent"], ours_b["received"], ours_b["duplicates"]))
+    two = results["ours-broadcast-2-dispatchers"]
+    print()
+    print("Two dispatcher processes on the prepared broadcast (N=%d): %.2f s (one: %.2f s), %d received by AT, "
+          "%d duplicates; two cron workers: %d received, %d duplicates"
+          % (args.n, two["dispatch"], ours_b["dispatch"], two["received"], two["duplicates"], ours_w["received"],
+             ours_w["duplicates"]))
     print()
     print("Personalised dispatch, AT answering after 100 ms, N=%d: %.0f SMS/s (%d received, %d duplicates)"
           % (args.personalised_n, args.personalised_n / personal["dispatch"], personal["received"],

@@ -8,6 +8,7 @@
     "website": "https://github.com/sms-africastalking/sms_africastalking",
     "license": "LGPL-3",
     "depends": ["mass_mailing_sms"],
+    "uninstall_hook": "uninstall_hook",
     "external_dependencies": {
         "python": ["africastalking", "phonenumbers", "python-docx", "openpyxl"],
     },

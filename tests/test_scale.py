@@ -7,7 +7,9 @@ from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
+from .. import uninstall_hook
 from ..models import mailing_mailing
+from ..models.sms_sms import SMS_TABLE_FILLFACTOR
 from ..tools.at_simulator import ATSimulator
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 
@@ -52,6 +54,16 @@ class TestMailingScale(AfricasTalkingCase):
         self.env.invalidate_all()
         self.assertEqual(mailing.sent, 20000)
         self.assertEqual(mailing.state, "done")
+
+    def test_sms_table_fillfactor_set_and_reset_on_uninstall(self):
+        """Room for in-place updates of queued SMS; uninstalling gives the table PostgreSQL's default back."""
+        def reloptions():
+            self.env.cr.execute("SELECT reloptions FROM pg_class WHERE relname = 'sms_sms'")
+            return self.env.cr.fetchone()[0]
+
+        self.assertIn("fillfactor=%d" % SMS_TABLE_FILLFACTOR, reloptions())
+        uninstall_hook(self.env)  # DDL is transactional: the test's rollback restores the option
+        self.assertFalse(reloptions())
 
     def test_prepare_rules_match_stock(self):
         """Blacklisted, opted-out, duplicate, invalid and missing numbers are cancelled with stock's reasons."""

@@ -512,7 +512,7 @@ class MailingMailing(models.Model):
         # transaction, which the request commits or rolls back as a whole.
         auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not is_testing()
         for chunk in tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list):
-            chunk = self._africastalking_lock_untraced(chunk)
+            chunk = self._africastalking_lock_untraced(chunk, context)
             self._africastalking_prepare_chunk(chunk, context)
             if auto_commit:
                 self.env["sms.sms"]._africastalking_trigger_queue()
@@ -524,14 +524,22 @@ class MailingMailing(models.Model):
             # Nothing to dispatch (every recipient excluded): no delivery will mark the mailing done.
             self.write({"state": "done", "sent_date": fields.Datetime.now(), "kpi_mail_required": not self.sent_date})
 
-    def _africastalking_lock_untraced(self, res_ids):
+    def _africastalking_lock_untraced(self, res_ids, context):
         """Lock the mailing, then keep the recipients that still have no trace.
 
         Two preparations of one mailing (the cron and a "Send Now", or two cron workers) take turns chunk by
-        chunk, and the second skips what the first wrote: nobody is prepared, so sent, twice.
+        chunk, and the second skips what the first wrote: nobody is prepared, so sent, twice. Traces are only
+        looked up when someone else wrote some since our last chunk (the mailing's newest trace is not ours): a
+        lookup per chunk among all the mailing's traces would make a large mailing's preparation quadratic.
         """
         self.env.cr.execute("SELECT id FROM mailing_mailing WHERE id = %s FOR NO KEY UPDATE", (self.id,))
         self.env["mailing.trace"].flush_model(["mass_mailing_id", "res_id", "model"])
+        self.env.cr.execute("SELECT max(id) FROM mailing_trace WHERE mass_mailing_id = %s", (self.id,))
+        newest = self.env.cr.fetchone()[0]
+        alone = context.newest_trace_id is not None and newest == context.newest_trace_id
+        context.newest_trace_id = newest
+        if alone:
+            return res_ids
         self.env.cr.execute(
             "SELECT res_id FROM mailing_trace WHERE mass_mailing_id = %s AND model = %s AND res_id = ANY(%s)",
             (self.id, self.mailing_model_real, list(res_ids)))
@@ -581,6 +589,8 @@ class MailingMailing(models.Model):
         trace_ids = next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
         tracker_ids = next_ids(cr, "sms_tracker_id_seq", len(outgoing))
         codes = _trace_codes(len(outgoing) + len(cancelled))
+        if trace_ids:
+            context.newest_trace_id = max(trace_ids)  # drawn under the mailing's lock: newer than any other
         now, uid = fields.Datetime.now(), self.env.uid
         company_id = (self.user_id.company_id or self.env.company).id
         # Read once: per recipient, every ORM field access costs more than the row it helps write.
@@ -731,6 +741,8 @@ class _PrepareContext:
     def __init__(self, mailing):
         self.mailing = mailing
         self.rules = _RecipientRules(mailing)
+        # The newest trace of the mailing when we last held its lock, or the one we wrote (None: not looked yet)
+        self.newest_trace_id = None
         self.smart_encoding = mailing.env.company.sms_smart_encoding
         self.base_url = mailing.get_base_url()
         self.template = self._shortened_template()

@@ -109,6 +109,23 @@ class TestMailingScale(AfricasTalkingCase):
             self.assertSentOnce(contact.mobile)
         self.assertEqual(self.simulator.stats()["duplicates"], 0, self.simulator.stats())
 
+    def test_interleaved_preparations_skip_what_the_other_traced(self):
+        """Two preparations of one mailing taking turns: each chunk skips the recipients the other one traced,
+        also after a chunk of its own (when it would otherwise assume it is alone)."""
+        mailing_list = self._big_list(30)
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)]).sudo()
+        mailing.action_put_in_queue()
+        self.env.flush_all()
+        remaining = mailing._get_remaining_recipients()
+        first, second = mailing_mailing._PrepareContext(mailing), mailing_mailing._PrepareContext(mailing)
+        for context, chunk in ((first, remaining[:10]), (first, remaining[10:15]), (second, remaining[:20]),
+                               (first, remaining[15:30]), (second, remaining[20:30])):
+            mailing._africastalking_prepare_chunk(mailing._africastalking_lock_untraced(chunk, context), context)
+        self.assertEqual(sorted(mailing.mailing_trace_ids.mapped("res_id")), sorted(remaining))
+        self.run_sms_queue()
+        for contact in mailing_list.contact_ids:
+            self.assertSentOnce(contact.mobile)
+
     def test_estimate_of_a_resumed_mailing_counts_traced_numbers_as_duplicates(self):
         """The estimate before a resumed run and the run itself treat a number already traced alike."""
         mailing_list = self._big_list(10)

@@ -6,6 +6,9 @@ from odoo.exceptions import ValidationError
 
 from ..tools.segments import analyze
 
+# Distinct texts whose segment count is kept while pricing (a broadcast has one, a personalised mailing many).
+SEGMENTS_CACHE_SIZE = 10000
+
 
 @dataclass
 class SmsPricing:
@@ -109,18 +112,19 @@ class AfricasTalkingRate(models.Model):
         rate of its number. One implementation for the mailing estimate, the credit gate and the SMS API."""
         table, match_cache, segments_cache = self._get_rate_table(company), {}, {}
         pricing = SmsPricing(table_currency=next(iter(table.values()))[1] if table else False)
-        per_message = []
-        for number, text in texts:
+        for index, (number, text) in enumerate(texts):
             info = segments_cache.get(text)
             if info is None:
+                if len(segments_cache) >= SEGMENTS_CACHE_SIZE:
+                    segments_cache.clear()  # personalised texts rarely repeat: keep memory bounded
                 info = segments_cache[text] = analyze(text)
-            per_message.append(info.segments)
+            pricing.segments_min = min(pricing.segments_min, info.segments) if index else info.segments
+            pricing.segments_max = max(pricing.segments_max, info.segments)
+            pricing.segments += info.segments
             pricing.encodings.add(info.encoding)
             rate = self._match(table, number or "", match_cache)
             if rate is None:
                 pricing.unpriced_numbers.append(number)
             else:
                 pricing.cost_by_currency[rate[1]] += rate[0] * info.segments
-        pricing.segments = sum(per_message)
-        pricing.segments_min, pricing.segments_max = min(per_message, default=0), max(per_message, default=0)
         return pricing

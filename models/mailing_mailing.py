@@ -23,6 +23,8 @@ from ..tools.segments import smart_encode
 _logger = logging.getLogger(__name__)
 
 RENDER_BATCH = 1000
+# Recipients whose placeholder fields the estimate reads in one query (then drops from the cache)
+PREFETCH_BATCH = 20000
 # Placeholders that are plain field paths, e.g. "object.name" or "object.partner_id.name" (see _africastalking_render)
 FIELD_PATH_RE = re.compile(r"^\s*object(\.[a-z][a-z0-9_]*)+\s*$")
 # Recipients prepared (rendered, filtered, written) per transaction: bounds memory and the work lost to a crash.
@@ -134,16 +136,24 @@ class MailingMailing(models.Model):
             else:
                 recipients[res_id] = number
 
-        texts = mailing._sms_estimate_texts(res_model, list(recipients), body or "", allow_unsubscribe)
         first_text = company.sms_at_first_message_text
         first_numbers = self._sms_estimate_first_numbers(set(recipients.values())) if first_text else set()
-        pricing = self.env["africastalking.rate"]._price_texts(
-            ((number, "%s\n%s" % (texts[res_id], first_text) if number in first_numbers else texts[res_id])
-             for res_id, number in recipients.items()), company)
+        samples = []
+
+        def texts_as_billed():
+            for res_id, text in mailing._sms_estimate_texts(res_model, list(recipients), body or "",
+                                                            allow_unsubscribe):
+                if not samples:
+                    samples.append(text)
+                number = recipients[res_id]
+                yield number, "%s\n%s" % (text, first_text) if number in first_numbers else text
+
+        # Texts are rendered and priced as they come: 1,000,000 of them are never in memory at once
+        pricing = self.env["africastalking.rate"]._price_texts(texts_as_billed(), company)
         country_cache = {}
         unpriced_countries = {self._sms_estimate_country_name(number, country_cache)
                               for number in pricing.unpriced_numbers}
-        sample = next(iter(texts.values()), smart_encode(body) if company.sms_smart_encoding else body)
+        sample = samples[0] if samples else (smart_encode(body) if company.sms_smart_encoding else body)
         return {
             "recipients_total": len(res_ids),
             "recipients": len(recipients),
@@ -239,7 +249,7 @@ class MailingMailing(models.Model):
                     number[:4])
 
     def _sms_estimate_texts(self, res_model, res_ids, body, allow_unsubscribe):
-        """``{res_id: text as it will leave}``; a body without placeholders is rendered once."""
+        """Yield ``(res_id, text as it will leave)``; a body without placeholders is rendered once."""
         unsubscribe = ""
         complete_links = None
         if self:
@@ -259,17 +269,20 @@ class MailingMailing(models.Model):
 
         if "{{" not in body and "{%" not in body:
             text = finish(body)
-            return dict.fromkeys(res_ids, text)
-        self._sms_estimate_prefetch(body, res_model, res_ids)
-        texts = {}
-        for start in range(0, len(res_ids), RENDER_BATCH):
-            batch = res_ids[start:start + RENDER_BATCH]
-            rendered = self._africastalking_render(body, res_model, batch)
-            texts.update({res_id: finish(rendered[res_id]) for res_id in batch})
-        return texts
+            for res_id in res_ids:
+                yield res_id, text
+            return
+        for batch in tools.split_every(PREFETCH_BATCH, res_ids, list):
+            records = self._sms_estimate_prefetch(body, res_model, batch)
+            for render_batch in tools.split_every(RENDER_BATCH, batch, list):
+                rendered = self._africastalking_render(body, res_model, render_batch)
+                for res_id in render_batch:
+                    yield res_id, finish(rendered[res_id])
+            if records:
+                records.invalidate_recordset()  # memory stays bounded whatever the number of recipients
 
     def _sms_estimate_prefetch(self, body, res_model, res_ids):
-        """Read the fields the placeholders name for every recipient in one query.
+        """Read the fields the placeholders name for these recipients in one query; the records read, or None.
 
         Rendered batch by batch, each batch would read every column of the model again (one query per 1,000
         recipients, most of the estimate's time at 100k). Only plain field paths are prefetched; anything else,
@@ -277,13 +290,15 @@ class MailingMailing(models.Model):
         """
         paths = [expression for _text, expression in parse_inline_template(body) if expression]
         if not res_ids or not paths or not all(FIELD_PATH_RE.match(path) for path in paths):
-            return
+            return None
         model = self.env[res_model]
         names = {path.strip().split(".")[1] for path in paths}
         if not all(name in model._fields for name in names):
-            return
+            return None
+        records = model.browse(res_ids)
         with contextlib.suppress(AccessError):
-            model.browse(res_ids).fetch(names)
+            records.fetch(names)
+        return records
 
     def _sms_estimate_values(self, estimate):
         return {

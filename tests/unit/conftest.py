@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+from callback_receiver import CallbackReceiver
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,3 +20,11 @@ if str(ROOT) not in sys.path:
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
 settings.register_profile("explore", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    """A local HTTP server recording the simulator's callbacks, one per test module (callback_receiver.py)."""
+    receiver = CallbackReceiver()
+    yield receiver
+    receiver.close()

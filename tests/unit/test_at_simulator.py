@@ -11,20 +11,12 @@ import requests
 from africastalking.Application import ApplicationService
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
-from callback_receiver import CallbackReceiver
 
 from tools.at_simulator import ATSimulator, _callback_urls, _parse_args
 
 TIMEOUT = 5
 SAFARICOM = '+254711000001'
 AIRTEL_UG = '+256701000002'
-
-
-@pytest.fixture(scope='module')
-def receiver():
-    receiver = CallbackReceiver()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture(scope='module')

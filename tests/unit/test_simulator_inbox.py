@@ -6,7 +6,6 @@ HTTP call has a small timeout.
 
 import pytest
 import requests
-from callback_receiver import CallbackReceiver
 
 from tools.at_simulator import ATSimulator, _parse_args
 
@@ -14,13 +13,6 @@ TIMEOUT = 5
 AMINA = '+254711000001'
 BARAKA = '+254722000002'
 UGANDA = '+256701000003'
-
-
-@pytest.fixture(scope='module')
-def receiver():
-    receiver = CallbackReceiver()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture(scope='module')

@@ -285,13 +285,7 @@ class AfricasTalkingMessage(models.Model):
             {name: [row[index] for row in rows] for index, name in enumerate(
                 ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
         )
-        message_ids, trace_ids = self.env.cr.fetchone()
-        for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
-            self.env[model].invalidate_model()
-        if message_ids:
-            self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
-        if trace_ids:
-            self.env["sms.tracker"]._update_sms_mailings("sent", self.env["mailing.trace"].browse(trace_ids))
+        self.env["sms.tracker"]._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
 
     # ------------------------------------------------------------------
     # Send results

@@ -349,13 +349,7 @@ class SmsSms(models.Model):
                 "parts": [result.parts for result in results],
             },
         )
-        message_ids, trace_ids = cr.fetchone()
-        for model in ("sms.sms", "sms.tracker", "mail.notification", "mailing.trace"):
-            self.env[model].invalidate_model()
-        if message_ids:
-            self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
-        if trace_ids:
-            self.env["sms.tracker"]._update_sms_mailings("pending", self.env["mailing.trace"].browse(trace_ids))
+        self.env["sms.tracker"]._africastalking_after_sql_update(*cr.fetchone(), "pending")
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")

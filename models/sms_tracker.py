@@ -1,4 +1,4 @@
-from odoo import models
+from odoo import api, models
 from odoo.addons.mass_mailing_sms.models.sms_tracker import SmsTracker as MassSmsTracker
 from odoo.addons.sms.models.sms_tracker import SmsTracker as SmsTrackerBase
 
@@ -11,6 +11,18 @@ class SmsTracker(models.Model):
     # An unknown outcome shows as "processing" in the chatter: never "error", which would offer a resend.
     SMS_STATE_TO_NOTIFICATION_STATUS = {**SmsTrackerBase.SMS_STATE_TO_NOTIFICATION_STATUS, "unknown": "process"}
     SMS_STATE_TO_TRACE_STATUS = {**MassSmsTracker.SMS_STATE_TO_TRACE_STATUS, "unknown": "unknown"}
+
+    @api.model
+    def _africastalking_after_sql_update(self, message_ids, trace_ids, trace_status):
+        """What follows a set-based update of SMS, notifications and traces (the SQL versions of
+        ``_action_update_from_sms_state``): drop the ORM's cached values, tell the chatter of the messages whose
+        notifications changed and close the mailings that are done (``trace_ids``: one trace per mailing)."""
+        for model in ("sms.sms", "sms.tracker", "mail.notification", "mailing.trace"):
+            self.env[model].invalidate_model()
+        if message_ids:
+            self.env["mail.message"].browse(message_ids)._notify_message_notification_update()
+        if trace_ids:
+            self._update_sms_mailings(trace_status, self.env["mailing.trace"].browse(trace_ids))
 
     def _update_sms_traces(self, trace_status, failure_type=False, failure_reason=False):
         if trace_status != "unknown":

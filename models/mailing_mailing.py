@@ -1,4 +1,5 @@
 import contextlib
+import copy
 import logging
 import random
 import re
@@ -101,7 +102,7 @@ class MailingMailing(models.Model):
     # ------------------------------------------------------------------
 
     def _get_sms_cost_estimate(self, res_ids=None, res_model=None, body=None, allow_unsubscribe=None,
-                               use_blacklist=True):
+                               use_blacklist=True, rules=None):
         """What sending this mailing (or a mass composer send described by the arguments) will cost.
 
         Recipients are counted as the preparation treats them (_RecipientRules, stock's composer rules): missing
@@ -113,6 +114,8 @@ class MailingMailing(models.Model):
             recipients_total, recipients, excluded ({reason: count}), excluded_total, segments,
             segments_min, segments_max, encoding, cost (None when not known), currency, cost_available,
             unpriced (recipients without a rate), unpriced_countries, sample (the text of the first recipient)
+
+        ``rules``: the mailing's _RecipientRules when the caller has them (they are walked, so give a copy).
         """
         mailing = self[:1]
         res_model = res_model or mailing.mailing_model_real
@@ -125,7 +128,7 @@ class MailingMailing(models.Model):
             numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, res_ids)
         else:
             numbers, blacklisted = self._sms_estimate_numbers(res_model, res_ids), set()
-        rules = _RecipientRules(mailing)
+        rules = rules or _RecipientRules(mailing)
         excluded = Counter()
         recipients = {}
         for res_id in res_ids:
@@ -373,10 +376,10 @@ class MailingMailing(models.Model):
             )
         return self.env["sms.budget"]._check_spend(user or self.env.user, company, cost, estimate["currency"])
 
-    def _sms_check_credit(self, res_ids=None):
+    def _sms_check_credit(self, res_ids=None, rules=None):
         """Estimate, store the estimate and return the blocking reason (or False) for one SMS mailing."""
         self.ensure_one()
-        estimate = self._get_sms_cost_estimate(res_ids=res_ids)
+        estimate = self._get_sms_cost_estimate(res_ids=res_ids, rules=rules)
         self.sudo().write(self._sms_estimate_values(estimate))
         return self._sms_credit_problem(estimate, user=self.user_id or self.env.user)
 
@@ -409,14 +412,15 @@ class MailingMailing(models.Model):
                 continue
             # Computed once for the gate's estimate and the preparation.
             recipients = res_ids or mailing._get_remaining_recipients()
-            problem = mailing._sms_check_credit(res_ids=recipients)
+            rules = _RecipientRules(mailing)
+            problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone())
             if problem:
                 mailing.sudo().write({"state": "draft"})
                 mailing._message_log(body=problem)
                 _logger.info("SMS mailing %s blocked before sending: %s", mailing.id, problem)
                 continue
             if mailing._africastalking_can_prepare_in_bulk():
-                mailing._africastalking_prepare(recipients)
+                mailing._africastalking_prepare(recipients, rules=rules)
             else:
                 super(MailingMailing, mailing).action_send_sms(res_ids=recipients)
         self.env["sms.sms"]._africastalking_trigger_queue()
@@ -516,13 +520,13 @@ class MailingMailing(models.Model):
     # Bulk preparation
     # ------------------------------------------------------------------
 
-    def _africastalking_prepare(self, res_ids=None):
+    def _africastalking_prepare(self, res_ids=None, rules=None):
         self.ensure_one()
         self.env.flush_all()  # recipients are read with SQL
         res_ids = res_ids or self._get_remaining_recipients()
         if not res_ids:
             return
-        context = _PrepareContext(self)
+        context = _PrepareContext(self, rules)
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
         auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not is_testing()
@@ -743,6 +747,12 @@ class _RecipientRules:
             return "optout"
         return "duplicate" if duplicate else None
 
+    def clone(self):
+        """The same rules with their own numbers seen: the estimate and the preparation each walk the recipients."""
+        rules = copy.copy(self)
+        rules.seen_numbers = set(self.seen_numbers)
+        return rules
+
 
 def _trace_codes(count):
     """``count`` codes as stock's mailing.trace._get_random_code() makes them (unsubscribe links), faster."""
@@ -753,9 +763,9 @@ def _trace_codes(count):
 class _PrepareContext:
     """What a mailing's preparation computes once and reuses for every chunk."""
 
-    def __init__(self, mailing):
+    def __init__(self, mailing, rules=None):
         self.mailing = mailing
-        self.rules = _RecipientRules(mailing)
+        self.rules = rules or _RecipientRules(mailing)
         # The newest trace of the mailing when we last held its lock, or the one we wrote (None: not looked yet)
         self.newest_trace_id = None
         self.smart_encoding = mailing.env.company.sms_smart_encoding

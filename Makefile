@@ -1,32 +1,36 @@
-# The addon's commands. They need Odoo 17 importable by python3 and PostgreSQL (see README.md).
+# The addon's commands. The first one sets up what they all need (a project-local .venv with Odoo 17 and every
+# requirement, Debian packages, PostgreSQL): see README.md, "Quick start". Any python3 >= 3.10 can start them.
 PYTHON ?= python3
+DEV := $(PYTHON) scripts/odoo_dev.py
 
-.PHONY: test unit run lint bench stress help
+.PHONY: test unit run lint bench stress setup help
 
 help:
-	@echo "make test   every test (unit + Odoo TransactionCase/HttpCase/tours) on a fresh database"
-	@echo "make unit   the plain pytest tests of tools/ only"
 	@echo "make run    demo database + Africa's Talking simulator + Odoo on http://127.0.0.1:8069"
+	@echo "make test   every test (unit + Odoo TransactionCase/HttpCase/tours) on a fresh database"
+	@echo "make unit   the plain pytest tests of tools/ and scripts/ only"
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make bench  benchmarks against stock Odoo 17 (N=10000 by default)"
 	@echo "make stress gateway faults with the dispatcher killed, and 10,000-report chaos (bench/stress.py)"
+	@echo "make setup  only set up the environment (.venv with Odoo 17)"
 
 test:
-	$(PYTHON) scripts/odoo_dev.py test
+	$(DEV) test
 
 unit:
-	$(PYTHON) scripts/odoo_dev.py test --unit-only
+	$(DEV) test --unit-only
 
 run:
-	$(PYTHON) scripts/odoo_dev.py run
+	$(DEV) run
 
 lint:
-	ruff check .
-	$(PYTHON) -m pylint --rcfile=.pylintrc --disable=prefer-env-translation \
-		models controllers wizard tools tests __init__.py __manifest__.py
+	$(DEV) lint
+
+setup:
+	$(DEV) setup
 
 bench:
-	$(PYTHON) bench/run.py --n $(or $(N),10000)
+	$(DEV) bench -- --n $(or $(N),10000)
 
 stress:
-	$(PYTHON) bench/stress.py $(STRESS_ARGS)
+	$(DEV) stress -- $(STRESS_ARGS)

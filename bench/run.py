@@ -518,8 +518,7 @@ def ensure_template():
 def fresh_database():
     """DATABASE as a new copy of the template (PostgreSQL copies its files: about a second)."""
     odoo_dev.drop_database(DATABASE)
-    subprocess.run(["createdb", "-h", os.environ.get("PGHOST", "127.0.0.1"), "-p", os.environ.get("PGPORT", "5432"),
-                    "-T", TEMPLATE, DATABASE], check=True)
+    odoo_dev.create_database(DATABASE, template=TEMPLATE)
 
 
 def run_scenario(name, count, required=True):

@@ -15,13 +15,14 @@ import openpyxl
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
+from odoo.tools.misc import file_path
 
 from ..wizard.sms_contact_import import FILE_ERROR_MESSAGES, _sql_insert_possible
 from .common import AfricasTalkingCase
 
 _logger = logging.getLogger(__name__)
 
-WILLIAMS_CV_DOC = "/opt/odoo17/addons/hr_recruitment/data/hr_recruitment_demo_williams_cv.doc"
+WILLIAMS_CV_DOC = file_path("hr_recruitment/data/hr_recruitment_demo_williams_cv.doc")
 
 
 def csv_bytes(rows, encoding="utf-8", delimiter=","):

@@ -1,5 +1,6 @@
 import contextlib
 import datetime
+import importlib.util
 import io
 import shutil
 import time
@@ -25,8 +26,17 @@ from tools.contact_files import (
     split_contact_line,
 )
 
-# A small legacy Word file shipped with Odoo's sources; used when present to run antiword for real.
-ODOO_SAMPLE_DOC = Path("/opt/odoo17/addons/hr_recruitment/data/hr_recruitment_demo_williams_cv.doc")
+def _odoo_sample_doc():
+    """A small legacy Word file shipped with Odoo's sources (found without importing Odoo), to run antiword for real.
+
+    `make test` sets up Odoo's source and Debian's antiword, so the test that uses it never skips there.
+    """
+    spec = importlib.util.find_spec("odoo")
+    origin = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
+    return origin.parent / "addons/hr_recruitment/data/hr_recruitment_demo_williams_cv.doc" if origin else Path("/")
+
+
+ODOO_SAMPLE_DOC = _odoo_sample_doc()
 
 # What antiword prints for a .doc holding a title, a two-column table and a trailing note.
 ANTIWORD_SAMPLE = """\

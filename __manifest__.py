@@ -7,6 +7,8 @@
     "author": "sms_africastalking developers",
     "website": "https://github.com/sms-africastalking/sms_africastalking",
     "license": "LGPL-3",
+    "development_status": "Beta",
+    "maintainers": ["sms-africastalking"],
     "depends": ["mass_mailing_sms"],
     "uninstall_hook": "uninstall_hook",
     "external_dependencies": {

@@ -5,8 +5,8 @@ Each command first makes sure its environment exists (scripts/bootstrap.py: a pr
 and every requirement, built the first time and reused afterwards; Debian packages; PostgreSQL, private when none
 answers), then runs itself again inside that environment. Odoo is never part of this repository.
 
-The addon folder must carry the technical name, so a link ``~/.cache/sms_africastalking/<hash>/addons/sms_africastalking``
-points at this checkout whatever the clone's folder is called.
+The addon folder must carry the technical name, so a link
+``~/.cache/sms_africastalking/<hash>/addons/sms_africastalking`` points at this checkout whatever its folder is called.
 """
 
 import argparse
@@ -446,10 +446,13 @@ def cmd_run(args):
 PYLINT_TARGETS = ["models", "controllers", "wizard", "tools", "tests", "__init__.py", "__manifest__.py"]
 
 
-def cmd_lint(_args):
-    rc = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT).returncode
-    rc |= subprocess.run([sys.executable, "-m", "pylint", "--rcfile=.pylintrc", "--disable=prefer-env-translation",
-                          *PYLINT_TARGETS], cwd=ROOT).returncode
+def cmd_lint(args):
+    rc = 0
+    if args.only in (None, "ruff"):
+        rc |= subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=ROOT).returncode
+    if args.only in (None, "pylint"):
+        rc |= subprocess.run([sys.executable, "-m", "pylint", "--rcfile=.pylintrc",
+                              "--disable=prefer-env-translation", *PYLINT_TARGETS], cwd=ROOT).returncode
     sys.exit(1 if rc else 0)
 
 
@@ -492,6 +495,7 @@ def main():
     run.add_argument("--http-port", type=int, default=int(os.environ.get("HTTP_PORT", 8069)))
     run.set_defaults(func=cmd_run, database_needed=True)
     lint = sub.add_parser("lint", help="ruff and pylint-odoo")
+    lint.add_argument("--only", choices=("ruff", "pylint"), help="one of the two (the pre-commit hooks)")
     lint.set_defaults(func=cmd_lint, database_needed=False)
     setup = sub.add_parser("setup", help="only set up the environment (.venv)")
     setup.set_defaults(func=lambda _args: print(sys.executable), database_needed=False)

@@ -26,6 +26,7 @@ from tools.contact_files import (
     split_contact_line,
 )
 
+
 def _odoo_sample_doc():
     """A small legacy Word file shipped with Odoo's sources (found without importing Odoo), to run antiword for real.
 

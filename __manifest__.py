@@ -40,6 +40,7 @@
         "views/phone_blacklist_views.xml",
         "wizard/sms_contact_import_views.xml",
         "wizard/sms_composer_views.xml",
+        "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
     ],
     "demo": [

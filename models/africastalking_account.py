@@ -10,6 +10,9 @@ from odoo.exceptions import UserError, ValidationError
 from ..tools import at_gateway
 from ..tools.at_gateway import PRODUCTION_URL, SANDBOX_URL, SANDBOX_USERNAME, AfricasTalkingGateway, GatewayError
 
+# Where an AT account is topped up and its keys and callback URLs are managed (AT has no top-up API).
+AT_DASHBOARD_URL = "https://account.africastalking.com"
+
 CALLBACK_ROUTE = "/sms_africastalking/%s/%s/%s"  # account id, secret, kind
 # Hosts of the bundled simulator: its phone page is offered only for an account pointing at this machine.
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -239,3 +242,29 @@ class AfricasTalkingAccount(models.Model):
             "params": {"message": message, "type": kind, "sticky": False,
                        "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
         }
+
+    # ------------------------------------------------------------------
+    # AT's money in AT's words
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _top_up_action(self, company=None):
+        """Where stock's "Buy credits" / "Set up an account" lead instead: this company's AT account, never Odoo IAP.
+
+        Administrators get the account form (balance, Check Balance, the AT dashboard where AT is topped up); other
+        users a notice saying what to ask an administrator, with the last balance Odoo knows.
+        """
+        company = company or self.env.company
+        account = company._get_africastalking_account()
+        if self.env.is_system():
+            action = self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_account_action")
+            if account:
+                action.update({"res_id": account.id, "view_mode": "form", "views": [(False, "form")]})
+            return action
+        if not account:
+            return self._notify(_("No Africa's Talking account sends the SMS of %s: ask an administrator to add one "
+                                  "(Settings › SMS).", company.name), "warning")
+        return self._notify(_("Africa's Talking balance of %(account)s: %(balance)s (checked %(date)s). Ask an "
+                              "administrator to top it up in the Africa's Talking dashboard (%(url)s).",
+                              account=account.name, balance=account.sudo().balance or _("unknown"),
+                              date=account.sudo().balance_date or _("never"), url=AT_DASHBOARD_URL), "warning")

@@ -446,6 +446,10 @@ class MailingMailing(models.Model):
     def action_sms_check_balance(self):
         return self._sms_account().action_check_balance()
 
+    def action_buy_sms_credits(self):
+        # Stock opens Odoo's IAP credit page, which pays nothing towards AT: lead to the company's AT account.
+        return self.env["africastalking.account"]._top_up_action()
+
     def action_sms_check_service(self):
         return self._sms_account().action_test_connection()
 

@@ -16,3 +16,4 @@ from . import test_optout_page
 from . import test_reliability
 from . import test_security
 from . import test_africastalking_account
+from . import test_at_money

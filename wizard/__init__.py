@@ -3,3 +3,4 @@ from . import sms_broadcast
 from . import sms_composer
 from . import africastalking_sms_check
 from . import sms_contact_import
+from . import sms_resend

@@ -17,3 +17,4 @@ from . import test_reliability
 from . import test_security
 from . import test_africastalking_account
 from . import test_at_money
+from . import test_browser_smoke

@@ -1,0 +1,104 @@
+"""Browser smoke test: every action of SMS Marketing and every header button of its forms, per role.
+
+The targets are collected server-side from the menus the user sees under SMS Marketing (stock's and the addon's),
+plus Settings for the administrator; tests/browser_walker.js opens each one in Chromium and clicks the header
+buttons of a record's form. Odoo logs any client error, RPC error or server traceback as console.error, which
+fails the test.
+"""
+import json
+from pathlib import Path
+
+from odoo import Command, fields
+from odoo.tests import tagged
+from odoo.tools.safe_eval import safe_eval
+
+from .common import AfricasTalkingHttpCase
+
+WALKER = Path(__file__).with_name("browser_walker.js")
+
+# Header buttons whose effect outlives the click and would hide the rest of the walk (the record they act on is
+# walked before they are clicked, so only what they do is left out).
+SKIP_BUTTONS = {
+    # Opens the simulator's phones page in a new browser tab, outside the web client.
+    "africastalking.account": ["action_open_simulator"],
+}
+
+
+@tagged("post_install", "-at_install")
+class TestBrowserSmoke(AfricasTalkingHttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        admin = cls.env.ref("base.user_admin")
+        cls.user_marketing.password = "marketing_mary"
+        # A mailing sent with delivery reports in both states, another left in draft: the header differs.
+        cls.mailing_draft = cls.env["mailing.mailing"].create({
+            "subject": "Smoke draft", "mailing_type": "sms", "body_plaintext": "Draft {{ object.name }}",
+            "mailing_model_id": cls.env["ir.model"]._get_id("mailing.list"), "user_id": admin.id,
+            "contact_list_ids": [Command.link(cls.mailing_list.id)],
+        })
+        cls.mailing_sent = cls.env["mailing.mailing"].create({
+            "subject": "Smoke sent", "mailing_type": "sms", "body_plaintext": "Sent {{ object.name }}",
+            "mailing_model_id": cls.env["ir.model"]._get_id("mailing.list"), "user_id": admin.id,
+            "contact_list_ids": [Command.link(cls.mailing_list.id)],
+        })
+        cls.env["sms.budget"].create({
+            "name": "ICT Office", "user_ids": [Command.set([admin.id, cls.user_marketing.id])],
+            "date_end": fields.Date.add(fields.Date.today(), days=30), "limit_amount": 1000,
+        })
+
+    def _action_record(self, user, action):
+        """One record the action lists for the user, if any."""
+        if action.target == "new" or "form" not in (action.view_mode or "").split(","):
+            return None
+        Model = self.env[action.res_model].with_user(user)
+        if Model._transient or not self.env["ir.ui.view"].sudo().search_count(
+                [("model", "=", action.res_model), ("type", "=", "form")]):
+            return None
+        try:
+            domain = safe_eval(action.domain or "[]", {"uid": user.id, "context": {}, "user": user})
+        except Exception:  # noqa: BLE001  (a domain needing more context: any record of the model does)
+            domain = []
+        return Model.search(domain, limit=1).id or None
+
+    def _targets(self, user):
+        root = self.env.ref("mass_mailing_sms.mass_mailing_sms_menu_root")
+        menus = self.env["ir.ui.menu"].with_user(user).search([("id", "child_of", root.id), ("action", "!=", False)])
+        targets = []
+        for menu in menus:
+            action = menu.action.sudo()
+            if action._name != "ir.actions.act_window":
+                targets.append({"label": menu.complete_name, "action": action.id})
+                continue
+            res_id = self._action_record(user, action)
+            targets.append({"label": menu.complete_name, "action": action.id, "resId": res_id,
+                            "skipButtons": SKIP_BUTTONS.get(action.res_model, [])})
+        sms_mailings = self.env.ref("mass_mailing_sms.mailing_mailing_action_sms")
+        for mailing in (self.mailing_draft, self.mailing_sent):
+            targets.append({"label": "SMS mailing %s" % mailing.subject, "action": sms_mailings.id,
+                            "resId": mailing.id})
+        if user.has_group("base.group_system"):
+            targets.append({"label": "Settings", "action": self.env.ref("base_setup.action_general_configuration").id,
+                            "extraButtons": ["action_open_africastalking_accounts",
+                                             "action_open_africastalking_rates"]})
+        return targets
+
+    def _walk(self, user, min_clicks):
+        self.send_mailing(self.mailing_sent)
+        self.deliver_reports()
+        self.env.flush_all()
+        targets = self._targets(user)
+        labels = [target["label"] for target in targets]
+        for expected in ("SMS Marketing/Reporting/Sent SMS", "SMS Marketing/Configuration/SMS Rates",
+                         "SMS Marketing/Alerts/Alert Rules"):
+            self.assertIn(expected, labels, "the walk covers the addon's menus")
+        code = WALKER.read_text(encoding="utf-8").replace("__TARGETS__", json.dumps(targets)).replace(
+            "__MIN_CLICKS__", str(min_clicks))
+        self.browser_js("/web", code, ready="!!odoo.__WOWL_DEBUG__", login=user.login, timeout=900)
+
+    def test_smoke_admin(self):
+        self._walk(self.env.ref("base.user_admin"), min_clicks=15)
+
+    def test_smoke_marketing_user(self):
+        self._walk(self.user_marketing, min_clicks=10)

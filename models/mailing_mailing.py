@@ -437,21 +437,9 @@ class MailingMailing(models.Model):
     # Buttons
     # ------------------------------------------------------------------
 
-    def _sms_account(self):
-        account = self.env.company._get_africastalking_account()
-        if not account:
-            raise UserError(_("No Africa's Talking account is configured for %s.", self.env.company.name))
-        return account
-
-    def action_sms_check_balance(self):
-        return self._sms_account().action_check_balance()
-
     def action_buy_sms_credits(self):
         # Stock opens Odoo's IAP credit page, which pays nothing towards AT: lead to the company's AT account.
         return self.env["africastalking.account"]._top_up_action()
-
-    def action_sms_check_service(self):
-        return self._sms_account().action_test_connection()
 
     def action_view_sms_cost_analysis(self):
         action = self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.mailing_trace_action_sms_cost")

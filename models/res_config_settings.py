@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -19,10 +19,12 @@ class ResConfigSettings(models.TransientModel):
     sms_reply_start = fields.Char(related="company_id.sms_reply_start", readonly=False)
     sms_reply_help = fields.Char(related="company_id.sms_reply_help", readonly=False)
 
+    # The dependency makes the web client's first onchange compute the count (an undepending field stays 0 there).
+    @api.depends("company_id")
     def _compute_africastalking_account_count(self):
-        count = self.env["africastalking.account"].search_count([("company_id", "=", self.env.company.id)])
         for settings in self:
-            settings.africastalking_account_count = count
+            settings.africastalking_account_count = self.env["africastalking.account"].search_count(
+                [("company_id", "=", settings.company_id.id or self.env.company.id)])
 
     def action_open_africastalking_accounts(self):
         return self.env["ir.actions.act_window"]._for_xml_id("sms_africastalking.africastalking_account_action")

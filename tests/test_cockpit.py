@@ -121,11 +121,27 @@ class TestCostEstimate(AfricasTalkingCase):
 
     def test_check_shows_text_for_a_recipient(self):
         mailing = self._mailing("Hi {{ object.name }} 😀")
-        contact = self.mixed_list.contact_ids[1]
+        contact = self.mixed_list.contact_ids.filtered(lambda c: c.name == "Ben")
         check = self.env["africastalking.sms.check"].with_user(self.user_marketing).create({
             "mailing_id": mailing.id, "recipient": "mailing.contact,%s" % contact.id})
         self.assertEqual(check.text, "Hi Ben 😀")
         self.assertEqual((check.encoding, check.segments, check.cost_note), ("UCS-2", 1, "KES 0.80"))
+
+    def test_check_shows_service_and_balance(self):
+        """The one Check opens with the account's service status and balance, as the marketing user."""
+        mailing = self._mailing("Hi {{ object.name }}")
+        Check = self.env["africastalking.sms.check"].with_user(self.user_marketing).with_context(
+            default_mailing_id=mailing.id)
+        values = Check.default_get(list(Check._fields))
+        self.assertTrue(values["service_ok"])
+        self.assertEqual(values["balance"], "KES 1000.0000")
+        self.assertIn("simulator", values["service_status"])
+        self.assertEqual(Check.create(values).res_model_id.model, "mailing.contact")
+        self.simulator.inject_fault("http_500", endpoint="user", after_processing=False)
+        values = Check.default_get(list(Check._fields))
+        self.assertFalse(values["service_ok"])
+        self.assertFalse(values["balance"])
+        self.assertTrue(values["service_status"], "the check says why the service does not answer")
 
 
 def analyze_parts(text):

@@ -1,15 +1,24 @@
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 
 class AfricasTalkingSmsCheck(models.TransientModel):
-    """"Check" a mailing for one chosen recipient: the text that leaves, its encoding, segments and cost."""
+    """The mailing's one *Check*: the Africa's Talking service and balance, then the SMS a chosen recipient gets
+    (the text that leaves, its encoding, segments and cost)."""
 
     _name = "africastalking.sms.check"
     _description = "Check an SMS for a Recipient"
 
     mailing_id = fields.Many2one("mailing.mailing", required=True, ondelete="cascade")
     res_model = fields.Char(related="mailing_id.mailing_model_real")
+    # The reference widget takes its model from a many2one to ir.model (its ``model_field`` option).
+    res_model_id = fields.Many2one("ir.model", compute="_compute_res_model_id")
     recipient = fields.Reference(selection="_selection_recipient_model")
+    # Asked from Africa's Talking once, when the check opens (not at each change of recipient).
+    account_name = fields.Char("Account", readonly=True)
+    service_ok = fields.Boolean(readonly=True)
+    service_status = fields.Char("Service", readonly=True)
+    balance = fields.Char(readonly=True)
     text = fields.Text("Text Sent", compute="_compute_check")
     number = fields.Char(compute="_compute_check")
     encoding = fields.Char(compute="_compute_check")
@@ -20,9 +29,31 @@ class AfricasTalkingSmsCheck(models.TransientModel):
     def _selection_recipient_model(self):
         return [(model.model, model.name) for model in self.env["ir.model"].sudo().search([])]
 
+    @api.depends("res_model")
+    def _compute_res_model_id(self):
+        for check in self:
+            check.res_model_id = self.env["ir.model"]._get(check.res_model) if check.res_model else False
+
+    @api.model
+    def _account_status(self):
+        """Service and balance of the company's sending account, as shown to the user."""
+        account = self.env.company._get_africastalking_account()
+        if not account:
+            return {"account_name": False, "service_ok": False, "balance": False,
+                    "service_status": _("No Africa's Talking account is configured for %s.", self.env.company.name)}
+        try:
+            currency, amount = account._fetch_balance()
+        except UserError as error:
+            return {"account_name": account.name, "service_ok": False, "balance": False,
+                    "service_status": str(error)}
+        return {"account_name": account.name, "service_ok": True, "balance": "%s %s" % (currency or "", amount),
+                "service_status": _("Connected to Africa's Talking as %s.", account.username)}
+
     @api.model
     def default_get(self, fields_list):
         values = super().default_get(fields_list)
+        if "service_status" in fields_list:
+            values.update(self._account_status())
         mailing = self.env["mailing.mailing"].browse(values.get("mailing_id"))
         if mailing and "recipient" in fields_list and not values.get("recipient"):
             first = self.env[mailing.mailing_model_real].search(mailing._parse_mailing_domain(), limit=1)

@@ -56,3 +56,21 @@ class TestCronData(AfricasTalkingCase):
             module, name = xmlid.split(".")
             data = self.env["ir.model.data"].search([("module", "=", module), ("name", "=", name)])
             self.assertTrue(data.noupdate, "an administrator's changes to %s survive updates" % xmlid)
+
+
+@tagged("post_install", "-at_install")
+class TestSettingsAccountCount(AfricasTalkingCase):
+
+    def test_settings_form_counts_active_accounts(self):
+        """Settings › SMS opens with the count of the company's active accounts (it said 0 with one active)."""
+        Settings = self.env["res.config.settings"]
+        fields = Settings.get_views([(False, "form")])["models"][Settings._name]
+        spec = {name: {} for name in fields if Settings._fields[name].type not in ("one2many", "many2many")}
+        self.assertIn("africastalking_account_count", spec)
+        # What the web client asks when the form opens: onchange on a new record with the form's fields.
+        values = Settings.onchange({}, [], spec)["value"]
+        self.assertEqual(values["africastalking_account_count"], 1)
+        self.account.copy({"name": "Second"})
+        self.env["africastalking.account"].create({
+            "name": "Archived", "environment": "sandbox", "username": "sandbox", "api_key": "k", "active": False})
+        self.assertEqual(Settings.onchange({}, [], spec)["value"]["africastalking_account_count"], 2)

@@ -353,16 +353,34 @@ class SmsSms(models.Model):
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")
-        if failure_type == "unknown":
-            self.sms_tracker_id._action_update_from_provider_error(state_results[0].failure_reason or state)
-        else:
-            self.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type)
         reasons = {result.key: result.failure_reason for result in state_results}
         for reason, sms in self.grouped(lambda s: reasons.get(s.uuid) or False).items():
+            # The reason goes on the chatter's notification too (its failure dialog shows it), not only here.
+            if failure_type == "unknown":
+                sms.sms_tracker_id._action_update_from_provider_error(reason or state)
+            else:
+                sms.sms_tracker_id._action_update_from_sms_state("error", failure_type=failure_type,
+                                                                 failure_reason=reason)
             sms.write({"state": "error", "failure_type": failure_type, "at_failure_reason": reason,
                        "to_delete": unlink_failed})
+        self._africastalking_notify_authors_of_failure(reasons)
         if state in ("insufficient_credit", UNREGISTERED, "not_configured"):
             _logger.warning("Africa's Talking refused %d SMS: %s", len(self), state)
+
+    def _africastalking_notify_authors_of_failure(self, reasons):
+        """A single SMS (from a contact, the chatter or a composer) that failed: its author, who closed the
+        composer before the queue sent it, gets a notification with the reason. Mailings have their statistics."""
+        for sms in self.filtered(lambda s: s.mail_message_id and not s.mailing_id):
+            author = sms.mail_message_id.author_id
+            if not author.user_ids:
+                continue
+            recipient = sms.partner_id.display_name or sms.number
+            self.env["bus.bus"]._sendone(author, "simple_notification", {
+                "type": "danger", "sticky": True, "title": _("SMS not sent"),
+                "message": _("The SMS to %(recipient)s (%(number)s) was not sent: %(reason)s",
+                             recipient=recipient, number=sms.number,
+                             reason=reasons.get(sms.uuid) or _("unknown error")),
+            })
 
     @api.model
     def _africastalking_recover_stale_claims(self):

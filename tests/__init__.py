@@ -18,3 +18,4 @@ from . import test_security
 from . import test_africastalking_account
 from . import test_at_money
 from . import test_browser_smoke
+from . import test_single_sms_failure

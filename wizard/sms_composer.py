@@ -70,7 +70,22 @@ class SmsComposer(models.TransientModel):
             problem = estimate and self.env["mailing.mailing"]._sms_credit_problem(estimate)
             if problem:
                 raise UserError(problem)
-        return super().action_send_sms()
+        result = super().action_send_sms()
+        if result is False and self.composition_mode == "comment" and self.comment_single_recipient:
+            return self._sms_single_queued_notification()
+        return result
+
+    def _sms_single_queued_notification(self):
+        """Stock closes the composer silently: say which number the SMS goes to, and where a failure shows."""
+        field = self.env[self.res_model]._fields.get(self.number_field_name or "")
+        number = self.recipient_single_number_itf or self.recipient_single_number
+        message = _("SMS to %(recipient)s on %(number)s (%(field)s) is on its way. If it fails, you are told here "
+                    "and the reason shows on the contact's Sent SMS tab.",
+                    recipient=self.recipient_single_description or number, number=number,
+                    field=field.string if field else _("number"))
+        return {"type": "ir.actions.client", "tag": "display_notification",
+                "params": {"type": "info", "title": _("SMS queued"), "message": message, "sticky": False,
+                           "next": {"type": "ir.actions.act_window_close"}}}
 
     @api.depends("res_model", "res_id", "res_ids", "sms_target_guardians")
     def _compute_sms_guardian_counts(self):

@@ -1,4 +1,12 @@
-from odoo import models
+from odoo import fields, models
+
+
+class SmsResendRecipient(models.TransientModel):
+    """The chatter's "SMS failures" dialog: Africa's Talking's reason beside stock's failure type."""
+
+    _inherit = "sms.resend.recipient"
+
+    failure_reason = fields.Text(related="notification_id.failure_reason")
 
 
 class SmsResend(models.TransientModel):

@@ -19,3 +19,4 @@ from . import sms_event
 from . import sms_alert_rule
 from . import sms_alert
 from . import sms_africastalking_api
+from . import sms_africastalking_demo

@@ -18,4 +18,5 @@ from . import test_security
 from . import test_africastalking_account
 from . import test_at_money
 from . import test_browser_smoke
+from . import test_demo
 from . import test_single_sms_failure

@@ -16,7 +16,7 @@ class MailingSmsTest(models.TransientModel):
     def action_send_sms(self):
         self.ensure_one()
         numbers = [number.strip() for number in self.numbers.splitlines() if number.strip()]
-        sanitized = {number: self.env.user._phone_format(number=number) for number in numbers}
+        sanitized = {number: self._sanitize_test_number(number) for number in numbers}
         invalid = [number for number, e164 in sanitized.items() if not e164]
         body = self._render_test_body()
         sms = self.env["sms.sms"].sudo().create([
@@ -34,6 +34,14 @@ class MailingSmsTest(models.TransientModel):
             self.mailing_id._message_log(
                 body=Markup("<ul>%s</ul>") % Markup().join(Markup("<li>%s</li>") % line for line in lines))
         return True
+
+    def _sanitize_test_number(self, number):
+        """E.164 of a typed number: a local number (0712 ...) is read in the company's country first, then in
+        the user's (stock reads it only in the user's, so a Kenyan office with a US-set user refused 07xx)."""
+        user = self.env.user
+        company_country = self.env.company.country_id
+        return (company_country and user._phone_format(number=number, country=company_country)) or \
+            user._phone_format(number=number)
 
     def _render_test_body(self):
         mailing = self.mailing_id

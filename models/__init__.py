@@ -20,3 +20,4 @@ from . import sms_alert_rule
 from . import sms_alert
 from . import sms_africastalking_api
 from . import sms_africastalking_demo
+from . import ir_actions_server

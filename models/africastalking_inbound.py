@@ -130,6 +130,7 @@ class AfricasTalkingInbound(models.Model):
             "body": body,
             "partner_id": self.partner_ids[:1].id,
             "company_id": self.company_id.id,
+            "at_origin": "keyword",
         })
         self.reply_sms_uuid = sms.uuid
         sms._send()

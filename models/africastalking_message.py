@@ -5,6 +5,7 @@ from odoo.tools import SQL
 
 from ..tools.at_callbacks import FAILED_STATUSES, delivery_error
 from .phone_blacklist import NETWORK_BLACKLIST_REASONS
+from .sms_sms import SMS_ORIGINS
 
 _logger = logging.getLogger(__name__)
 
@@ -91,6 +92,17 @@ class AfricasTalkingMessage(models.Model):
     parts = fields.Integer(readonly=True)
     network_code = fields.Char(readonly=True)
     report_date = fields.Datetime("Last Report", readonly=True)
+    origin = fields.Selection(SMS_ORIGINS, readonly=True, index=True)
+    # The cost in the list and the analysis with its currency (AT gives a code per message).
+    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+
+    @api.depends("currency")
+    def _compute_currency_id(self):
+        codes = {code for code in self.mapped("currency") if code}
+        currencies = {currency.name: currency for currency in self.env["res.currency"].with_context(
+            active_test=False).search([("name", "in", list(codes))])} if codes else {}
+        for message in self:
+            message.currency_id = currencies.get(message.currency) or False
 
     def init(self):
         # Databases installed when create_uid / write_uid were links to users still have their foreign keys.
@@ -308,23 +320,26 @@ class AfricasTalkingMessage(models.Model):
             """
             INSERT INTO africastalking_message (
                    account_id, company_id, sms_uuid, number, body, partner_id, mailing_id, state, at_message_id,
-                   status_code, at_status, failure_reason, cost, currency, parts,
+                   status_code, at_status, failure_reason, cost, currency, parts, origin,
                    create_uid, create_date, write_uid, write_date)
             SELECT v.account_id, COALESCE(v.company_id, s.company_id), v.sms_uuid, v.number, s.body, s.partner_id,
                    s.mailing_id, v.state, v.at_message_id, v.status_code, v.at_status, v.failure_reason, v.cost,
-                   v.currency, v.parts, %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
+                   v.currency, v.parts,
+                   COALESCE(s.at_origin, CASE WHEN s.mailing_id IS NOT NULL THEN 'mailing' END, 'other'),
+                   %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
               FROM unnest(%(account_id)s::int[], %(company_id)s::int[], %(sms_uuid)s::varchar[],
                           %(number)s::varchar[], %(state)s::varchar[], %(at_message_id)s::varchar[],
                           %(status_code)s::int[], %(at_status)s::varchar[], %(failure_reason)s::varchar[],
                           %(cost)s::numeric[], %(currency)s::varchar[], %(parts)s::int[])
                    AS v(account_id, company_id, sms_uuid, number, state, at_message_id, status_code, at_status,
                         failure_reason, cost, currency, parts)
-         LEFT JOIN LATERAL (SELECT body, partner_id, mailing_id, company_id FROM sms_sms
+         LEFT JOIN LATERAL (SELECT body, partner_id, mailing_id, company_id, at_origin FROM sms_sms
                              WHERE uuid = v.sms_uuid LIMIT 1) s ON true  -- a lookup per SMS, never a scan
             ON CONFLICT (at_message_id) WHERE at_message_id IS NOT NULL DO UPDATE
                SET sms_uuid = EXCLUDED.sms_uuid, body = EXCLUDED.body, partner_id = EXCLUDED.partner_id,
                    mailing_id = EXCLUDED.mailing_id, status_code = EXCLUDED.status_code, cost = EXCLUDED.cost,
                    currency = EXCLUDED.currency, parts = EXCLUDED.parts, company_id = EXCLUDED.company_id,
+                   origin = EXCLUDED.origin,
                    write_date = EXCLUDED.write_date
             RETURNING id, xmax <> 0
             """,

@@ -48,7 +48,7 @@ class SmsAfricasTalkingDemo(models.AbstractModel):
                 "body": body, "mailing_id": mailing.id, "at_message_id": at_id, "status_code": 101,
                 "state": "delivered" if delivered else "failed", "at_status": "Success" if delivered else "Failed",
                 "failure_reason": reason, "cost": 0.8, "currency": "KES", "parts": 1, "network_code": "63902",
-                "report_date": now,
+                "report_date": now, "origin": "mailing",
             })
         mailing.write({"state": "done", "sent_date": now})
 

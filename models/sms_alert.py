@@ -161,7 +161,8 @@ class SmsAlert(models.Model):
                 alert.write({"state": "failed", "failure_reason": _("The template gave an empty text.")})
             else:
                 sms_values.append({"body": body, "number": alert.number, "partner_id": alert.partner_id.id,
-                                   "company_id": alert.company_id.id, "state": "outgoing"})
+                                   "company_id": alert.company_id.id, "state": "outgoing",
+                                   "at_origin": "alert" if alert.rule_id else "api"})
                 sent_ids.append(alert.id)
         sent = self.browse(sent_ids)
         sms = self.env["sms.sms"].sudo().create(sms_values)

@@ -11,6 +11,19 @@ from odoo.tools import SQL
 from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
 from ..tools.runtime import is_testing
 
+# Where an SMS comes from; the entry points say it with the context key (or the value) when they create it.
+ORIGIN_CONTEXT_KEY = "sms_at_origin"
+SMS_ORIGINS = [
+    ("mailing", "Mailing"),
+    ("composer", "Composer / single SMS"),
+    ("server_action", "Server / automated action"),
+    ("alert", "Alert"),
+    ("api", "API"),
+    ("keyword", "Keyword reply"),
+    ("test", "Mailing test"),
+    ("other", "Other"),
+]
+
 _logger = logging.getLogger(__name__)
 
 DISPATCH_CONTEXT_KEY = "sms_africastalking_dispatch"
@@ -58,6 +71,9 @@ class SmsSms(models.Model):
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index="btree_not_null")
     at_claim_date = fields.Datetime("Dispatch Claimed On", readonly=True, copy=False)
     at_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
+    # What sent it, for the cost analysis (africastalking.message.origin); mailings are known by their mailing.
+    at_origin = fields.Selection(SMS_ORIGINS, "Origin", readonly=True, copy=False,
+                                 default=lambda self: self.env.context.get(ORIGIN_CONTEXT_KEY))
 
     def init(self):  # pylint: disable=missing-return
         super().init()

@@ -20,7 +20,7 @@ class MailingSmsTest(models.TransientModel):
         invalid = [number for number, e164 in sanitized.items() if not e164]
         body = self._render_test_body()
         sms = self.env["sms.sms"].sudo().create([
-            {"body": body, "number": e164, "mailing_id": self.mailing_id.id}
+            {"body": body, "number": e164, "mailing_id": self.mailing_id.id, "at_origin": "test"}
             for e164 in dict.fromkeys(filter(None, sanitized.values()))
         ])
         sms._africastalking_trigger_queue()

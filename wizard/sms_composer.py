@@ -3,6 +3,7 @@ from ast import literal_eval
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.sms_sms import ORIGIN_CONTEXT_KEY
 from ..tools.segments import smart_encode
 
 
@@ -70,7 +71,9 @@ class SmsComposer(models.TransientModel):
             problem = estimate and self.env["mailing.mailing"]._sms_credit_problem(estimate)
             if problem:
                 raise UserError(problem)
-        result = super().action_send_sms()
+        # A server action sends through a composer too: it said so already.
+        composer = self.with_context(**{ORIGIN_CONTEXT_KEY: self.env.context.get(ORIGIN_CONTEXT_KEY) or "composer"})
+        result = super(SmsComposer, composer).action_send_sms()
         if result is False and self.composition_mode == "comment" and self.comment_single_recipient:
             return self._sms_single_queued_notification()
         return result

@@ -94,7 +94,7 @@ class AfricasTalkingMessage(models.Model):
     report_date = fields.Datetime("Last Report", readonly=True)
     origin = fields.Selection(SMS_ORIGINS, readonly=True, index=True)
     # The cost in the list and the analysis with its currency (AT gives a code per message).
-    currency_id = fields.Many2one("res.currency", compute="_compute_currency_id")
+    currency_id = fields.Many2one("res.currency", "Cost Currency", compute="_compute_currency_id")
 
     @api.depends("currency")
     def _compute_currency_id(self):

@@ -6,13 +6,17 @@ buttons of a record's form. Odoo logs any client error, RPC error or server trac
 fails the test.
 """
 import json
+import os
 from pathlib import Path
+from unittest.mock import patch
 
 from odoo import Command, fields
-from odoo.tests import tagged
+from odoo.tests import HttpCase, tagged
+from odoo.tests.common import ChromeBrowser
 from odoo.tools.safe_eval import safe_eval
 
-from .common import AfricasTalkingHttpCase
+from ..tools.at_simulator import ATSimulator
+from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase
 
 WALKER = Path(__file__).with_name("browser_walker.js")
 
@@ -102,3 +106,58 @@ class TestBrowserSmoke(AfricasTalkingHttpCase):
 
     def test_smoke_marketing_user(self):
         self._walk(self.user_marketing, min_clicks=10)
+
+
+@tagged("post_install", "-at_install")
+class TestDemoScreenshots(HttpCase):
+    """README screenshots of the demo: SMS_AT_DEMO_SCREENSHOTS=1, run on a database installed with the demo
+    (files under Odoo's screenshots folder, then copied to static/description/)."""
+
+    def _shoot(self, url, prefix, code="console.log('test successful');", ready="true"):
+        original = ChromeBrowser._wait_code_ok
+
+        def wait_then_shoot(browser, *args, **kwargs):
+            result = original(browser, *args, **kwargs)
+            browser.take_screenshot(prefix=prefix).result(timeout=20)
+            return result
+
+        with patch.object(ChromeBrowser, "_wait_code_ok", wait_then_shoot):
+            self.browser_js(url, "setTimeout(() => { %s }, 2500);" % code, ready=ready, login="admin")
+
+    def test_demo_screenshots(self):
+        if not os.environ.get("SMS_AT_DEMO_SCREENSHOTS"):
+            self.skipTest("set SMS_AT_DEMO_SCREENSHOTS=1 to take the README's demo screenshots")
+        # The demo account points at the simulator `make run` starts: here, one started for the pictures.
+        simulator = ATSimulator(accounts={SIM_USERNAME: SIM_API_KEY}).start()
+        self.addCleanup(simulator.stop)
+        self.env.ref("sms_africastalking.africastalking_account_demo_simulator").api_url = simulator.url
+        mailings = self.env.ref("mass_mailing_sms.mailing_mailing_action_sms")
+        self._shoot("/web#action=%s&view_type=list" % mailings.id, "demo_mailings_")
+        log = self.env.ref("sms_africastalking.africastalking_message_action")
+        self._shoot("/web#action=%s" % log.id, "demo_sent_sms_")
+        draft = self.env.ref("sms_africastalking.mailing_mailing_demo_exams")
+        self._shoot("/web#action=%s&id=%s&view_type=form" % (mailings.id, draft.id), "demo_check_",
+                    code="document.querySelector(\"button[name='action_sms_check']\").click();"
+                         "setTimeout(() => console.log('test successful'), 2500);",
+                    ready="!!document.querySelector(\"button[name='action_sms_check']\")")
+
+
+@tagged("post_install", "-at_install")
+class TestFirstHourTours(AfricasTalkingHttpCase):
+
+    def test_single_sms_says_which_number(self):
+        partner = self.partners[1]
+        partner.phone = "+254 20 765 4321"
+        self.start_tour("/web#model=res.partner&view_type=form&id=%s" % partner.id,
+                        "sms_africastalking_single_sms_tour", login="admin")
+        self.run_sms_queue()
+        self.assertSentOnce(partner.mobile, "Your student card is ready")
+
+    def test_mailing_test_takes_local_numbers(self):
+        admin = self.env.ref("base.user_admin")
+        admin.partner_id.country_id = self.env.ref("base.us")  # the user's own country is not the company's
+        mailing = self.create_sms_mailing(body="Test on a local number", user_id=admin.id)
+        self.start_tour("/web#model=mailing.mailing&view_type=form&id=%s" % mailing.id,
+                        "sms_africastalking_local_number_tour", login="admin")
+        self.run_sms_queue()
+        self.assertSentOnce("+254712345678", "Test on a local number")

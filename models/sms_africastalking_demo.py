@@ -57,6 +57,6 @@ class SmsAfricasTalkingDemo(models.AbstractModel):
         """A guardian asks about the exam by SMS: logged, matched to the contact and posted on its chatter."""
         account = self.env.ref("sms_africastalking.africastalking_account_demo_simulator")
         self.env["africastalking.inbound"]._process_inbound_message(account, InboundMessage(
-            message_id="demo-inbound-1", from_number="+254722000201", to="20880",
+            message_id="demo-inbound-1", from_number="+254798200201", to="20880",
             text="Habari, is the MAT 101 exam still in Hall A on Monday? - Mama Wanjiru",
             network_code="63902"))

@@ -15,10 +15,10 @@
     env.bus.addEventListener("RPC:RESPONSE", () => pending--);
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-    /** No RPC in flight and none started for 250 ms. */
+    /** No RPC in flight and none started for 250 ms (at most 90 s: a loaded CI machine is slow). */
     async function idle() {
         let quiet = 0;
-        for (let i = 0; i < 400 && quiet < 5; i++) {
+        for (let i = 0; i < 1800 && quiet < 5; i++) {
             await sleep(50);
             quiet = pending > 0 ? 0 : quiet + 1;
         }
@@ -26,7 +26,7 @@
 
     const visible = (el) => !!(el && el.getClientRects().length);
     /** A step that never ends fails the walk with its name rather than the whole test's timeout. */
-    const withTimeout = (promise, what, ms = 30000) =>
+    const withTimeout = (promise, what, ms = 120000) =>
         Promise.race([promise, sleep(ms).then(() => { throw new Error(`smoke: ${what}: no answer after ${ms} ms`); })]);
     const topDialog = () => [...document.querySelectorAll(".o_dialog .modal")].filter(visible).pop();
     const buttonLabel = (button) =>

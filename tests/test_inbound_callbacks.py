@@ -149,7 +149,7 @@ class TestInboundCallbacks(AfricasTalkingHttpCase):
         response = self._post("inbound", **{"from": "not a number", "text": "STOP"})
         self.assertEqual(response.status_code, 400)
         self.assertFalse(self._blacklisted("+254711000001"))
-        self.assertFalse(self.env["africastalking.inbound"].search([]))
+        self.assertFalse(self.env["africastalking.inbound"].search([("account_id", "=", self.account.id)]))
 
     # ------------------------------------------------------------------
     # AT bulk opt-out and network blacklist

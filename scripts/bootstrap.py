@@ -385,12 +385,20 @@ class PrivateCluster:
                 str(ROOT).encode()).hexdigest()[:12])
         return base
 
+    def _as_postgres(self, cmd):
+        # runuser lives in /usr/sbin, which a non-login root PATH may lack.
+        runuser = shutil.which("runuser") or next(
+            (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(path)), None)
+        if not runuser:
+            raise BootstrapError("runuser (util-linux) is needed to run PostgreSQL as the postgres user")
+        return [runuser, "-u", self.run_as, "--", *cmd]
+
     def _can_reach(self, path):
-        return subprocess.run(["runuser", "-u", self.run_as, "--", "test", "-x", str(path)]).returncode == 0
+        return subprocess.run(self._as_postgres(["test", "-x", str(path)])).returncode == 0
 
     def _cmd(self, *cmd):
         cmd = [str(self.bindir / cmd[0]), *cmd[1:]]
-        return ["runuser", "-u", self.run_as, "--", *cmd] if self.run_as else cmd
+        return self._as_postgres(cmd) if self.run_as else cmd
 
     def start(self):
         if self.bindir is None:

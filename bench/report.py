@@ -112,9 +112,9 @@ def header(run):
                         "plain — distinct Kenyan mobiles in E.164, nobody excluded, no link, no archives"),
         "- Each scenario ran %d times on a fresh copy of its template database, stock and ours interleaved; "
         "figures are **median [min–max]**, ratios are stock's median over ours." % settings["repeat"],
-        "- Stock: template `%s` with %s and what they need, **without this addon** (checked at each run); it talks "
-        "to a zero-latency fake of Odoo's IAP SMS endpoint. Ours: template `%s` with the addon and the bench "
-        "helper addon (the yardstick route); it talks to the AT simulator (its own process)." % (
+        "- Stock: template `%s` with %s and what they need, **without this addon** (checked at each run); it "
+        "talks to a zero-latency fake of Odoo's IAP SMS endpoint (its own process). Ours: template `%s` with the "
+        "addon and the bench helper addon (the yardstick route); it talks to the AT simulator (its own process)." % (
             data["templates"]["stock"]["database"], "`mass_mailing_sms`",
             data["templates"]["ours"]["database"]),
         "",

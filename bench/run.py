@@ -5,8 +5,8 @@
 database where the addon is NOT installed (`mass_mailing_sms` and what it needs), ours on a template with the addon
 (and the bench helper addon, whose minimal route is the yardstick of the delivery-report route). Every scenario runs
 in its own process on a fresh copy of its template, ``--repeat`` times (3 by default), stock and ours interleaved
-(stock first in odd rounds, ours first in even ones). Stock talks to a zero-latency fake of Odoo's IAP SMS endpoint;
-ours to the AT simulator, in its own process.
+(stock first in odd rounds, ours first in even ones). Stock talks to a zero-latency fake of Odoo's IAP SMS
+endpoint, ours to the AT simulator; each in its own process.
 
 Every run writes its raw samples, the commit, the machine and the arguments to ``bench/results/<time>-<commit>.json``
 (``--out``); ``python3 bench/report.py <that file> > bench/RESULTS.md`` makes the tables, medians and goals.
@@ -96,31 +96,48 @@ class FakeIapHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_GET(self):
+        body = json.dumps({"received": self.server.received}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, *args):
         pass
 
 
+def run_fake_iap(port):
+    server = ThreadingHTTPServer(("127.0.0.1", port), FakeIapHandler)
+    server.lock = threading.Lock()
+    server.received = 0
+    server.serve_forever()
+
+
 class StockGateway:
-    """Stock's side: the fake IAP endpoint in a thread of this process, set as `sms.endpoint`."""
+    """Stock's side: the fake IAP endpoint, in its own process as the AT simulator is for ours, set as
+    `sms.endpoint`."""
 
     kind = "stock"
 
     def __enter__(self):
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeIapHandler)
-        self.server.lock = threading.Lock()
-        self.server.received = 0
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, __file__, "--fake-iap", str(self.port)], cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
         return self
 
     def configure(self, env):
-        env["ir.config_parameter"].set_param("sms.endpoint", "http://127.0.0.1:%d" % self.server.server_address[1])
+        env["ir.config_parameter"].set_param("sms.endpoint", "http://127.0.0.1:%d" % self.port)
         env["iap.account"].get("sms")  # stock creates it (and commits) on first use: not part of the timing
 
     def stats(self):
-        return {"received": self.server.received, "duplicates": None}
+        return {"received": get_json("http://127.0.0.1:%d/" % self.port)["received"], "duplicates": None}
 
     def __exit__(self, *exc):
-        self.server.shutdown()
+        self.process.terminate()
+        self.process.wait(10)
 
 
 class OursGateway:
@@ -776,6 +793,8 @@ def plan(args):
     ]
     if args.no_stock_import:
         groups = [group for group in groups if group[0] != "import-stock-size"]
+    if args.import_n == args.stock_import_n and not args.no_stock_import:
+        groups = [group for group in groups if group[0] != "import"]  # the side-by-side group has it
     if not args.with_prefork and not args.only:
         groups = [group for group in groups if group[0] != "broadcast-2-workers"]
     if args.only:
@@ -870,12 +889,12 @@ def main():
                         help="recipients of the personalised dispatch at 100 ms latency")
     parser.add_argument("--reports-n", type=int, default=500,
                         help="delivery reports (and as many yardstick requests) per measure over HTTP")
-    parser.add_argument("--import-n", type=int, default=100000, help="rows of the contact import CSV (ours)")
-    parser.add_argument("--stock-import-n", type=int, default=10000,
-                        help="rows of the CSV imported by stock and ours side by side (stock's base_import takes "
-                             "minutes at 100,000 rows)")
-    parser.add_argument("--estimate-n", type=int, default=100000,
-                        help="recipients of the personalised mailing whose cost is estimated")
+    parser.add_argument("--import-n", type=int, help="rows of the contact import CSV (ours; default: --n)")
+    parser.add_argument("--stock-import-n", type=int,
+                        help="rows of the CSV imported by stock and ours side by side (default: --n, at most 10,000: "
+                             "stock's base_import takes minutes at 100,000 rows)")
+    parser.add_argument("--estimate-n", type=int,
+                        help="recipients of the personalised mailing whose cost is estimated (default: --n)")
     parser.add_argument("--no-stock-import", action="store_true", help="skip the import side by side")
     parser.add_argument("--with-prefork", action="store_true",
                         help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
@@ -888,7 +907,14 @@ def main():
     parser.add_argument("--dispatch-worker", choices=("ours", "stock"), help=argparse.SUPPRESS)
     parser.add_argument("--mailing", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--after-preparation", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fake-iap", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.import_n = args.import_n or args.n
+    args.stock_import_n = args.stock_import_n or min(args.n, 10000)
+    args.estimate_n = args.estimate_n or args.n
+    if args.fake_iap:
+        run_fake_iap(args.fake_iap)
+        return
     if args.dispatch_worker:
         run_dispatch_worker(args.mailing, args.after_preparation)
         return
@@ -908,7 +934,8 @@ def run_all(args):
         "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
         "machine": machine(),
         "settings": {key: value for key, value in vars(args).items()
-                     if key not in ("scenario", "dispatch_worker", "mailing", "after_preparation", "out")},
+                     if key not in ("scenario", "dispatch_worker", "mailing", "after_preparation", "out",
+                                    "fake_iap")},
         "argv": sys.argv[1:], "samples": [],
     }
     out = Path(args.out) if args.out else RESULTS_DIR / ("%s-%s.json" % (started.strftime("%Y%m%dT%H%M%SZ"),

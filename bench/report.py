@@ -247,10 +247,12 @@ def mailings(run):
         Stat(run.values("ours-broadcast", "dispatch")), bold=True)
     one, two = Stat(run.values("ours-broadcast", "dispatch")), Stat(run.values("ours-broadcast-2-dispatchers",
                                                                                "dispatch"))
-    out.append("| broadcast, dispatch stage alone, two dispatcher processes (s) | | %s | %s faster than one |" % (
-        two.show(), show_ratio(ratio(one, two))))
-    row("broadcast, Send to last SMS with a second cron worker process (prefork) (s)",
-        Stat(run.values("stock-broadcast-2-workers", "total")), Stat(run.values("ours-broadcast-2-workers", "total")))
+    out.append("| broadcast, dispatch stage alone, two dispatcher processes (s) | | %s | %s one dispatcher's speed |"
+               % (two.show(), show_ratio(ratio(one, two))))
+    prefork = Stat(run.values("stock-broadcast-2-workers", "total")), Stat(run.values("ours-broadcast-2-workers",
+                                                                                      "total"))
+    if any(prefork):
+        row("broadcast, Send to last SMS with a second cron worker process (prefork) (s)", *prefork)
     row("peak RSS of the broadcast, one process (MB)", Stat(run.values("stock-broadcast", "rss")),
         Stat(run.values("ours-broadcast", "rss")), 0)
     out.append("| SMS accepted by the gateway (broadcast) | %s | %s | |" % (
@@ -259,14 +261,17 @@ def mailings(run):
     out += ["",
             "Stock's SMS queue cron is hourly and its mailing does not wake it: on the threaded server the bench "
             "triggers it the moment stock's mailing is done (and again while SMS are left, stock sending 10,000 per "
-            "run), which favours stock. The second-cron-worker row runs the SMS queue in a second process polling "
-            "every 50 ms, as a prefork server's second cron worker; stock's composer commits every SMS at once, so "
-            "it cannot overlap. Two dispatcher processes start together on the prepared broadcast.", ""]
+            "run), which favours stock. Two dispatcher processes start together on the prepared broadcast."
+            + (" The second-cron-worker row runs the SMS queue in a second process polling every 50 ms, as a "
+               "prefork server's second cron worker; stock's composer commits every SMS at once, so it cannot "
+               "overlap." if any(prefork) else ""), ""]
     data = next(iter(run.values("ours-broadcast", "data")), None)
     if data:
-        out += ["Recipients of each realistic mailing: %s." % ", ".join(
-            "%s %s" % (f"{value:,}" if isinstance(value, int) else value, key.replace("_", " "))
-            for key, value in sorted(data.items())), ""]
+        out += ["Each realistic list of %s contacts: %s blacklisted, %s opted out, %s holding a number already in "
+                "the list, %s with an invalid number; %s distinct valid numbers, of %s; %s SMS expected." % (
+                    f"{n}", *(f"{data.get(key, 0):,}" for key in ("blacklisted", "opted_out", "duplicate", "invalid",
+                                                                   "distinct_valid")),
+                    ", ".join(data.get("countries", [])), f"{data.get('normal', 0):,}"), ""]
     return out
 
 

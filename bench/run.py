@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """Benchmarks of the addon against stock Odoo 17 SMS Marketing, measured in one run on the same data.
 
-`python3 bench/run.py --n 10000` (what `make bench` runs). Each scenario runs in its own process so that its peak
-memory (RSS) is its own. Stock's path is stock Odoo's code (mass SMS composer, `sms.sms._send` of the `sms`
-module) talking to a zero-latency fake of Odoo's IAP SMS endpoint; ours goes to the local AT simulator, run as a
-separate process. Results go to stdout as a table; copy them into bench/RESULTS.md.
+`python3 bench/run.py --n 10000 --realistic` (`make bench` runs `--n 10000`). Stock is measured on a template
+database where the addon is NOT installed (`mass_mailing_sms` and what it needs), ours on a template with the addon
+(and the bench helper addon, whose minimal route is the yardstick of the delivery-report route). Every scenario runs
+in its own process on a fresh copy of its template, ``--repeat`` times (3 by default), stock and ours interleaved
+(stock first in odd rounds, ours first in even ones). Stock talks to a zero-latency fake of Odoo's IAP SMS
+endpoint, ours to the AT simulator; each in its own process.
+
+Every run writes its raw samples, the commit, the machine and the arguments to ``bench/results/<time>-<commit>.json``
+(``--out``); ``python3 bench/report.py <that file> > bench/RESULTS.md`` makes the tables, medians and goals.
 """
 
 import argparse
+import datetime
 import json
 import os
+import platform
 import resource
 import socket
 import subprocess
@@ -25,9 +32,13 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import odoo_dev  # noqa: E402  (after the path set-up)
 
 DATABASE = os.environ.get("BENCH_DB", "sms_africastalking_bench")
-TEMPLATE = DATABASE + "_template"
+TEMPLATES = {"ours": DATABASE + "_template", "stock": DATABASE + "_stock_template"}
+BENCH_ADDONS = ROOT / "bench" / "addons"
+RESULTS_DIR = ROOT / "bench" / "results"
 PERSONALISED = "Hello {{ object.name }}, exams start Monday."
 BROADCAST = "Exams start on Monday at 08:00. Check the timetable on the portal."
+LINK = " Timetable: https://school.example.com/exams/timetable"
+MAX_WAIT = 3600  # seconds a scenario may take before it counts as failed
 
 
 # ----------------------------------------------------------------------
@@ -40,19 +51,33 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def addons_path():
+    return odoo_dev.addons_path() + "," + str(BENCH_ADDONS)
+
+
 def odoo_env():
     """An Odoo registry on the bench database, loaded as a library."""
     import odoo
     from odoo.tools import config
 
-    config.parse_config(["-d", DATABASE, "--addons-path", odoo_dev.addons_path(), *odoo_dev.db_args(),
-                         "--log-level", "warn"])
+    config.parse_config(["-d", DATABASE, "--addons-path", addons_path(), *odoo_dev.db_args(), "--log-level", "warn"])
     odoo.service.server.load_server_wide_modules()
     return odoo.registry(DATABASE)
 
 
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_peak_rss_mb(pid):
+    """Peak RSS of another (live) process, from /proc (Linux)."""
+    try:
+        for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 class FakeIapHandler(BaseHTTPRequestHandler):
@@ -62,7 +87,17 @@ class FakeIapHandler(BaseHTTPRequestHandler):
         payload = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         results = [{"uuid": number["uuid"], "state": "success", "credit": 1}
                    for message in payload["params"]["messages"] for number in message["numbers"]]
+        with self.server.lock:
+            self.server.received += len(results)
         body = json.dumps({"jsonrpc": "2.0", "id": payload.get("id"), "result": results}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        body = json.dumps({"received": self.server.received}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -73,68 +108,233 @@ class FakeIapHandler(BaseHTTPRequestHandler):
         pass
 
 
-def create_mailing(env, count, body, first_number):
-    """A list of ``count`` contacts with distinct Kenyan mobiles and an SMS mailing to it (committed)."""
+def run_fake_iap(port):
+    server = ThreadingHTTPServer(("127.0.0.1", port), FakeIapHandler)
+    server.lock = threading.Lock()
+    server.received = 0
+    server.serve_forever()
+
+
+class StockGateway:
+    """Stock's side: the fake IAP endpoint, in its own process as the AT simulator is for ours, set as
+    `sms.endpoint`."""
+
+    kind = "stock"
+
+    def __enter__(self):
+        self.port = free_port()
+        self.process = subprocess.Popen([sys.executable, __file__, "--fake-iap", str(self.port)], cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        return self
+
+    def configure(self, env):
+        env["ir.config_parameter"].set_param("sms.endpoint", "http://127.0.0.1:%d" % self.port)
+        env["iap.account"].get("sms")  # stock creates it (and commits) on first use: not part of the timing
+
+    def stats(self):
+        return {"received": get_json("http://127.0.0.1:%d/" % self.port)["received"], "duplicates": None}
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class OursGateway:
+    """Ours: the AT simulator in its own process, and an AT account of the company pointing at it."""
+
+    kind = "ours"
+
+    def __init__(self, latency=0.0):
+        self.latency = latency
+
+    def __enter__(self):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tools.at_simulator", "--port", str(self.port), "--balance", "100000000"],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port)
+        if self.latency:
+            post_json("http://127.0.0.1:%d/__sim__/config" % self.port, {"latency": self.latency})
+        return self
+
+    def configure(self, env):
+        env["africastalking.account"].search([]).active = False
+        return env["africastalking.account"].create({
+            "name": "Bench", "environment": "custom", "api_url": "http://127.0.0.1:%d" % self.port,
+            "username": "simulator", "api_key": "simulator-key", "company_id": env.company.id})
+
+    def stats(self):
+        stats = get_json("http://127.0.0.1:%d/__sim__/state?limit=0" % self.port)["stats"]
+        return {"received": stats["accepted"], "duplicates": stats["duplicates"]}
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
+
+
+def gateway(kind, latency=0.0):
+    return StockGateway() if kind == "stock" else OursGateway(latency)
+
+
+# ----------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------
+
+# Realistic numbers: (country, how the i-th number is written). Several countries, E.164, national, spaced, 00.
+NUMBER_FORMATS = (
+    ("KE", lambda k: "+2547%08d" % k),
+    ("KE", lambda k: "+2547%08d" % k),
+    ("KE", lambda k: "+2547%08d" % k),
+    ("KE", lambda k: "+2547%08d" % k),
+    ("KE", lambda k: "07{0[0]}{0[1]} {0[2]}{0[3]}{0[4]} {0[5]}{0[6]}{0[7]}".format("2%07d" % k)),
+    ("KE", lambda k: "07{0[0]}{0[1]}{0[2]}{0[3]}{0[4]}{0[5]}{0[6]}{0[7]}".format("2%07d" % k)),
+    ("UG", lambda k: "+256 77{0[0]} {0[1]}{0[2]}{0[3]} {0[4]}{0[5]}{0[6]}".format("%07d" % k)),
+    ("TZ", lambda k: "+255 75{0[0]} {0[1]}{0[2]}{0[3]} {0[4]}{0[5]}{0[6]}".format("%07d" % k)),
+    ("NG", lambda k: "0803 {0[0]}{0[1]}{0[2]} {0[3]}{0[4]}{0[5]}{0[6]}".format("%07d" % k)),
+    ("RW", lambda k: "00250 78{0[0]} {0[1]}{0[2]}{0[3]} {0[4]}{0[5]}{0[6]}".format("%07d" % k)),
+)
+# Per 100 contacts of a realistic list: which are blacklisted, opted out, a duplicate number, an invalid number.
+REALISTIC_SHARES = {"blacklisted": range(88, 93), "opted_out": range(93, 96), "duplicate": range(96, 98),
+                    "invalid": range(98, 100)}
+
+
+def realistic_rows(count, first):
+    """``count`` contacts as (name, written number, country code, role); numbers start at ``first``."""
+    rows = []
+    for index in range(count):
+        share = index % 100
+        role = next((name for name, shares in REALISTIC_SHARES.items() if share in shares), "normal")
+        country, write = NUMBER_FORMATS[index % len(NUMBER_FORMATS)]
+        if role == "duplicate":
+            _name, number, country, _role = rows[index - share + 12]  # a contact's number of this hundred, again
+        elif role == "invalid":
+            number = "+2547%d" % (index % 1000)  # too short for a Kenyan mobile
+        else:
+            number = write(first + index)
+        rows.append(("Student %d" % index, number, country, role))
+    return rows
+
+
+def create_mailing(env, count, body, first_number, realistic=False):
+    """A list of ``count`` contacts and an SMS mailing to it (committed).
+
+    Plain: distinct Kenyan mobiles in E.164, nobody excluded. Realistic: 5 % blacklisted, 3 % opted out, 2 % a
+    number already in the list, 2 % invalid, numbers of five countries written in several formats; the text carries
+    a tracked link and the opt-out link, and the mailing keeps its archives.
+    """
     from odoo import Command
 
-    # SMS left queued by an earlier scenario (prepare only) must not be dispatched by this one.
-    env.cr.execute("DELETE FROM sms_sms WHERE state IN ('outgoing', 'process')")
-    env["sms.sms"]._gc_device()  # sent SMS of earlier runs, as Odoo's daily autovacuum deletes them
-    env.cr.execute("DELETE FROM africastalking_delivery_report")
     mailing_list = env["mailing.list"].create({"name": "Bench %d" % count})
-    env.cr.execute(
-        """
-        WITH contacts AS (
-            INSERT INTO mailing_contact (name, mobile, phone_sanitized, create_date, write_date)
-            SELECT 'Student ' || n, '+' || (%(first)s + n), '+' || (%(first)s + n),
-                   now() at time zone 'UTC', now() at time zone 'UTC'
-              FROM generate_series(1, %(count)s) n
-         RETURNING id)
-        INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date, write_date)
-        SELECT id, %(list)s, false, now() at time zone 'UTC', now() at time zone 'UTC' FROM contacts
-        """,
-        {"first": first_number, "count": count, "list": mailing_list.id},
-    )
+    if realistic:
+        stats = insert_realistic_contacts(env, mailing_list, count, first_number)
+        body += LINK
+    else:
+        stats = {}
+        env.cr.execute(
+            """
+            WITH contacts AS (
+                INSERT INTO mailing_contact (name, mobile, phone_sanitized, create_date, write_date)
+                SELECT 'Student ' || n, '+' || (%(first)s + n), '+' || (%(first)s + n),
+                       now() at time zone 'UTC', now() at time zone 'UTC'
+                  FROM generate_series(1, %(count)s) n
+             RETURNING id)
+            INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date, write_date)
+            SELECT id, %(list)s, false, now() at time zone 'UTC', now() at time zone 'UTC' FROM contacts
+            """,
+            {"first": first_number, "count": count, "list": mailing_list.id},
+        )
     mailing = env["mailing.mailing"].create({
-        "subject": "Bench", "mailing_type": "sms", "body_plaintext": body, "keep_archives": False,
+        "subject": "Bench", "mailing_type": "sms", "body_plaintext": body, "keep_archives": realistic,
+        "sms_allow_unsubscribe": realistic,
         "mailing_model_id": env["ir.model"]._get_id("mailing.list"),
-        "contact_list_ids": [Command.link(mailing_list.id)], "state": "sending",
+        "contact_list_ids": [Command.link(mailing_list.id)],
     })
     env.cr.commit()
-    return mailing
+    return mailing, stats
 
 
-def outgoing_count(env, mailing):
-    env.cr.execute("SELECT count(*) FROM sms_sms WHERE mailing_id = %s AND state = 'outgoing'", (mailing.id,))
+def insert_realistic_contacts(env, mailing_list, count, first_number):
+    """The realistic list, by SQL; the sanitized number computed as Odoo's phone mixin computes it."""
+    rows = realistic_rows(count, first_number % 10000000)
+    countries = {code: env.ref("base.%s" % code.lower()) for code in {row[2] for row in rows}}
+    contacts = env["mailing.contact"]
+    sanitized = [contacts._phone_format_number(number, countries[country], force_format="E164") or None
+                 for _name, number, country, _role in rows]
+    env.cr.execute(
+        """
+        WITH data AS (
+            SELECT * FROM unnest(%(names)s::varchar[], %(numbers)s::varchar[], %(sanitized)s::varchar[],
+                                 %(countries)s::int[], %(opt_out)s::bool[])
+                       AS d(name, mobile, sanitized, country_id, opt_out)),
+        contacts AS (
+            INSERT INTO mailing_contact (name, mobile, phone_sanitized, country_id, create_date, write_date)
+            SELECT name, mobile, sanitized, country_id, now() at time zone 'UTC', now() at time zone 'UTC'
+              FROM data
+         RETURNING id, name)
+        INSERT INTO mailing_subscription (contact_id, list_id, opt_out, create_date, write_date)
+        SELECT contacts.id, %(list)s, data.opt_out, now() at time zone 'UTC', now() at time zone 'UTC'
+          FROM contacts JOIN data ON data.name = contacts.name
+        """,
+        {"names": [row[0] for row in rows], "numbers": [row[1] for row in rows], "sanitized": sanitized,
+         "countries": [countries[row[2]].id for row in rows], "opt_out": [row[3] == "opted_out" for row in rows],
+         "list": mailing_list.id},
+    )
+    blacklisted = [number for number, row in zip(sanitized, rows, strict=True) if row[3] == "blacklisted"]
+    env["phone.blacklist"].create([{"number": number} for number in blacklisted])
+    env.flush_all()
+    roles = [row[3] for row in rows]
+    return {role: roles.count(role) for role in set(roles)} | {
+        "invalid_sanitized": sum(1 for number in sanitized if not number),
+        "distinct_valid": len({number for number in sanitized if number}),
+        "countries": sorted(countries)}
+
+
+def sms_counts(env, mailing_id):
+    env.cr.execute("SELECT state, count(*) FROM sms_sms WHERE mailing_id = %s GROUP BY state", (mailing_id,))
+    return dict(env.cr.fetchall())
+
+
+def trace_counts(env, mailing_id):
+    env.cr.execute("SELECT trace_status, count(*) FROM mailing_trace WHERE mass_mailing_id = %s GROUP BY 1",
+                   (mailing_id,))
+    return dict(env.cr.fetchall())
+
+
+def left_to_send(env, mailing_id):
+    env.cr.execute("SELECT count(*) FROM sms_sms WHERE mailing_id = %s AND state IN ('outgoing', 'process')",
+                   (mailing_id,))
     return env.cr.fetchone()[0]
 
 
 # ----------------------------------------------------------------------
-# Scenarios (each in its own process)
+# Mailing scenarios (each in its own process, on a fresh database)
 # ----------------------------------------------------------------------
 
-def scenario_stock(count, body, dispatch, workers=1):
-    """Stock: the mass SMS composer prepares, then stock `_send` batches of 500 to the (fake) IAP endpoint."""
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), FakeIapHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    registry = odoo_env()
+def scenario_mailing(kind, count, body, dispatch, workers=1, latency=0.0, realistic=False):
+    """Prepare a mailing as the mass-mailing cron does, then dispatch it: in this process after preparation
+    (``workers=1``), by a second process polling during it as a second cron worker of a prefork server does
+    (``workers=2``), or by two dispatcher processes started together once it is prepared (``"2 dispatchers"``)."""
     from odoo import SUPERUSER_ID, api
-    from odoo.addons.mass_mailing_sms.models.mailing_mailing import Mailing as StockMailing
 
-    with registry.cursor() as cr:
-        env = api.Environment(cr, SUPERUSER_ID, {})
-        env["ir.config_parameter"].set_param("sms.endpoint", "http://127.0.0.1:%d" % server.server_address[1])
-        env["iap.account"].get("sms")  # stock creates it (and commits) on first use: not part of the timing
-        mailing = create_mailing(env, count, body, 254700000000)
-        result = timed_send(env, mailing, "stock", lambda: StockMailing.action_send_sms(mailing), dispatch, workers)
-    server.shutdown()
+    with gateway(kind, latency) as sms_gateway:
+        registry = odoo_env()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            sms_gateway.configure(env)
+            mailing, data = create_mailing(env, count, body, 254710000000, realistic)
+            mailing.state = "sending"
+            env.cr.commit()
+            # What the mass-mailing cron calls (ours adds its commit-per-chunk context to the cron's call)
+            prepare = (mailing.action_send_sms if kind == "stock" else
+                       mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms)
+            result = timed_send(env, mailing, kind, prepare, dispatch, workers)
+            result.update(sms=sms_counts(env, mailing.id), traces=trace_counts(env, mailing.id), data=data)
+        result.update(sms_gateway.stats())
     return {**result, "rss": peak_rss_mb()}
 
 
 def timed_send(env, mailing, kind, prepare, dispatch, workers):
-    """Time ``prepare()``, then the dispatch of ``mailing`` by ``kind`` ('stock' or 'ours'): in this process after
-    preparation, by a second worker process during it (``workers=2``), or by two dispatcher processes started
-    together once it is prepared (``workers="2 dispatchers"``)."""
     worker = DispatchWorker(kind, mailing.id) if workers == 2 else None
     dispatchers = ([DispatchWorker(kind, mailing.id, during_preparation=False) for _index in range(2)]
                    if workers == "2 dispatchers" else [])
@@ -150,37 +350,20 @@ def timed_send(env, mailing, kind, prepare, dispatch, workers):
         done = max(dispatcher.wait() for dispatcher in dispatchers)
     else:
         if dispatch:
-            DISPATCHERS[kind](env, mailing.id)
+            run_queue(env, mailing.id)
         done = time.perf_counter()
-    sent = env["sms.sms"].search_count([("mailing_id", "=", mailing.id), ("state", "=", "pending")])
-    return {"prepare": prepared - started, "dispatch": done - prepared, "sent": sent}
+    return {"prepare": prepared - started, "dispatch": done - prepared, "total": done - started}
 
 
-def dispatch_stock(env, mailing_id):
-    """Stock's SMS queue: batches of 500 through stock `_send`, a commit after each (sms.sms.send)."""
-    from odoo.addons.sms.models.sms_sms import SmsSms as StockSms
-
-    sms = env["sms.sms"]
-    while True:
-        ids = sms.search([("mailing_id", "=", mailing_id), ("state", "=", "outgoing")], limit=10000).ids
-        if not ids:
-            return
-        for batch in odoo_tools_split(500, ids):
-            StockSms._send(sms.browse(batch), unlink_failed=False, unlink_sent=True)
-            env.cr.commit()
-
-
-def dispatch_ours(env, mailing_id):
-    """The addon's SMS queue cron (claims, sends concurrently, writes back in bulk) until nothing is queued."""
-    while outgoing_count(env, env["mailing.mailing"].browse(mailing_id)):
+def run_queue(env, mailing_id):
+    """The SMS queue cron's method (`sms.sms._process_queue`, stock's or ours) until nothing is left to send."""
+    while left_to_send(env, mailing_id):
         env["sms.sms"]._process_queue()
         env.cr.commit()
 
 
 class DispatchWorker:
-    """A second process running the SMS queue while this one prepares, as Odoo does with its two cron workers
-    (the default ``--max-cron-threads 2``): the mass-mailing cron prepares, the SMS cron dispatches what each
-    committed chunk queued. It stops once told that preparation ended and nothing is left to send."""
+    """A second process running the SMS queue while this one prepares (or once told it is prepared)."""
 
     def __init__(self, kind, mailing_id, during_preparation=True):
         command = [sys.executable, __file__, "--dispatch-worker", kind, "--mailing", str(mailing_id)]
@@ -195,28 +378,23 @@ class DispatchWorker:
         return self.wait()
 
     def signal(self):
-        """Preparation ended (a worker started with ``during_preparation=False`` starts dispatching now)."""
         self.process.stdin.write("prepared\n")
         self.process.stdin.flush()
 
     def wait(self):
-        out, _err = self.process.communicate(timeout=3600)
+        out, _err = self.process.communicate(timeout=MAX_WAIT)
         if self.process.returncode:
             raise RuntimeError("the dispatch worker failed")
         done_wall = json.loads(out.strip().splitlines()[-1])["done"]
         return time.perf_counter() - (time.time() - done_wall)
 
 
-DISPATCHERS = {"stock": dispatch_stock, "ours": dispatch_ours}
-
-
-def run_dispatch_worker(kind, mailing_id, after_preparation):
+def run_dispatch_worker(mailing_id, after_preparation):
     """The worker process of DispatchWorker: dispatch until preparation ended and the queue is empty."""
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
     prepared = threading.Event()
-    dispatch = DISPATCHERS[kind]
     print("ready", flush=True)
     if after_preparation:
         sys.stdin.readline()
@@ -227,7 +405,7 @@ def run_dispatch_worker(kind, mailing_id, after_preparation):
         env = api.Environment(cr, SUPERUSER_ID, {})
         while True:
             finished_preparing = prepared.is_set()
-            dispatch(env, mailing_id)
+            run_queue(env, mailing_id)
             cr.commit()  # a new snapshot: the next poll sees the chunks committed meanwhile
             if finished_preparing:
                 break
@@ -235,50 +413,158 @@ def run_dispatch_worker(kind, mailing_id, after_preparation):
     print(json.dumps({"done": time.time()}), flush=True)
 
 
-def scenario_ours(count, body, dispatch, latency=0.0, workers=1):
-    """Ours: the addon's bulk preparation, then its queue dispatching to the AT simulator (its own process)."""
+def scenario_threaded(kind, count, body, realistic=False):
+    """Send on Odoo's default server: one process, threaded (``--workers 0``), two cron threads.
+
+    Timed from the Send button (`action_put_in_queue`, committed, as the user's request does) until the last SMS
+    left: the mass-mailing cron prepares, the SMS queue cron dispatches, both in the server. Stock's mailing does not
+    wake its SMS queue cron (hourly): the bench triggers it as soon as the mailing is done, and again while SMS are
+    left (stock sends 10,000 per run) — in stock's favour. Every other cron is pushed back a day, for both.
+    "prepare" ends when the mass-mailing cron job ends (it deletes its trigger then).
+    """
+    import psycopg2
+
     from odoo import SUPERUSER_ID, api
 
-    port = free_port()
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "tools.at_simulator", "--port", str(port), "--balance", "100000000"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        if latency:
-            post_json("http://127.0.0.1:%d/__sim__/config" % port, {"latency": latency})
+    with gateway(kind) as sms_gateway:
         registry = odoo_env()
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            env["africastalking.account"].search([]).active = False
-            env["africastalking.account"].create({
-                "name": "Bench", "environment": "custom", "api_url": "http://127.0.0.1:%d" % port,
-                "username": "simulator", "api_key": "simulator-key",
-                "company_id": env.company.id})
-            mailing = create_mailing(env, count, body, 254710000000)
-            result = timed_send(  # preparation as the mass-mailing cron runs it
-                env, mailing, "ours",
-                lambda: mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms(),
-                dispatch, workers)
-        stats = get_json("http://127.0.0.1:%d/__sim__/state?limit=0" % port)["stats"]
-    finally:
-        simulator.terminate()
-        simulator.wait(10)
-    return {**result, "rss": peak_rss_mb(), "received": stats["accepted"], "duplicates": stats["duplicates"]}
+            sms_gateway.configure(env)
+            mailing, data = create_mailing(env, count, body, 254710000000, realistic)
+            cr.execute("UPDATE ir_cron SET nextcall = now() at time zone 'UTC' + interval '1 day'")
+            sms_cron = env.ref("sms.ir_cron_sms_scheduler_action").id
+            mass_cron = env.ref("mass_mailing.ir_cron_mass_mailing_queue").id
+            cr.commit()
+        server = OdooServer(kind, workers=0, cron_threads=2)
+        try:
+            server.wait_ready()
+            time.sleep(1)  # the cron threads LISTEN once the registry is loaded
+            poll = psycopg2.connect(**pg_params(DATABASE))
+            poll.autocommit = True
+            notify = psycopg2.connect(**pg_params("postgres"))
+            notify.autocommit = True
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                started = time.perf_counter()
+                env["mailing.mailing"].browse(mailing.id).action_put_in_queue()
+                cr.commit()
+            prepared = done = None
+            renotify = 1
+            while not done:
+                time.sleep(0.02)
+                elapsed = time.perf_counter() - started
+                if elapsed > MAX_WAIT:
+                    raise RuntimeError("the threaded server did not send the mailing")
+                with poll.cursor() as pcr:
+                    pcr.execute(
+                        """SELECT state,
+                                  EXISTS(SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(mass)s),
+                                  EXISTS(SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(sms)s),
+                                  (SELECT count(*) FROM sms_sms
+                                    WHERE mailing_id = %(mailing)s AND state IN ('outgoing', 'process'))
+                             FROM mailing_mailing WHERE id = %(mailing)s""",
+                        {"mass": mass_cron, "sms": sms_cron, "mailing": mailing.id})
+                    state, mass_pending, sms_pending, left = pcr.fetchone()
+                    if state == "draft":
+                        raise RuntimeError("the mailing was put back to draft (blocked)")
+                    if state == "in_queue":
+                        if elapsed > renotify:  # in case the first NOTIFY came before the cron threads LISTEN
+                            renotify = elapsed + 1
+                            with notify.cursor() as ncr:
+                                ncr.execute("SELECT pg_notify('cron_trigger', %s)", (DATABASE,))
+                        continue
+                    # The mass-mailing cron job deletes its trigger when it ends (stock leaves the mailing in
+                    # 'sending' until its next daily run finds nobody left)
+                    if prepared is None and not mass_pending:
+                        prepared = elapsed
+                    if prepared is not None and not left:
+                        done = elapsed
+                    elif kind == "stock" and prepared is not None and not sms_pending:
+                        pcr.execute("INSERT INTO ir_cron_trigger (cron_id, call_at) "
+                                    "VALUES (%s, now() at time zone 'UTC')", (sms_cron,))
+                        with notify.cursor() as ncr:
+                            ncr.execute("SELECT pg_notify('cron_trigger', %s)", (DATABASE,))
+            server_rss = process_peak_rss_mb(server.process.pid)
+            poll.close()
+            notify.close()
+        finally:
+            server.stop()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            result = {"prepare": prepared, "total": done, "dispatch": done - prepared, "server_rss": server_rss,
+                      "sms": sms_counts(env, mailing.id), "traces": trace_counts(env, mailing.id), "data": data}
+        result.update(sms_gateway.stats())
+    return result
 
 
-def contact_csv(count, first_number):
-    """A CSV of ``count`` students (name, national mobile, class) plus one duplicate row, as schools export.
+def pg_params(dbname):
+    return {"dbname": dbname, "host": os.environ.get("PGHOST", "127.0.0.1"),
+            "port": os.environ.get("PGPORT", "5432"), "user": os.environ.get("PGUSER") or None}
 
-    Every scenario runs on a fresh database (run_scenario()): the numbers are new to it."""
+
+class OdooServer:
+    """`odoo -d DATABASE` as a server process (its log in .build/bench-server-<kind>.log)."""
+
+    def __init__(self, kind, workers=0, cron_threads=0):
+        self.port = free_port()
+        self.base = "http://127.0.0.1:%d" % self.port
+        odoo_dev.BUILD.mkdir(exist_ok=True)
+        self.log = open(odoo_dev.BUILD / ("bench-server-%s.log" % kind), "ab")  # noqa: SIM115  (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "odoo", "-d", DATABASE, "--addons-path", addons_path(), *odoo_dev.db_args(),
+             "--http-port", str(self.port), "--workers", str(workers), "--max-cron-threads", str(cron_threads),
+             "--log-level", "warn"],
+            cwd=odoo_dev.BUILD, stdout=self.log, stderr=self.log)
+
+    def wait_ready(self, timeout=180):
+        """Until the registry is loaded: the port opens before it, and the first request waits for it."""
+        import requests
+
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("the Odoo server stopped (see %s)" % self.log.name)
+            try:
+                if requests.get(self.base + "/web/login", timeout=60).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("the Odoo server did not answer")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
+
+
+# ----------------------------------------------------------------------
+# Import and estimate
+# ----------------------------------------------------------------------
+
+def contact_csv(count, first_number, realistic=False):
+    """A CSV of ``count`` students (name, mobile, class) plus one duplicate row, as schools export.
+
+    Plain: Kenyan national numbers. Realistic: the numbers of the realistic list (countries, formats, duplicates,
+    invalid ones) in international or national form as written."""
     lines = ["Name,Mobile,Class"]
-    lines += ["Student %d,0%d,Form %d" % (index, first_number + index, index % 4 + 1) for index in range(count)]
+    if realistic:
+        rows = realistic_rows(count, first_number % 10000000)
+        lines += ["%s,%s,Form %d" % (name, number, index % 4 + 1)
+                  for index, (name, number, _country, _role) in enumerate(rows)]
+    else:
+        lines += ["Student %d,0%d,Form %d" % (index, first_number + index, index % 4 + 1) for index in range(count)]
     lines.append("Duplicate,0%d,Form 1" % first_number)
     return ("\n".join(lines) + "\n").encode()
 
 
-def scenario_ours_import(count):
-    """Ours: the SMS contact import wizard, 100k-row CSV into a new list (normalise, dedup, tags, report)."""
+def scenario_ours_import(count, realistic=False):
+    """Ours: the SMS contact import wizard, the CSV into a new list (normalise, dedup, tags, report)."""
     import base64
 
     from odoo import SUPERUSER_ID, api
@@ -288,7 +574,7 @@ def scenario_ours_import(count):
         env = api.Environment(cr, SUPERUSER_ID, {})
         mailing_list = env["mailing.list"].create({"name": "Import bench %d" % count})
         wizard = env["sms.contact.import"].create({
-            "file": base64.b64encode(contact_csv(count, 720000000)), "filename": "students.csv",
+            "file": base64.b64encode(contact_csv(count, 720000000, realistic)), "filename": "students.csv",
             "list_ids": [(6, 0, mailing_list.ids)], "country_id": env.ref("base.ke").id})
         wizard._onchange_file()
         wizard.column_ids.filtered(lambda c: c.name == "Class").field = "tag"
@@ -300,12 +586,11 @@ def scenario_ours_import(count):
         cr.commit()
         elapsed = time.perf_counter() - started
         queries = cr.sql_log_count - queries
-        result = {"seconds": elapsed, "queries": queries, "rows": wizard.row_count, "created": wizard.created_count,
-                  "rejected": wizard.rejected_count, "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
-    return result
+        return {"seconds": elapsed, "queries": queries, "rows": wizard.row_count, "created": wizard.created_count,
+                "rejected": wizard.rejected_count, "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
 
 
-def scenario_stock_import(count):
+def scenario_stock_import(count, realistic=False):
     """Stock: Odoo's import (base_import) of the same CSV into mailing contacts, from the list (default_list_ids)."""
     from odoo import SUPERUSER_ID, api
 
@@ -314,8 +599,8 @@ def scenario_stock_import(count):
         env = api.Environment(cr, SUPERUSER_ID, {})
         mailing_list = env["mailing.list"].create({"name": "Stock import bench %d" % count})
         importer = env["base_import.import"].create({
-            "res_model": "mailing.contact", "file": contact_csv(count, 720000000), "file_name": "students.csv",
-            "file_type": "text/csv"})
+            "res_model": "mailing.contact", "file": contact_csv(count, 720000000, realistic),
+            "file_name": "students.csv", "file_type": "text/csv"})
         cr.commit()
         options = {"has_headers": True, "quoting": '"', "separator": ",", "encoding": "utf-8",
                    "name_create_enabled_fields": {"tag_ids": True}, "import_set_empty_fields": [],
@@ -331,14 +616,14 @@ def scenario_stock_import(count):
                 "in_list": mailing_list.contact_count, "rss": peak_rss_mb()}
 
 
-def scenario_ours_estimate(count):
+def scenario_ours_estimate(count, realistic=False):
     """Ours: the exact cost estimate of a personalised mailing to ``count`` list contacts (segments, rates)."""
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        mailing = create_mailing(env, count, PERSONALISED, 254740000000)
+        mailing, _data = create_mailing(env, count, PERSONALISED, 254740000000, realistic)
         env.invalidate_all()
         queries = cr.sql_log_count
         started = time.perf_counter()
@@ -349,78 +634,68 @@ def scenario_ours_estimate(count):
                 "rss": peak_rss_mb()}
 
 
-def sent_mailing_messages(env, count, port):
-    """A broadcast of ``count`` SMS sent through the simulator: AT message ids to report on (committed)."""
-    env["africastalking.account"].search([]).active = False
-    account = env["africastalking.account"].create({
-        "name": "Bench", "environment": "custom", "api_url": "http://127.0.0.1:%d" % port,
-        "username": "simulator", "api_key": "simulator-key", "company_id": env.company.id})
-    mailing = create_mailing(env, count, BROADCAST, 254730000000)
-    mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms()  # as the cron
-    while outgoing_count(env, mailing):
-        env["sms.sms"]._process_queue()
-    env.cr.commit()
-    messages = env["africastalking.message"].search_read([("mailing_id", "=", mailing.id)],
-                                                        ["at_message_id", "number"])
-    return account, mailing, messages
+# ----------------------------------------------------------------------
+# Delivery reports over HTTP
+# ----------------------------------------------------------------------
+
+WARM_UP_REQUESTS = 200
+SERVER_MODES = {"threaded": 0, "prefork-2": 2}  # --workers
 
 
-def with_simulator(function):
-    """Run ``function(port)`` with an AT simulator process beside it."""
-    port = free_port()
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "tools.at_simulator", "--port", str(port), "--balance", "100000000"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port)
-        return function(port)
-    finally:
-        simulator.terminate()
-        simulator.wait(10)
-
-
-def scenario_reports_http(count):
-    """One delivery report per HTTP request, as AT posts them, against a minimal one-UPDATE route; then the
-    queued reports applied in bulk by the report cron's method."""
+def scenario_reports_http(count, rounds=3, realistic=False):
+    """One delivery report per HTTP request, as AT posts them, against the minimal INSERT route of the bench addon,
+    on the same server: ``--workers 0`` and ``--workers 2``, 1 and 4 clients. The server is warmed up (registry
+    loaded, then WARM_UP_REQUESTS to each route from 4 clients) before anything is timed; each measure posts
+    ``count`` requests to each route, ``rounds`` times, route order alternating. Then the queued reports are
+    applied in bulk by the report cron's method."""
+    del realistic  # the reports are the same whatever the recipients
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
-
-    def run(port):
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            account, mailing, messages = sent_mailing_messages(env, count, port)
-            path = account._callback_path("delivery")
-            env.cr.commit()
-        http_port = free_port()
-        addons = odoo_dev.addons_path() + "," + str(ROOT / "bench" / "addons")
-        server = subprocess.Popen(
-            [sys.executable, "-m", "odoo", "-d", DATABASE, "--addons-path", addons, *odoo_dev.db_args(),
-             "--http-port", str(http_port), "--workers", "0", "--max-cron-threads", "0", "--log-level", "warn"],
-            cwd=odoo_dev.BUILD, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    per_mode = WARM_UP_REQUESTS + rounds * 2 * count
+    result = {"rounds": [], "warm_up": WARM_UP_REQUESTS}
+    with gateway("ours") as sms_gateway, registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        account = sms_gateway.configure(env)
+        mailing, _data = create_mailing(env, per_mode * len(SERVER_MODES), BROADCAST, 254730000000)
+        mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms()  # as the cron
+        run_queue(env, mailing.id)
+        messages = env["africastalking.message"].search_read([("mailing_id", "=", mailing.id)],
+                                                            ["at_message_id", "number"])
+        path = account._callback_path("delivery")
+        cr.commit()
+    forms = [{"id": m["at_message_id"], "status": "Success", "phoneNumber": m["number"], "networkCode": "63902"}
+             for m in messages]
+    for mode, workers in SERVER_MODES.items():
+        mode_forms, forms = forms[:per_mode], forms[per_mode:]
+        server = OdooServer("reports", workers=workers, cron_threads=0)
         try:
-            wait_for_port(http_port, timeout=60)
-            base = "http://127.0.0.1:%d" % http_port
-            forms = [{"id": m["at_message_id"], "status": "Success", "phoneNumber": m["number"],
-                      "networkCode": "63902"} for m in messages]
-            result = {}
-            for threads in (1, 4):
-                result["minimal_%d" % threads] = post_forms(base + "/sms_africastalking_bench/minimal",
-                                                            [{}] * len(forms), threads)
-                half = forms[:len(forms) // 2] if threads == 1 else forms[len(forms) // 2:]
-                result["reports_%d" % threads] = post_forms(base + path, half, threads)
+            server.wait_ready()
+            minimal = server.base + "/sms_africastalking_bench/minimal"
+            warm = mode_forms[:WARM_UP_REQUESTS]
+            post_forms(minimal, warm, 4)
+            post_forms(server.base + path, warm, 4)
+            batches = iter(range(WARM_UP_REQUESTS, per_mode, count))
+            for round_index in range(rounds):
+                for clients in (1, 4):
+                    start = next(batches)
+                    batch = mode_forms[start:start + count]
+                    routes = [("minimal", minimal), ("reports", server.base + path)]
+                    for route, url in (routes if round_index % 2 == 0 else routes[::-1]):
+                        measure = post_forms(url, batch, clients)
+                        result["rounds"].append({"mode": mode, "clients": clients, "route": route,
+                                                 "round": round_index, **measure})
         finally:
-            server.terminate()
-            server.wait(20)
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            started = time.perf_counter()
-            result["applied"] = env["africastalking.delivery.report"]._cron_apply(linger=0)
-            result["apply_per_second"] = result["applied"] / (time.perf_counter() - started)
-            result["delivered"] = env["mailing.mailing"].browse(mailing.id).delivered
-        return result
-
-    return with_simulator(run)
+            server.stop()
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        cr.execute("SELECT count(*) FROM africastalking_message")
+        result["messages_in_database"] = cr.fetchone()[0]
+        started = time.perf_counter()
+        result["applied"] = env["africastalking.delivery.report"]._cron_apply(linger=0)
+        result["apply_per_second"] = result["applied"] / (time.perf_counter() - started)
+        result["delivered"] = env["mailing.mailing"].browse(mailing.id).delivered
+    return result
 
 
 def post_forms(url, forms, threads):
@@ -433,7 +708,7 @@ def post_forms(url, forms, threads):
     def client(chunk):
         with requests.Session() as session:
             for form in chunk:
-                response = session.post(url, data=form or {"x": "1"}, timeout=30)
+                response = session.post(url, data=form, timeout=30)
                 if response.status_code != 200:
                     failures.append(response.status_code)
 
@@ -445,11 +720,6 @@ def post_forms(url, forms, threads):
         worker.join()
     elapsed = time.perf_counter() - started
     return {"requests": len(forms), "per_second": len(forms) / elapsed, "failures": len(failures)}
-
-
-def odoo_tools_split(size, ids):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 def wait_for_port(port, timeout=10):
@@ -478,19 +748,28 @@ def post_json(url, data):
         return json.loads(response.read())
 
 
+# name: (template, function(n, realistic, rounds))
 SCENARIOS = {
-    "stock-prepare": lambda n: scenario_stock(n, PERSONALISED, dispatch=False),
-    "ours-prepare": lambda n: scenario_ours(n, PERSONALISED, dispatch=False),
-    "stock-broadcast": lambda n: scenario_stock(n, BROADCAST, dispatch=True),
-    "ours-broadcast": lambda n: scenario_ours(n, BROADCAST, dispatch=True),
-    "stock-broadcast-2-workers": lambda n: scenario_stock(n, BROADCAST, dispatch=True, workers=2),
-    "ours-broadcast-2-workers": lambda n: scenario_ours(n, BROADCAST, dispatch=True, workers=2),
-    "ours-broadcast-2-dispatchers": lambda n: scenario_ours(n, BROADCAST, dispatch=True, workers="2 dispatchers"),
-    "ours-personalised-100ms": lambda n: scenario_ours(n, PERSONALISED, dispatch=True, latency=0.1),
-    "reports-http": scenario_reports_http,
-    "stock-import": scenario_stock_import,
-    "ours-import": scenario_ours_import,
-    "ours-estimate": scenario_ours_estimate,
+    "stock-prepare": ("stock", lambda n, r, _k: scenario_mailing("stock", n, PERSONALISED, False, realistic=r)),
+    "ours-prepare": ("ours", lambda n, r, _k: scenario_mailing("ours", n, PERSONALISED, False, realistic=r)),
+    "stock-broadcast": ("stock", lambda n, r, _k: scenario_mailing("stock", n, BROADCAST, True, realistic=r)),
+    "ours-broadcast": ("ours", lambda n, r, _k: scenario_mailing("ours", n, BROADCAST, True, realistic=r)),
+    "stock-broadcast-threaded": ("stock", lambda n, r, _k: scenario_threaded("stock", n, BROADCAST, realistic=r)),
+    "ours-broadcast-threaded": ("ours", lambda n, r, _k: scenario_threaded("ours", n, BROADCAST, realistic=r)),
+    "stock-broadcast-2-workers": ("stock", lambda n, r, _k: scenario_mailing("stock", n, BROADCAST, True, 2,
+                                                                             realistic=r)),
+    "ours-broadcast-2-workers": ("ours", lambda n, r, _k: scenario_mailing("ours", n, BROADCAST, True, 2,
+                                                                           realistic=r)),
+    "ours-broadcast-2-dispatchers": ("ours", lambda n, r, _k: scenario_mailing(
+        "ours", n, BROADCAST, True, "2 dispatchers", realistic=r)),
+    "ours-personalised-100ms": ("ours", lambda n, r, _k: scenario_mailing(
+        "ours", n, PERSONALISED, True, latency=0.1, realistic=r)),
+    "ours-personalised-100ms-2-dispatchers": ("ours", lambda n, r, _k: scenario_mailing(
+        "ours", n, PERSONALISED, True, "2 dispatchers", latency=0.1, realistic=r)),
+    "reports-http": ("ours", lambda n, r, k: scenario_reports_http(n, k, r)),
+    "stock-import": ("stock", lambda n, r, _k: scenario_stock_import(n, r)),
+    "ours-import": ("ours", lambda n, r, _k: scenario_ours_import(n, r)),
+    "ours-estimate": ("ours", lambda n, r, _k: scenario_ours_estimate(n, r)),
 }
 
 
@@ -498,157 +777,200 @@ SCENARIOS = {
 # Orchestration
 # ----------------------------------------------------------------------
 
-def ensure_template():
-    """The bench's template database: Odoo with the addon and the bench addon installed, no data.
+def plan(args):
+    """Groups of scenarios run side by side, each with its size: [(group, [scenario, ...], n)]."""
+    groups = [
+        ("prepare", ["stock-prepare", "ours-prepare"], args.n),
+        ("broadcast", ["stock-broadcast", "ours-broadcast"], args.n),
+        ("broadcast-threaded", ["stock-broadcast-threaded", "ours-broadcast-threaded"], args.n),
+        ("broadcast-2-workers", ["stock-broadcast-2-workers", "ours-broadcast-2-workers"], args.n),
+        ("broadcast-2-dispatchers", ["ours-broadcast-2-dispatchers"], args.n),
+        ("personalised-100ms", ["ours-personalised-100ms", "ours-personalised-100ms-2-dispatchers"],
+         args.personalised_n),
+        ("import-stock-size", ["stock-import", "ours-import"], args.stock_import_n),
+        ("import", ["ours-import"], args.import_n),
+        ("estimate", ["ours-estimate"], args.estimate_n),
+    ]
+    if args.no_stock_import:
+        groups = [group for group in groups if group[0] != "import-stock-size"]
+    if args.import_n == args.stock_import_n and not args.no_stock_import:
+        groups = [group for group in groups if group[0] != "import"]  # the side-by-side group has it
+    if not args.with_prefork and not args.only:
+        groups = [group for group in groups if group[0] != "broadcast-2-workers"]
+    if args.only:
+        wanted = set(args.only.split(","))
+        groups = [group for group in groups if group[0] in wanted]
+    return groups
 
-    Every scenario then runs on a fresh copy of it (fresh_database()), so that stock and ours start from the same
-    state and no run is slowed by the rows of the ones before.
-    """
+
+def ensure_templates():
+    """The two template databases, no data: stock (mass_mailing_sms, NOT the addon) and ours (the addon and the
+    bench helper addon). Created on first use, updated (``-u``) at every run so that they hold this checkout's code.
+    Every scenario runs on a fresh copy of its template (fresh_database())."""
     odoo_dev.odoo_root()
     odoo_dev.check_postgres()
-    addons = odoo_dev.addons_path() + "," + str(ROOT / "bench" / "addons")
-    step = "-u" if odoo_dev.database_exists(TEMPLATE) else "-i"
-    print("%s the bench template database %s..." % ("Updating" if step == "-u" else "Creating", TEMPLATE), flush=True)
-    modules = ["-i", "sms_africastalking_bench"] + (["-u", odoo_dev.MODULE] if step == "-u" else [])
-    cmd = [sys.executable, "-m", "odoo", "-d", TEMPLATE, "--addons-path", addons, *odoo_dev.db_args(),
-           *modules, "--without-demo", "all", "--stop-after-init", "--log-level", "warn"]
-    subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
+    modules = {"stock": ["mass_mailing_sms"], "ours": [odoo_dev.MODULE, "sms_africastalking_bench"]}
+    for kind, template in TEMPLATES.items():
+        exists = odoo_dev.database_exists(template)
+        if exists and kind == "stock":
+            continue  # stock's code does not change with this checkout
+        print("%s the %s template database %s..." % ("Updating" if exists else "Creating", kind, template),
+              flush=True)
+        step = ["-u" if exists and kind == "ours" else "-i", ",".join(modules[kind])]
+        cmd = [sys.executable, "-m", "odoo", "-d", template, "--addons-path", addons_path(), *odoo_dev.db_args(),
+               *step, "--without-demo", "all", "--stop-after-init", "--log-level", "warn"]
+        subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
+    installed = {kind: installed_modules(template) for kind, template in TEMPLATES.items()}
+    if odoo_dev.MODULE in installed["stock"]:
+        raise SystemExit("the stock template %s has %s installed: drop it" % (TEMPLATES["stock"], odoo_dev.MODULE))
+    return installed
 
 
-def fresh_database():
+def installed_modules(database):
+    conn = odoo_dev.pg_connect(database)
+    with conn.cursor() as cr:
+        cr.execute("SELECT name FROM ir_module_module WHERE state = 'installed' ORDER BY name")
+        names = [row[0] for row in cr.fetchall()]
+    conn.close()
+    return names
+
+
+def fresh_database(template):
     """DATABASE as a new copy of the template (PostgreSQL copies its files: about a second)."""
     odoo_dev.drop_database(DATABASE)
-    odoo_dev.create_database(DATABASE, template=TEMPLATE)
+    odoo_dev.create_database(DATABASE, template=template)
 
 
-def run_scenario(name, count, required=True):
-    fresh_database()
-    env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, as the baseline
-    out = subprocess.run([sys.executable, __file__, "--scenario", name, "--n", str(count)], env=env, cwd=ROOT,
+def run_scenario(name, count, args):
+    template, _function = SCENARIOS[name]
+    fresh_database(TEMPLATES[template])
+    env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, for both
+    command = [sys.executable, __file__, "--scenario", name, "--n", str(count), "--repeat", str(args.repeat)]
+    started = time.perf_counter()
+    out = subprocess.run(command + (["--realistic"] if args.realistic else []), env=env, cwd=ROOT,
                          capture_output=True, text=True, check=False)
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]
     if out.returncode or not lines:
         sys.stderr.write(out.stdout[-3000:] + out.stderr[-3000:])
-        if not required:
-            return None
-        raise SystemExit("scenario %s failed" % name)
-    return json.loads(lines[-1])
+        return {"error": (out.stderr or out.stdout)[-2000:], "wall": time.perf_counter() - started}
+    return {**json.loads(lines[-1]), "wall": time.perf_counter() - started}
+
+
+def git(*args):
+    out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return out.stdout.strip()
+
+
+def machine():
+    import odoo.release
+
+    conn = odoo_dev.pg_connect()
+    with conn.cursor() as cr:
+        cr.execute("SHOW server_version")
+        postgres = cr.fetchone()[0]
+    conn.close()
+    memory = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                   if line.startswith("MemTotal:")), 0)
+    return {"cores": os.cpu_count(), "memory_gib": round(memory / 1024 / 1024, 1), "postgresql": postgres,
+            "python": platform.python_version(), "odoo": odoo.release.version, "platform": platform.platform(),
+            "cpu": next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                         if line.startswith("model name")), platform.processor()),
+            "load_average_at_start": os.getloadavg()}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=10000, help="recipients per mailing")
+    parser.add_argument("--repeat", type=int, default=3, help="samples of every scenario (rounds)")
+    parser.add_argument("--realistic", action="store_true",
+                        help="realistic lists: 5%% blacklisted, 3%% opted out, 2%% duplicates, 2%% invalid, five "
+                             "countries and several formats, a tracked link, the opt-out link, keep-archives on")
     parser.add_argument("--personalised-n", type=int, default=3000,
                         help="recipients of the personalised dispatch at 100 ms latency")
-    parser.add_argument("--reports-n", type=int, default=2000, help="delivery reports posted over HTTP")
-    parser.add_argument("--import-n", type=int, default=100000, help="rows of the contact import CSV")
-    parser.add_argument("--estimate-n", type=int, default=100000,
-                        help="recipients of the personalised mailing whose cost is estimated")
-    parser.add_argument("--no-stock-import", action="store_true",
-                        help="skip stock's base_import of the CSV (minutes at 100k rows)")
+    parser.add_argument("--reports-n", type=int, default=500,
+                        help="delivery reports (and as many yardstick requests) per measure over HTTP")
+    parser.add_argument("--import-n", type=int, help="rows of the contact import CSV (ours; default: --n)")
+    parser.add_argument("--stock-import-n", type=int,
+                        help="rows of the CSV imported by stock and ours side by side (default: --n, at most 10,000: "
+                             "stock's base_import takes minutes at 100,000 rows)")
+    parser.add_argument("--estimate-n", type=int,
+                        help="recipients of the personalised mailing whose cost is estimated (default: --n)")
+    parser.add_argument("--no-stock-import", action="store_true", help="skip the import side by side")
+    parser.add_argument("--with-prefork", action="store_true",
+                        help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
+    parser.add_argument("--only", help="comma-separated groups to run (prepare, broadcast, broadcast-threaded, "
+                                       "broadcast-2-workers, broadcast-2-dispatchers, personalised-100ms, "
+                                       "import-stock-size, import, estimate, reports-http)")
+    parser.add_argument("--note", default="", help="a note stored in the results (e.g. 'small development run')")
+    parser.add_argument("--out", help="the results file (default bench/results/<UTC time>-<commit>.json)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
     parser.add_argument("--dispatch-worker", choices=("ours", "stock"), help=argparse.SUPPRESS)
     parser.add_argument("--mailing", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--after-preparation", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fake-iap", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    args.import_n = args.import_n or args.n
+    args.stock_import_n = args.stock_import_n or min(args.n, 10000)
+    args.estimate_n = args.estimate_n or args.n
+    if args.fake_iap:
+        run_fake_iap(args.fake_iap)
+        return
     if args.dispatch_worker:
-        run_dispatch_worker(args.dispatch_worker, args.mailing, args.after_preparation)
+        run_dispatch_worker(args.mailing, args.after_preparation)
         return
     if args.scenario:
-        print(json.dumps(SCENARIOS[args.scenario](args.n)))
+        print(json.dumps(SCENARIOS[args.scenario][1](args.n, args.realistic, args.repeat)))
         return
-    ensure_template()
-    results = {}
-    for name in ("stock-prepare", "ours-prepare", "stock-broadcast", "ours-broadcast", "stock-broadcast-2-workers",
-                 "ours-broadcast-2-workers", "ours-broadcast-2-dispatchers"):
-        print("running %s (N=%d)..." % (name, args.n), flush=True)
-        results[name] = run_scenario(name, args.n)
-    print("running ours-personalised-100ms (N=%d)..." % args.personalised_n, flush=True)
-    results["ours-personalised-100ms"] = run_scenario("ours-personalised-100ms", args.personalised_n)
-    print("running reports-http (N=%d)..." % args.reports_n, flush=True)
-    results["reports-http"] = run_scenario("reports-http", args.reports_n)
-    if not args.no_stock_import:
-        print("running stock-import (N=%d)..." % args.import_n, flush=True)
-        results["stock-import"] = run_scenario("stock-import", args.import_n, required=False)
-    print("running ours-import (N=%d)..." % args.import_n, flush=True)
-    results["ours-import"] = run_scenario("ours-import", args.import_n)
-    print("running ours-estimate (N=%d)..." % args.estimate_n, flush=True)
-    results["ours-estimate"] = run_scenario("ours-estimate", args.estimate_n)
-    print_table(args, results)
-    print_import_estimate_table(args, results)
+    run_all(args)
 
 
-def print_table(args, results):
-    stock_p, ours_p = results["stock-prepare"], results["ours-prepare"]
-    stock_b, ours_b = results["stock-broadcast"], results["ours-broadcast"]
-    personal = results["ours-personalised-100ms"]
-    stock_total = stock_b["prepare"] + stock_b["dispatch"]
-    ours_total = ours_b["prepare"] + ours_b["dispatch"]
-    print()
-    print("| measure (N=%d) | stock | ours | ratio |" % args.n)
-    print("|---|---:|---:|---:|")
-    print("| prepare, personalised text (s) | %.2f | %.2f | %.1fx |"
-          % (stock_p["prepare"], ours_p["prepare"], stock_p["prepare"] / ours_p["prepare"]))
-    print("| peak RSS of prepare (MB) | %.0f | %.0f | %.1fx |"
-          % (stock_p["rss"], ours_p["rss"], stock_p["rss"] / ours_p["rss"]))
-    print("| broadcast, prepare + dispatch (s) | %.2f | %.2f | %.1fx |" % (stock_total, ours_total,
-                                                                            stock_total / ours_total))
-    print("| broadcast dispatch only (s) | %.2f | %.2f | %.1fx |"
-          % (stock_b["dispatch"], ours_b["dispatch"], stock_b["dispatch"] / ours_b["dispatch"]))
-    stock_w, ours_w = results["stock-broadcast-2-workers"], results["ours-broadcast-2-workers"]
-    stock_w_total, ours_w_total = stock_w["prepare"] + stock_w["dispatch"], ours_w["prepare"] + ours_w["dispatch"]
-    print("| broadcast, Send to last SMS with two cron workers (s) | %.2f | %.2f | %.1fx |"
-          % (stock_w_total, ours_w_total, stock_w_total / ours_w_total))
-    print("| peak RSS of broadcast (MB) | %.0f | %.0f | %.1fx |"
-          % (stock_b["rss"], ours_b["rss"], stock_b["rss"] / ours_b["rss"]))
-    print("| SMS sent (stock) / received by AT (ours), duplicates | %d | %d, %d dup |"
-          % (stock_b["sent"], ours_b["received"], ours_b["duplicates"]))
-    two = results["ours-broadcast-2-dispatchers"]
-    print()
-    print("Two dispatcher processes on the prepared broadcast (N=%d): %.2f s (one: %.2f s), %d received by AT, "
-          "%d duplicates; two cron workers: %d received, %d duplicates"
-          % (args.n, two["dispatch"], ours_b["dispatch"], two["received"], two["duplicates"], ours_w["received"],
-             ours_w["duplicates"]))
-    print()
-    print("Personalised dispatch, AT answering after 100 ms, N=%d: %.0f SMS/s (%d received, %d duplicates)"
-          % (args.personalised_n, args.personalised_n / personal["dispatch"], personal["received"],
-             personal["duplicates"]))
-    reports = results["reports-http"]
-    print()
-    print("| delivery reports, one per HTTP request (Odoo -d, --workers 0) | minimal one-UPDATE route | "
-          "report route | ratio |")
-    print("|---|---:|---:|---:|")
-    for threads in (1, 4):
-        minimal, ours = reports["minimal_%d" % threads], reports["reports_%d" % threads]
-        print("| %d client thread(s), requests/s | %.0f | %.0f | %.0f %% |"
-              % (threads, minimal["per_second"], ours["per_second"], 100 * ours["per_second"] / minimal["per_second"]))
-    failures = sum(reports[key]["failures"] for key in reports if key.startswith(("minimal", "reports")))
-    print("Queued reports applied in bulk: %d at %.0f reports/s; mailing delivered count %d; non-200 answers %d"
-          % (reports["applied"], reports["apply_per_second"], reports["delivered"], failures))
+def run_all(args):
+    started = datetime.datetime.now(datetime.timezone.utc)
+    wall = time.perf_counter()
+    commit = git("rev-parse", "HEAD")
+    results = {
+        "format": 1, "note": args.note, "started": started.isoformat(timespec="seconds"),
+        "commit": commit, "commit_subject": git("log", "-1", "--format=%s"),
+        "dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "machine": machine(),
+        "settings": {key: value for key, value in vars(args).items()
+                     if key not in ("scenario", "dispatch_worker", "mailing", "after_preparation", "out",
+                                    "fake_iap")},
+        "argv": sys.argv[1:], "samples": [],
+    }
+    out = Path(args.out) if args.out else RESULTS_DIR / ("%s-%s.json" % (started.strftime("%Y%m%dT%H%M%SZ"),
+                                                                          commit[:8]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    results["templates"] = {kind: {"database": TEMPLATES[kind], "modules": modules}
+                            for kind, modules in ensure_templates().items()}
+    groups = plan(args)
+    for round_index in range(args.repeat):
+        for group, names, count in groups:
+            for name in (names if round_index % 2 == 0 else names[::-1]):
+                print("round %d/%d: %s (N=%d)..." % (round_index + 1, args.repeat, name, count), flush=True)
+                sample = run_scenario(name, count, args)
+                results["samples"].append({"group": group, "scenario": name, "n": count, "round": round_index,
+                                           "result": sample})
+                save(out, results, wall)
+    if not args.only or "reports-http" in args.only.split(","):
+        print("reports-http (%d requests per measure, %d rounds)..." % (args.reports_n, args.repeat), flush=True)
+        sample = run_scenario("reports-http", args.reports_n, args)
+        results["samples"].append({"group": "reports-http", "scenario": "reports-http", "n": args.reports_n,
+                                   "round": 0, "result": sample})
+    results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    save(out, results, wall)
+    print("results: %s" % out)
+    print("report:  python3 bench/report.py %s > bench/RESULTS.md" % out)
+    failed = [sample["scenario"] for sample in results["samples"] if "error" in sample["result"]]
+    if failed:
+        raise SystemExit("failed scenarios: %s" % ", ".join(failed))
 
 
-
-def print_import_estimate_table(args, results):
-    stock, ours, estimate = results.get("stock-import"), results["ours-import"], results["ours-estimate"]
-    print()
-    print("| measure | stock | ours | ratio |")
-    print("|---|---:|---:|---:|")
-    if stock:
-        print("| import of a %d-row CSV into a list (s) | %.2f | %.2f | %.1fx |"
-              % (args.import_n, stock["seconds"], ours["seconds"], stock["seconds"] / ours["seconds"]))
-        print("| peak RSS of the import (MB) | %.0f | %.0f | %.1fx |"
-              % (stock["rss"], ours["rss"], stock["rss"] / ours["rss"]))
-    else:
-        print("| import of a %d-row CSV into a list (s) | - | %.2f | |" % (args.import_n, ours["seconds"]))
-    print("| personalised cost estimate, %d recipients (s) | - | %.2f | |" % (args.estimate_n, estimate["seconds"]))
-    print()
-    print("Import (ours): %d rows, %d contacts created, %d in the list, %d rejected, %d SQL queries (+ COPY); "
-          "stock: %s" % (ours["rows"], ours["created"], ours["in_list"], ours["rejected"], ours["queries"],
-                         "%d contacts created, %d in the list, errors %s" % (
-                             stock["created"], stock["in_list"], stock["errors"]) if stock else "not run"))
-    print("Estimate (ours): %d recipients, %d segments, cost %s %s, %d SQL queries"
-          % (estimate["recipients"], estimate["segments"], estimate["currency"], estimate["cost"],
-             estimate["queries"]))
+def save(out, results, wall):
+    results["duration_seconds"] = round(time.perf_counter() - wall, 1)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
+    tmp.replace(out)
 
 
 if __name__ == "__main__":

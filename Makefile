@@ -30,7 +30,7 @@ setup:
 	$(DEV) setup
 
 bench:
-	$(DEV) bench -- --n $(or $(N),10000)
+	$(DEV) bench -- --n $(or $(N),10000) $(BENCH_ARGS)
 
 stress:
 	$(DEV) stress -- $(STRESS_ARGS)

@@ -1,6 +1,6 @@
 {
     "name": "Africa's Talking SMS & Marketing",
-    "version": "17.0.1.0.0",
+    "version": "17.0.1.1.0",
     "category": "Marketing/SMS Marketing",
     "summary": "Send every Odoo SMS and SMS mailing through Africa's Talking, with delivery reports, "
     "costs and opt-outs",

@@ -662,7 +662,7 @@ def scenario_reports_http(count, rounds=3, realistic=False):
         run_queue(env, mailing.id)
         messages = env["africastalking.message"].search_read([("mailing_id", "=", mailing.id)],
                                                             ["at_message_id", "number"])
-        path = account._callback_path("delivery")
+        path = account._callback_path("delivery", account._generate_callback_secret())
         cr.commit()
     forms = [{"id": m["at_message_id"], "status": "Success", "phoneNumber": m["number"], "networkCode": "63902"}
              for m in messages]

@@ -1,4 +1,5 @@
 import logging
+import re
 
 from werkzeug.exceptions import BadRequest, Forbidden, RequestEntityTooLarge
 
@@ -13,6 +14,31 @@ _logger = logging.getLogger(__name__)
 
 # AT posts a handful of short form fields; anything larger is not AT.
 MAX_CALLBACK_BYTES = 16 * 1024
+# The secret segment of a callback URL (/sms_africastalking/<account id>/<secret>/<kind>).
+CALLBACK_SECRET_RE = re.compile(r"(/sms_africastalking/[^/\s]*/)[^/\s?#\"]+")
+
+
+class CallbackSecretFilter(logging.Filter):
+    """Masks the secret of callback URLs in werkzeug's request log ("POST /sms_africastalking/3/<secret>/delivery"):
+    AT posts thousands of callbacks, and each line would otherwise put a working secret in Odoo's log."""
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        if "/sms_africastalking/" in message:
+            record.msg, record.args = CALLBACK_SECRET_RE.sub(r"\1***", message), ()
+        return True
+
+
+def _install_log_filter():
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(existing, CallbackSecretFilter) for existing in logger.filters):
+        logger.addFilter(CallbackSecretFilter())
+
+
+_install_log_filter()
 
 
 class AfricasTalkingController(http.Controller):

@@ -1,14 +1,19 @@
-import hmac
+import logging
+import os
 import secrets
 from urllib.parse import urlsplit
 
 from werkzeug.urls import url_join
 
-from odoo import _, _lt, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo import SUPERUSER_ID, _, _lt, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import config
 
 from ..tools import at_gateway
 from ..tools.at_gateway import PRODUCTION_URL, SANDBOX_URL, SANDBOX_USERNAME, AfricasTalkingGateway, GatewayError
+from ..tools.secret_box import SecretBox, SecretKeyMissing, SecretUnusable
+
+_logger = logging.getLogger(__name__)
 
 # Where an AT account is topped up and its keys and callback URLs are managed (AT has no top-up API).
 AT_DASHBOARD_URL = "https://account.africastalking.com"
@@ -31,8 +36,66 @@ GATEWAY_ERROR_MESSAGES = {
 }
 
 
+# The server key: an environment variable or an option of the Odoo configuration file, never the database.
+SERVER_KEY_ENV = "SMS_AFRICASTALKING_KEY"
+SERVER_KEY_OPTION = "sms_africastalking_key"
+# Only an administrator (or code running as the system user: install, crons, shell) may change these.
+CREDENTIAL_FIELDS = frozenset({"api_key", "api_key_encrypted", "callback_secret_hash", "username", "api_url",
+                               "environment", "company_id"})
+# What an API key is encrypted together with: change one, and the key must be entered again by an administrator.
+BINDING_FIELDS = ("environment", "api_url", "username")
+
+
 def _new_callback_secret():
     return secrets.token_urlsafe(32)
+
+
+# The functions below are module functions on purpose, not methods: a template expression
+# ({{ object.env['africastalking.account'].sudo()... }}) can call any method of a record, private ones included
+# (Odoo's safe_eval only forbids names with a double underscore), but cannot reach a module's functions.
+
+def _secret_box():
+    """The SecretBox of the server key; SecretKeyMissing when none is configured."""
+    return SecretBox(os.environ.get(SERVER_KEY_ENV) or config.get(SERVER_KEY_OPTION))
+
+
+def _binding(account):
+    """What the API key of ``account`` is bound to (see tools/secret_box.py)."""
+    return _binding_values(account.id, account.environment, account.api_url, account.username)
+
+
+def _binding_values(account_id, environment, api_url, username):
+    return [str(account_id), environment or "", (api_url or "").strip() if environment == "custom" else "",
+            username or ""]
+
+
+def _decrypt_api_key(account):
+    """The plain API key of ``account``: raises SecretKeyMissing / SecretUnusable, or ValueError when none is set."""
+    account = account.sudo()
+    token = account.api_key_encrypted
+    if not token:
+        raise ValueError("no API key")
+    return _secret_box().decrypt(token, _binding(account))
+
+
+def open_gateway(account):
+    """A gateway for ``account`` (the caller closes it: it holds a connection pool); UserError when its API key
+    cannot be used. The only place, with _fetch_balance's call to it, where a plain API key exists."""
+    account.ensure_one()
+    try:
+        api_key = _decrypt_api_key(account)
+    except (SecretKeyMissing, SecretUnusable, ValueError) as error:
+        raise UserError(account._credential_error_message(error)) from None
+    account = account.sudo()
+    return AfricasTalkingGateway(
+        account.username,
+        api_key,
+        base_url=account._base_url(),
+        sender_id=account.sender_id,
+        timeout=account.timeout,
+        max_recipients=account.max_recipients,
+        concurrency=account.concurrency,
+    )
 
 
 def _is_local_url(url):
@@ -70,17 +133,19 @@ class AfricasTalkingAccount(models.Model):
         "API URL", help="Base URL of an Africa's Talking compatible API, e.g. http://127.0.0.1:8071"
     )
     username = fields.Char(required=True, help="The application's username; always 'sandbox' in the sandbox.")
-    api_key = fields.Char("API Key", groups="base.group_system", copy=False)
+    # Write-only: what is typed is encrypted into api_key_encrypted and reads back empty, for administrators too.
+    api_key = fields.Char(
+        "API Key", compute="_compute_api_key", inverse="_inverse_api_key", groups="base.group_system", copy=False,
+        help="Stored encrypted with the server's key (see README). Leave empty to keep the current key.",
+    )
+    api_key_encrypted = fields.Char(groups="base.group_system", copy=False, readonly=True, prefetch=False)
+    api_key_set = fields.Boolean("API Key Stored", compute="_compute_api_key", groups="base.group_system")
     sender_id = fields.Char(
         "Sender ID", help="Registered alphanumeric sender ID or short code. Empty: Africa's Talking's default."
     )
-    callback_secret = fields.Char(
-        groups="base.group_system", copy=False, readonly=True, default=lambda self: _new_callback_secret(),
-        help="Part of the callback URLs; whoever knows it can post reports for this account.",
-    )
-    delivery_report_url = fields.Char(compute="_compute_callback_urls", groups="base.group_system")
-    inbound_url = fields.Char("Incoming Messages URL", compute="_compute_callback_urls", groups="base.group_system")
-    optout_url = fields.Char("Bulk SMS Opt-out URL", compute="_compute_callback_urls", groups="base.group_system")
+    # Only a keyed hash: the secret itself (part of the callback URLs) is shown once, when generated.
+    callback_secret_hash = fields.Char(groups="base.group_system", copy=False, readonly=True, prefetch=False)
+    callback_secret_set = fields.Boolean("Callback URLs Generated", compute="_compute_callback_secret_set")
     # 15 s: a claimed dispatch batch (2,000 personalised texts, 64 at once) ends in ~8 minutes even if every request
     # times out (2000 / 64 * 15 s), under the age at which a claim counts as stale (sms_sms.STALE_CLAIM_MINUTES).
     timeout = fields.Integer("Timeout (s)", default=15, help="How long to wait for an answer to one request.")
@@ -109,6 +174,8 @@ class AfricasTalkingAccount(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        if any(CREDENTIAL_FIELDS.intersection(vals) for vals in vals_list):
+            self._check_credential_access()
         accounts = super().create(vals_list)
         if self.env["ir.config_parameter"].sudo().get_param("database.is_neutralized"):
             # A neutralized copy never sends: an account added there (a pasted production key) starts archived;
@@ -116,16 +183,70 @@ class AfricasTalkingAccount(models.Model):
             accounts.active = False
         return accounts
 
-    @api.depends("callback_secret")
-    def _compute_callback_urls(self):
+    def write(self, vals):
+        if CREDENTIAL_FIELDS.intersection(vals):
+            self._check_credential_access()
+        rebind = {}
+        if "api_key" not in vals and any(name in vals for name in BINDING_FIELDS):
+            # An administrator changed the endpoint: the stored key follows it (encrypted for the new binding).
+            for account in self:
+                try:
+                    rebind[account] = _decrypt_api_key(account)
+                except (SecretKeyMissing, SecretUnusable, ValueError):
+                    continue
+        result = super().write(vals)
+        for account, api_key in rebind.items():
+            account._store_api_key(api_key)
+        return result
+
+    def unlink(self):
+        self._check_credential_access()
+        return super().unlink()
+
+    def _check_credential_access(self):
+        """Credentials are an administrator's: checked on the real user, so ``sudo()`` (for example in a mailing's
+        template expression run by a marketing user) does not lift it. Code running as the system user (install,
+        upgrade, crons, shell) passes; the mass-mailing cron renders bodies as their author, not as the system."""
+        if self.env.uid == SUPERUSER_ID or self.env.user._is_system():
+            return
+        raise AccessError(_("Only administrators may change the credentials of an Africa's Talking account."))
+
+    @api.depends("api_key_encrypted")
+    def _compute_api_key(self):
         for account in self:
-            if not account.id or not account.callback_secret:
-                account.delivery_report_url = account.inbound_url = account.optout_url = False
-                continue
-            base_url = account.get_base_url()
-            account.delivery_report_url = url_join(base_url, account._callback_path("delivery"))
-            account.inbound_url = url_join(base_url, account._callback_path("inbound"))
-            account.optout_url = url_join(base_url, account._callback_path("optout"))
+            account.api_key = False
+            account.api_key_set = bool(account.sudo().api_key_encrypted)
+
+    def _inverse_api_key(self):
+        for account in self:
+            if account.api_key:  # empty: the administrator left the field alone
+                account._store_api_key(account.api_key.strip())
+
+    def _store_api_key(self, api_key):
+        self.ensure_one()
+        self._check_credential_access()
+        try:
+            token = _secret_box().encrypt(api_key, _binding(self.sudo()))
+        except SecretKeyMissing as error:
+            raise UserError(self._credential_error_message(error)) from None
+        self.sudo().api_key_encrypted = token
+
+    @api.depends("callback_secret_hash")
+    def _compute_callback_secret_set(self):
+        for account in self:
+            account.callback_secret_set = bool(account.sudo().callback_secret_hash)
+
+    def _credential_error_message(self, error):
+        if isinstance(error, SecretKeyMissing):
+            return _("No encryption key is configured for Africa's Talking credentials: set the environment "
+                     "variable %(env)s or the option %(option)s of the Odoo configuration file to a random string of "
+                     "at least 32 characters, restart Odoo, then enter the API key again.",
+                     env=SERVER_KEY_ENV, option=SERVER_KEY_OPTION)
+        if isinstance(error, SecretUnusable):
+            return _("The API key of %s cannot be used: it was stored under another encryption key, or the "
+                     "account's endpoint was changed outside its form. An administrator must enter the API key "
+                     "again.", self.name)
+        return _("No API key is set on the Africa's Talking account %s.", self.name)
 
     @api.depends("environment", "api_url")
     def _compute_simulator_url(self):
@@ -134,8 +255,17 @@ class AfricasTalkingAccount(models.Model):
             account.is_simulator = is_local
             account.simulator_url = url_join(account.api_url, SIMULATOR_PHONES_PATH) if is_local else False
 
-    def _callback_path(self, kind):
-        return CALLBACK_ROUTE % (self.id, self.sudo().callback_secret, kind)
+    def _callback_path(self, kind, secret):
+        """The path of a callback route for the plain ``secret`` (which the caller knows: it is never stored)."""
+        self.ensure_one()
+        return CALLBACK_ROUTE % (self.id, secret, kind)
+
+    def _callback_urls(self, secret):
+        """``{kind: URL}`` of the three callback routes, for the plain ``secret``."""
+        self.ensure_one()
+        base_url = self.get_base_url()
+        return {kind: url_join(base_url, self._callback_path(kind, secret))
+                for kind in ("delivery", "inbound", "optout")}
 
     @api.constrains("environment", "api_url", "username")
     def _check_endpoint(self):
@@ -158,21 +288,51 @@ class AfricasTalkingAccount(models.Model):
     def _authenticate_callback(self, account_id, secret):
         """The account whose callback secret is ``secret``, or an empty recordset.
 
-        Called before any access right applies (public callbacks): the secret is read with plain SQL and
-        compared in constant time, so no ``sudo()`` happens before the caller is known.
+        Called before any access right applies (public callbacks): the stored hash is read with plain SQL and
+        compared in constant time with the hash of ``secret``, so no ``sudo()`` happens before the caller is known.
         """
         self.env.cr.execute(
-            "SELECT callback_secret FROM africastalking_account WHERE id = %s AND active", (account_id,)
+            "SELECT callback_secret_hash FROM africastalking_account WHERE id = %s AND active", (account_id,)
         )
         row = self.env.cr.fetchone()
-        if not row or not row[0] or not secret or not hmac.compare_digest(row[0].encode(), secret.encode()):
+        if not row or not row[0] or not secret:
             return self.browse()
-        return self.browse(account_id)
+        try:
+            box = _secret_box()
+        except SecretKeyMissing:
+            _logger.error("Africa's Talking callback refused: no encryption key is configured (%s)", SERVER_KEY_ENV)
+            return self.browse()
+        return self.browse(account_id) if box.secret_matches(secret, row[0]) else self.browse()
+
+    def _generate_callback_secret(self):
+        """Store the hash of a new callback secret and return the secret: the only time it exists in clear.
+
+        Administrators only (checked on the real user, see _check_credential_access): a template expression
+        calling this would otherwise get a working secret and break the URLs pasted at Africa's Talking.
+        """
+        self.ensure_one()
+        self._check_credential_access()
+        secret = _new_callback_secret()
+        try:
+            secret_hash = _secret_box().hash_secret(secret)
+        except SecretKeyMissing as error:
+            raise UserError(self._credential_error_message(error)) from None
+        self.sudo().callback_secret_hash = secret_hash
+        return secret
 
     def action_regenerate_callback_secret(self):
+        """New callback URLs, shown once in a notification to paste into the Africa's Talking dashboard."""
         self.ensure_one()
-        # Under the caller's rights: only administrators may write the secret (a public method is callable by RPC).
-        self.callback_secret = _new_callback_secret()
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+        urls = self._callback_urls(self._generate_callback_secret())
+        message = _("New callback URLs of %(account)s, shown only now: paste them into the Africa's Talking "
+                    "dashboard (the previous ones no longer work).\nDelivery reports: %(delivery)s\n"
+                    "Incoming messages: %(inbound)s\nBulk SMS opt-out: %(optout)s",
+                    account=self.name, **urls)
+        action = self._notify(message, "warning")
+        action["params"].update(sticky=True, title=_("Callback URLs"))
+        return action
 
     def _base_url(self):
         self.ensure_one()
@@ -180,24 +340,12 @@ class AfricasTalkingAccount(models.Model):
             return self.api_url
         return SANDBOX_URL if self.environment == "sandbox" else PRODUCTION_URL
 
-    def _get_gateway(self):
-        """A gateway for this account; the caller closes it (it holds a connection pool)."""
-        self.ensure_one()
-        account = self.sudo()
-        return AfricasTalkingGateway(
-            account.username,
-            account.api_key or "",
-            base_url=account._base_url(),
-            sender_id=account.sender_id,
-            timeout=account.timeout,
-            max_recipients=account.max_recipients,
-            concurrency=account.concurrency,
-        )
-
     def _fetch_balance(self):
-        """Ask AT for the balance, store it and return ``(currency, amount)``; raise UserError on failure."""
+        """Ask AT for the balance, store it and return ``(currency, amount)``; raise UserError on failure.
+
+        Internal: the public buttons check the caller's rights before calling it."""
         self.ensure_one()
-        with self._get_gateway() as gateway:
+        with open_gateway(self) as gateway:
             try:
                 currency, amount = gateway.fetch_balance()
             except GatewayError as exc:
@@ -216,21 +364,35 @@ class AfricasTalkingAccount(models.Model):
         # str() here, in a method: the lazy text takes its language from this frame's ``self.env``.
         return str(translated) if translated is not None else str(error)
 
+    def _check_balance_access(self):
+        """Balance: SMS Marketing users and administrators, on an account of one of their companies."""
+        user = self.env.user
+        if not (user.has_group("mass_mailing.group_mass_mailing_user") or user._is_system()):
+            raise AccessError(_("Only SMS Marketing users and administrators may check the Africa's Talking balance."))
+        self.check_access_rights("read")
+        self.check_access_rule("read")
+
     def action_open_simulator(self):
         """The simulator's phone page, in a new tab: watch the phones receive, reply STOP, choose delivery fates."""
         self.ensure_one()
+        self.check_access_rights("read")
+        self.check_access_rule("read")
         if not self.is_simulator:
             raise UserError(_("This account does not point at the local Africa's Talking simulator."))
         return {"type": "ir.actions.act_url", "url": self.simulator_url, "target": "new"}
 
     def action_check_balance(self):
         self.ensure_one()
+        self._check_balance_access()
         currency, amount = self._fetch_balance()
         return self._notify(_("Balance of %(account)s: %(currency)s %(amount)s",
                               account=self.name, currency=currency or "", amount=amount), "success")
 
     def action_test_connection(self):
+        """Administrators only: it is the button of the account's settings form."""
         self.ensure_one()
+        self._check_credential_access()
+        self.check_access_rule("read")
         self._fetch_balance()
         return self._notify(_("Connected to Africa's Talking as %s.", self.username), "success")
 

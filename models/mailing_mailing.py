@@ -64,10 +64,43 @@ class MailingMailing(models.Model):
         "Send to Their Guardians",
         help="The filter selects people (e.g. students of a class); the SMS goes to their parents / guardians.",
     )
+    # Who wrote the text last: the preparation and the estimate render it with this user's rights, never the
+    # mass-mailing cron's (superuser) nor a responsible set on the mailing (see _sms_render_as_author).
+    sms_body_author_id = fields.Many2one("res.users", "SMS Text Written By", readonly=True, copy=False)
     sms_guardian_valid_count = fields.Integer(
         "Guardians Reachable", compute="_compute_sms_guardian_valid_count",
         help="Guardians of the selected people having a valid mobile number and not opted out.",
     )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            vals.pop("sms_body_author_id", None)
+            if vals.get("body_plaintext"):
+                vals["sms_body_author_id"] = self.env.uid
+        return super().create(vals_list)
+
+    def write(self, vals):
+        vals.pop("sms_body_author_id", None)  # set here only: nobody may name another author
+        if "body_plaintext" in vals and any(mailing.body_plaintext != vals["body_plaintext"] for mailing in self):
+            # The real user even under sudo(): the text is rendered with this user's rights.
+            vals = dict(vals, sms_body_author_id=self.env.uid)
+        return super().write(vals)
+
+    def _sms_render_as_author(self):
+        """This mailing with the rights of the author of its text, to render it.
+
+        Template expressions run with the rights of the environment that renders them: the mass-mailing cron runs
+        as superuser, so a text rendered there could do (``sudo()`` aside) what its author may not. The author is
+        the last user who wrote the text; without one (older mailings), its creator.
+        """
+        if not self:
+            return self
+        self.ensure_one()
+        author = self.sms_body_author_id or self.create_uid or self.env.user
+        if author == self.env.user and not self.env.su:
+            return self
+        return self.with_user(author)
 
     @api.depends_context("company")
     def _compute_sms_smart_encoding(self):
@@ -140,7 +173,8 @@ class MailingMailing(models.Model):
                 recipients[res_id] = number
 
         first_text = company.sms_at_first_message_text
-        first_numbers = self._sms_estimate_first_numbers(set(recipients.values())) if first_text else set()
+        first_numbers = (self._sms_estimate_first_numbers(set(recipients.values()), company) if first_text
+                         else set())
         samples = []
 
         def texts_as_billed():
@@ -176,16 +210,25 @@ class MailingMailing(models.Model):
         }
 
     @api.model
+    def _sms_readable_clause(self, model):
+        """SQL restricting ``t.id`` to the records of ``model`` the caller may read (record rules, among them the
+        multi-company ones): the raw reads below must not return what the ORM would refuse. Superuser: none."""
+        if self.env.su:
+            return SQL("TRUE")
+        query = model.with_context(active_test=False)._search([])  # raises AccessError without read access
+        return SQL("t.id IN %s", query.subselect())
+
+    @api.model
     def _sms_estimate_numbers(self, res_model, res_ids):
-        """``{res_id: sanitized number or False}``; one SQL read for phone-mixin models."""
+        """``{res_id: sanitized number or False}``; one SQL read for phone-mixin models (readable records only)."""
         model = self.env[res_model]
         if not res_ids:
             return {}
         field = model._fields.get("phone_sanitized")
         if field is not None and field.store:
             model.flush_model(["phone_sanitized"])
-            self.env.cr.execute(SQL("SELECT id, phone_sanitized FROM %s WHERE id = ANY(%s)",
-                                    SQL.identifier(model._table), list(res_ids)))
+            self.env.cr.execute(SQL("SELECT t.id, t.phone_sanitized FROM %s t WHERE t.id = ANY(%s) AND %s",
+                                    SQL.identifier(model._table), list(res_ids), self._sms_readable_clause(model)))
             return dict(self.env.cr.fetchall())
         numbers = {}
         for start in range(0, len(res_ids), RENDER_BATCH):
@@ -211,8 +254,8 @@ class MailingMailing(models.Model):
             """SELECT t.id, t.phone_sanitized, bl.id IS NOT NULL
                  FROM %s t
             LEFT JOIN phone_blacklist bl ON bl.number = t.phone_sanitized AND bl.active
-                WHERE t.id = ANY(%s)""",
-            SQL.identifier(model._table), list(res_ids)))
+                WHERE t.id = ANY(%s) AND %s""",
+            SQL.identifier(model._table), list(res_ids), self._sms_readable_clause(model)))
         numbers, blacklisted = {}, set()
         for res_id, number, is_blacklisted in self.env.cr.fetchall():
             numbers[res_id] = number
@@ -229,15 +272,18 @@ class MailingMailing(models.Model):
         return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
-    def _sms_estimate_first_numbers(self, numbers):
-        """Numbers that never received a bulk SMS through AT: AT adds its opt-out text to their first one."""
+    def _sms_estimate_first_numbers(self, numbers, company):
+        """Numbers that never received a bulk SMS through AT: AT adds its opt-out text to their first one.
+
+        Only ``company``'s messages count: they left through its own account, and another company's log is not the
+        caller's to read."""
         if not numbers:
             return set()
-        self.env["africastalking.message"].flush_model(["number", "mailing_id", "state"])
+        self.env["africastalking.message"].flush_model(["number", "mailing_id", "state", "company_id"])
         self.env.cr.execute(
             """SELECT DISTINCT number FROM africastalking_message
-                WHERE number = ANY(%s) AND mailing_id IS NOT NULL AND state != 'rejected'""",
-            (list(numbers),),
+                WHERE number = ANY(%s) AND mailing_id IS NOT NULL AND state != 'rejected' AND company_id = %s""",
+            (list(numbers), company.id),
         )
         return numbers - {row[0] for row in self.env.cr.fetchall()}
 
@@ -275,10 +321,11 @@ class MailingMailing(models.Model):
             for res_id in res_ids:
                 yield res_id, text
             return
+        renderer = self._sms_render_as_author()
         for batch in tools.split_every(PREFETCH_BATCH, res_ids, list):
-            records = self._sms_estimate_prefetch(body, res_model, batch)
+            records = renderer._sms_estimate_prefetch(body, res_model, batch)
             for render_batch in tools.split_every(RENDER_BATCH, batch, list):
-                rendered = self._africastalking_render(body, res_model, render_batch)
+                rendered = renderer._africastalking_render(body, res_model, render_batch)
                 for res_id in render_batch:
                     yield res_id, finish(rendered[res_id])
             if records:
@@ -413,7 +460,14 @@ class MailingMailing(models.Model):
             # Computed once for the gate's estimate and the preparation.
             recipients = res_ids or mailing._get_remaining_recipients()
             rules = _RecipientRules(mailing)
-            problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone())
+            try:
+                problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone())
+            except (AccessError, UserError) as error:
+                if not self.env.su:
+                    raise
+                # In the cron: the text does not render with its author's rights (e.g. a dynamic text by a user
+                # who may not write dynamic texts). Raising would retry it forever.
+                problem = _("The SMS text could not be rendered with the rights of its author: %s", error)
             if problem:
                 mailing.sudo().write({"state": "draft"})
                 mailing._message_log(body=problem)
@@ -422,7 +476,7 @@ class MailingMailing(models.Model):
             if mailing._africastalking_can_prepare_in_bulk():
                 mailing._africastalking_prepare(recipients, rules=rules)
             else:
-                super(MailingMailing, mailing).action_send_sms(res_ids=recipients)
+                super(MailingMailing, mailing._sms_render_as_author()).action_send_sms(res_ids=recipients)
         self.env["sms.sms"]._africastalking_trigger_queue()
         return True
 
@@ -779,7 +833,7 @@ class _PrepareContext:
     def render(self, res_ids):
         if self.is_static or not res_ids:
             return dict.fromkeys(res_ids, self.template)
-        mailing = self.mailing
+        mailing = self.mailing._sms_render_as_author()
         template = mailing.sms_template_id
         if template and mailing.body_plaintext == template.body:
             # A template renders in each recipient's language, as stock's composer does.

@@ -52,6 +52,8 @@ class ResPartner(models.Model):
     def action_africastalking_sms_cost(self):
         """Price of one single-segment SMS to this contact, from the rate table."""
         self.ensure_one()
+        self.check_access_rights("read")
+        self.check_access_rule("read")
         number = self.phone_sanitized
         if not number:
             return self._sms_notify(_("%s has no valid mobile number.", self.display_name), "warning")

@@ -6,10 +6,12 @@ import psycopg2.errors
 
 from odoo import _, api, fields, models, tools
 from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
+from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
 from ..tools.runtime import is_testing
+from .africastalking_account import open_gateway
 
 # Where an SMS comes from; the entry points say it with the context key (or the value) when they create it.
 ORIGIN_CONTEXT_KEY = "sms_at_origin"
@@ -129,6 +131,8 @@ class SmsSms(models.Model):
 
     def resend_failed(self):
         # Stock counts the SMS deleted by a synchronous send; ours leave through the queue, so say they are queued.
+        self.check_access_rights("write")
+        self.check_access_rule("write")
         to_resend = self.filtered(lambda sms: sms.state == "error" and not sms.to_delete)
         to_resend._update_sms_state_and_trackers("outgoing")
         to_resend._africastalking_trigger_queue()
@@ -227,8 +231,14 @@ class SmsSms(models.Model):
         results = [SendResult(number=row.number, key=row.uuid, state="wrong_number_format",
                               failure_reason=_("Invalid phone number"))
                    for row in rows if not numbers[row.id]]
-        with account._get_gateway() as gateway:
-            results += gateway.send_messages(self._africastalking_outgoing_messages(rows, numbers))
+        try:
+            gateway = open_gateway(account)
+        except UserError as error:  # no usable API key: nothing leaves, each SMS says why
+            results += [SendResult(number=row.number, key=row.uuid, state="not_configured",
+                                   failure_reason=str(error)) for row in rows if numbers[row.id]]
+        else:
+            with gateway:
+                results += gateway.send_messages(self._africastalking_outgoing_messages(rows, numbers))
         for result in results:
             result.account = account
         return results

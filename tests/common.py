@@ -32,6 +32,8 @@ class AfricasTalkingMixin:
             "sender_id": "ODOOTEST",
             "timeout": 5,
         })
+        # Stored as a hash only: the tests keep the plain secret, as the administrator pastes it at AT.
+        cls.callback_secret = cls.account._generate_callback_secret()
         cls.user_marketing = cls.env["res.users"].create({
             "name": "Marketing Mary",
             "login": "marketing_mary",
@@ -94,9 +96,9 @@ class AfricasTalkingHttpCase(AfricasTalkingMixin, HttpCase):
     def setUp(self):
         super().setUp()
         self.simulator.set_callback_urls(
-            delivery=self.base_url() + self.account._callback_path("delivery"),
-            inbound=self.base_url() + self.account._callback_path("inbound"),
-            optout=self.base_url() + self.account._callback_path("optout"),
+            delivery=self.base_url() + self.account._callback_path("delivery", self.callback_secret),
+            inbound=self.base_url() + self.account._callback_path("inbound", self.callback_secret),
+            optout=self.base_url() + self.account._callback_path("optout", self.callback_secret),
         )
 
     def deliver_reports(self, **kwargs):

@@ -14,7 +14,7 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
 
     def _post_report(self, secret=None, account=None, **form):
         account = account or self.account
-        url = "/sms_africastalking/%s/%s/delivery" % (account.id, secret or account.sudo().callback_secret)
+        url = "/sms_africastalking/%s/%s/delivery" % (account.id, secret or self.callback_secret)
         self.env.flush_all()
         response = self.url_open(url, data=form, timeout=20)
         self.apply_queued_reports()
@@ -55,7 +55,7 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
 
         message = self._sent_message()
         africastalking_delivery_report._last_trigger["at"] = 0.0
-        url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.account.sudo().callback_secret)
+        url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.callback_secret)
         self.env.flush_all()
         with self.capture_triggers("sms_africastalking.ir_cron_africastalking_apply_delivery_reports") as capture:
             response = self.url_open(url, data=self._report(message.at_message_id), timeout=20)
@@ -96,7 +96,7 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
 
     def test_wrong_secret_is_refused_and_changes_nothing(self):
         message = self._sent_message()
-        for secret in ("wrong", "x" * 43, self.account.sudo().callback_secret[:-1]):
+        for secret in ("wrong", "x" * 43, self.callback_secret[:-1]):
             response = self._post_report(secret=secret, **self._report(message.at_message_id))
             self.assertEqual(response.status_code, 403)
             self.assertNotIn(message.at_message_id, response.text)
@@ -106,10 +106,11 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
         other = self.account.copy({"name": "Other company account", "company_id": self.env["res.company"].create(
             {"name": "Other school"}).id})
         message = self._sent_message()
-        response = self._post_report(account=other, secret=self.account.sudo().callback_secret,
+        other_secret = other._generate_callback_secret()
+        response = self._post_report(account=other, secret=self.callback_secret,
                                      **self._report(message.at_message_id))
         self.assertEqual(response.status_code, 403)
-        response = self._post_report(account=other, **self._report(message.at_message_id))
+        response = self._post_report(account=other, secret=other_secret, **self._report(message.at_message_id))
         self.assertEqual(response.status_code, 200)
         self.assertEqual(message.state, "pending", "another account's report never changes this account's SMS")
 
@@ -125,7 +126,7 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
 
     def test_get_and_oversized_bodies_refused(self):
         message = self._sent_message()
-        url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.account.sudo().callback_secret)
+        url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.callback_secret)
         self.assertIn(self.url_open(url).status_code, (404, 405))
         response = self._post_report(**self._report(message.at_message_id, failureReason="x" * 20000))
         self.assertEqual(response.status_code, 413)

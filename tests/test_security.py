@@ -33,6 +33,7 @@ class TestForgedCallbacks(AfricasTalkingHttpCase):
         cls.other_account = cls.env["africastalking.account"].create({
             "name": "Other school account", "company_id": other_company.id, "environment": "custom",
             "api_url": cls.simulator.url, "username": SIM_USERNAME, "api_key": SIM_API_KEY})
+        cls.other_secret = cls.other_account._generate_callback_secret()
 
     def setUp(self):
         super().setUp()
@@ -61,15 +62,14 @@ class TestForgedCallbacks(AfricasTalkingHttpCase):
 
     def assertNothingLeaked(self, response, form):
         text = response.text
-        secrets = [self.account.sudo().callback_secret, self.other_account.sudo().callback_secret, SIM_API_KEY]
+        secrets = [self.callback_secret, self.other_secret, SIM_API_KEY]
         for value in [*secrets, *form.values(), self.account.name, self.other_account.name, "Traceback",
                       "psycopg2", "sms_africastalking"]:
             if value and len(value) > 3:
                 self.assertNotIn(value, text, "the answer to a forged callback echoes %r" % value)
 
     def test_forged_callbacks_change_nothing(self):
-        secret = self.account.sudo().callback_secret
-        other_secret = self.other_account.sudo().callback_secret
+        secret, other_secret = self.callback_secret, self.other_secret
         before = self._snapshot()
         for kind in CALLBACK_KINDS:
             form = _valid_form(kind, self.message.at_message_id)
@@ -98,7 +98,7 @@ class TestForgedCallbacks(AfricasTalkingHttpCase):
         self.assertEqual(self._snapshot(), before, "no forged callback changed anything")
 
     def test_archived_account_secret_is_refused(self):
-        secret = self.account.sudo().callback_secret
+        secret = self.callback_secret
         self.account.active = False
         before = self._snapshot()
         for kind in CALLBACK_KINDS:
@@ -109,7 +109,7 @@ class TestForgedCallbacks(AfricasTalkingHttpCase):
 
     def test_genuine_callbacks_still_work(self):
         """The same requests with the right secret are accepted: the refusals above are not an accident."""
-        secret = self.account.sudo().callback_secret
+        secret = self.callback_secret
         for kind in CALLBACK_KINDS:
             response = self._request("/sms_africastalking/%s/%s/%s" % (self.account.id, secret, kind),
                                      data=_valid_form(kind, self.message.at_message_id))
@@ -206,7 +206,7 @@ class TestAccessRights(AfricasTalkingCase):
     def test_marketing_user(self):
         account = self.account.with_user(self.user_marketing)
         self.assertEqual(account.name, "Test simulator", "marketing users see which account sends")
-        for field in ("api_key", "callback_secret", "delivery_report_url", "inbound_url", "optout_url"):
+        for field in ("api_key", "api_key_encrypted", "api_key_set", "callback_secret_hash"):
             with self.subTest(field=field), self.assertRaises(AccessError):
                 account.read([field])
             self.assertNotIn(field, account.fields_get())
@@ -222,7 +222,7 @@ class TestAccessRights(AfricasTalkingCase):
             self.env["africastalking.message"].with_user(self.user_marketing).create({"number": "+254711000001"})
         try:
             found = self.env["africastalking.account"].with_user(self.user_marketing).search(
-                [("api_key", "=", SIM_API_KEY)])
+                [("api_key_encrypted", "!=", False)])
         except AccessError:
             found = False
         self.assertFalse(found, "nor can the key be guessed through a search")
@@ -262,9 +262,14 @@ class TestAccessRights(AfricasTalkingCase):
 
     def test_administrator(self):
         admin = self.env.ref("base.user_admin")
-        values = self.account.with_user(admin).read(["api_key", "callback_secret", "delivery_report_url"])[0]
-        self.assertEqual(values["api_key"], SIM_API_KEY)
-        self.assertIn(values["callback_secret"], values["delivery_report_url"])
+        values = self.account.with_user(admin).read(["api_key", "api_key_set", "api_key_encrypted",
+                                                     "callback_secret_hash"])[0]
+        self.assertFalse(values["api_key"], "write-only: the key never reads back, not even for administrators")
+        self.assertTrue(values["api_key_set"])
+        self.assertNotIn(SIM_API_KEY, values["api_key_encrypted"])
+        self.assertNotIn(self.callback_secret, values["callback_secret_hash"])
+        self.account.with_user(admin).action_test_connection()
+        self.assertEqual(self.simulator.stats()["requests"], 1)
 
 
 @tagged("post_install", "-at_install")
@@ -286,16 +291,16 @@ class TestPublicRoutes(AfricasTalkingHttpCase):
         for login in (None, portal.login):
             if login:
                 self.authenticate(login, login)
-            for model, fields in (("africastalking.account", ["api_key", "callback_secret"]),
+            for model, fields in (("africastalking.account", ["api_key_encrypted", "callback_secret_hash"]),
                                   ("africastalking.account", ["name"]), ("africastalking.message", ["number"]),
                                   ("sms.sms", ["number"]), ("africastalking.inbound", ["text"])):
                 with self.subTest(user=login or "public", model=model, fields=fields):
                     answer = self._call_kw(model, "search_read", [[]], {"fields": fields})
                     self.assertIn("error", answer)
                     self.assertNotIn("result", answer)
-                    self.assertNotIn(self.account.sudo().callback_secret, json.dumps(answer))
+                    self.assertNotIn(self.account.sudo().callback_secret_hash, json.dumps(answer))
         # ... and the routes meant for them still answer.
-        secret = self.account.sudo().callback_secret
+        secret = self.callback_secret
         response = self.url_open("/sms_africastalking/%s/%s/optout" % (self.account.id, secret),
                                  data={"phoneNumber": "+254711000001"}, timeout=20)
         self.assertEqual(response.status_code, 200)

@@ -92,6 +92,14 @@ SAFARICOM_PREFIX = '+2547'
 SAFARICOM_NETWORK = '63902'
 OTHER_NETWORK = '99999'  # AT's sandbox network "Athena"
 CALLBACK_KINDS = ('delivery', 'inbound', 'optout')
+
+
+def redact_url(url):
+    """A callback URL fit for a log line: its path holds the account's secret, so only scheme and host are kept."""
+    if not url:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    return '%s://%s/...' % (parts.scheme, parts.netloc) if parts.netloc else '...'
 INBOX_PAGE = Path(__file__).with_name('simulator_inbox.html')
 INBOX_PATHS = ('/', '/phones')
 HTML = 'text/html; charset=utf-8'
@@ -666,7 +674,7 @@ class ATSimulator:
             error.close()
             return error.code
         except (urllib.error.URLError, OSError) as error:
-            _logger.warning('Callback %s unreachable: %s', url, error)
+            _logger.warning('Callback %s unreachable: %s', redact_url(url), error)
             return None
 
     # ------------------------------------------------------------------ the AT API
@@ -1191,7 +1199,8 @@ def main(argv=None):
     # SIGTERM (e.g. from a process manager) stops as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_args: stop.set())
     simulator.start()
-    _logger.info('API base URL for the SDK: %s/version1, callbacks: %s', simulator.url, simulator.callback_urls)
+    _logger.info('API base URL for the SDK: %s/version1, callbacks: %s', simulator.url,
+                 {kind: redact_url(url) for kind, url in simulator.callback_urls.items()})
     _logger.info('Phones: %s/phones', simulator.url)
     try:
         while not stop.wait(0.5):

@@ -69,6 +69,10 @@ class AfricasTalkingSmsCheck(models.TransientModel):
                 check.update({"text": False, "number": False, "encoding": False, "segments": 0,
                               "cost_note": False})
                 continue
+            # The recipient is any record the user picks: theirs to read, or refused before anything is rendered
+            # (the text renders with its author's rights, which may be wider than the user's).
+            record.check_access_rights("read")
+            record.check_access_rule("read")
             mailing = check.mailing_id
             # Not excluded like a mailing would: the check shows the text even for a blacklisted number.
             estimate = mailing._get_sms_cost_estimate(res_ids=[record.id], use_blacklist=False)

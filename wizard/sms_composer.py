@@ -146,7 +146,10 @@ class SmsComposer(models.TransientModel):
         return super()._action_send_sms_numbers()
 
     def action_sms_check_balance(self):
+        self.check_access_rights("read")
+        self.check_access_rule("read")
         account = self.env.company._get_africastalking_account()
         if not account:
             raise UserError(_("No Africa's Talking account is configured for %s.", self.env.company.name))
-        return account.action_check_balance()
+        # Found with sudo(): checked (SMS Marketing or administrator, own company) with the caller's rights.
+        return account.with_env(self.env).action_check_balance()

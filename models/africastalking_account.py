@@ -291,6 +291,7 @@ class AfricasTalkingAccount(models.Model):
         Called before any access right applies (public callbacks): the stored hash is read with plain SQL and
         compared in constant time with the hash of ``secret``, so no ``sudo()`` happens before the caller is known.
         """
+        self.flush_model(["callback_secret_hash", "active"])
         self.env.cr.execute(
             "SELECT callback_secret_hash FROM africastalking_account WHERE id = %s AND active", (account_id,)
         )

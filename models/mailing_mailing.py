@@ -98,8 +98,8 @@ class MailingMailing(models.Model):
             return self
         self.ensure_one()
         author = self.sms_body_author_id or self.create_uid or self.env.user
-        if author == self.env.user and not self.env.su:
-            return self
+        if (author == self.env.user and not self.env.su) or author._is_superuser():
+            return self  # already the author's rights; or a text written by the system (install, data, scripts)
         return self.with_user(author)
 
     @api.depends_context("company")
@@ -380,7 +380,14 @@ class MailingMailing(models.Model):
                            ", ".join(estimate["unpriced_countries"]) or _("several currencies")))
         return "\n".join(lines)
 
+    def _sms_check_write_access(self):
+        """The public buttons below reach AT (balance) or use sudo(): the caller must be allowed to edit the
+        mailings first (the cron, as superuser, is)."""
+        self.check_access_rights("write")
+        self.check_access_rule("write")
+
     def action_sms_estimate(self):
+        self._sms_check_write_access()
         for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
             mailing.write(mailing._sms_estimate_values(mailing._get_sms_cost_estimate()))
         return True
@@ -431,6 +438,7 @@ class MailingMailing(models.Model):
         return self._sms_credit_problem(estimate, user=self.user_id or self.env.user)
 
     def action_put_in_queue(self):
+        self._sms_check_write_access()
         for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
             problem = mailing._sms_check_credit()
             if problem:
@@ -450,6 +458,7 @@ class MailingMailing(models.Model):
         are prepared here in chunks with the same filtering rules; other models keep the stock path. Dispatch
         starts at once, not at the next hourly SMS cron.
         """
+        self._sms_check_write_access()
         for mailing in self:
             opening = self.env.company._sms_window_next_opening()
             if opening:
@@ -482,6 +491,7 @@ class MailingMailing(models.Model):
 
     def action_cancel(self):
         """Cancel stops what has not left: queued SMS of the mailing are cancelled with their traces."""
+        self._sms_check_write_access()
         queued = self.env["sms.sms"].sudo().search([
             ("mailing_id", "in", self.ids), ("state", "=", "outgoing"), ("to_delete", "!=", True)])
         queued.action_set_canceled()

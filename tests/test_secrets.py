@@ -140,7 +140,6 @@ class TestTemplateAttacks(_TwoCompanies, AfricasTalkingHttpCase):
         leaker = self.create_sms_mailing(body="Keys: " + LEAK_KEYS)
         # Put in the queue without the form's gate, as a direct write over RPC would.
         (writer | leaker).with_user(self.user_marketing).write({"state": "in_queue"})
-        self.assertEqual(writer.sms_body_author_id, self.user_marketing)
         self.env["mailing.mailing"]._process_mass_mailing_queue()
         self.run_sms_queue()
         self.assertEqual(self._account_values(self.account_b), before, "the cron's render changed no account")
@@ -149,6 +148,7 @@ class TestTemplateAttacks(_TwoCompanies, AfricasTalkingHttpCase):
         self.assertEqual(self.simulator.count(self.mailing_list.contact_ids[0].mobile), 1, "the other one left")
         for message in self.simulator.messages:
             self.assertNoKey(message["text"])
+        self.assertEqual(writer.sms_body_author_id, self.user_marketing)
 
     def test_author_cannot_be_named(self):
         mailing = self.create_sms_mailing(body="Hello")
@@ -208,6 +208,9 @@ class TestRpcRights(_TwoCompanies, AfricasTalkingHttpCase):
             ("africastalking.account", "action_regenerate_callback_secret", [[self.account.id]]),
             ("mailing.mailing", "action_sms_check_balance", [[self.mailing.id]]),
             ("mailing.mailing", "action_sms_check_service", [[self.mailing.id]]),
+            ("mailing.mailing", "action_put_in_queue", [[self.mailing.id]]),
+            ("mailing.mailing", "action_send_sms", [[self.mailing.id]]),
+            ("mailing.mailing", "action_sms_estimate", [[self.mailing.id]]),
             ("africastalking.account", "_generate_callback_secret", [[self.account.id]]),
         ]
 

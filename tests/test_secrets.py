@@ -265,7 +265,7 @@ class TestRawReadsAndCompanies(_TwoCompanies, AfricasTalkingCase):
         wizard = self.env["africastalking.sms.check"].with_user(self.user_marketing).create({
             "mailing_id": mailing.id, "recipient": "res.partner,%s" % self.partner_b.id})
         with self.assertRaises(AccessError):
-            wizard.number  # noqa: B018
+            wizard.read(["number"])
         numbers = mailing.with_user(self.user_marketing)._sms_estimate_numbers(
             "res.partner", [self.partner_a.id, self.partner_b.id])
         self.assertEqual(numbers, {self.partner_a.id: "+254733000011"})

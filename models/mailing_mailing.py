@@ -505,6 +505,8 @@ class MailingMailing(models.Model):
 
     def action_buy_sms_credits(self):
         # Stock opens Odoo's IAP credit page, which pays nothing towards AT: lead to the company's AT account.
+        self.check_access_rights("read")  # the answer tells the balance, read with sudo()
+        self.check_access_rule("read")
         return self.env["africastalking.account"]._top_up_action()
 
     def action_view_sms_cost_analysis(self):

@@ -206,8 +206,7 @@ class TestRpcRights(_TwoCompanies, AfricasTalkingHttpCase):
             ("africastalking.account", "action_test_connection", [[self.account_b.id]]),
             ("africastalking.account", "action_check_balance", [[self.account_b.id]]),
             ("africastalking.account", "action_regenerate_callback_secret", [[self.account.id]]),
-            ("mailing.mailing", "action_sms_check_balance", [[self.mailing.id]]),
-            ("mailing.mailing", "action_sms_check_service", [[self.mailing.id]]),
+            ("africastalking.sms.check", "default_get", [["service_status", "balance", "mailing_id"]]),
             ("mailing.mailing", "action_put_in_queue", [[self.mailing.id]]),
             ("mailing.mailing", "action_send_sms", [[self.mailing.id]]),
             ("mailing.mailing", "action_sms_estimate", [[self.mailing.id]]),
@@ -237,8 +236,9 @@ class TestRpcRights(_TwoCompanies, AfricasTalkingHttpCase):
             ("africastalking.account", "action_test_connection", [[self.account_b.id]]),
             ("africastalking.account", "action_regenerate_callback_secret", [[self.account.id]]),
         ])
-        answer = self._call_kw("mailing.mailing", "action_sms_check_balance", [[self.mailing.id]])
+        answer = self._call_kw("africastalking.sms.check", "default_get", [["service_status", "balance"]])
         self.assertIn("result", answer, answer)
+        self.assertTrue(answer["result"]["service_ok"], answer)
         self.assertEqual(self.simulator.stats()["requests"], 1)
         self.assertTrue(self.account.balance_date, "the balance check stores the balance (internal write)")
 

@@ -36,8 +36,14 @@ class AfricasTalkingSmsCheck(models.TransientModel):
 
     @api.model
     def _account_status(self):
-        """Service and balance of the company's sending account, as shown to the user."""
+        """Service and balance of the company's sending account, as shown to the user.
+
+        Reached through default_get, which any user may call over RPC: the caller's rights on the account
+        (SMS Marketing or administrator, one of their companies) are checked before the balance call."""
         account = self.env.company._get_africastalking_account()
+        if account:
+            account = account.with_env(self.env)  # found with sudo(): back to the caller's rights
+            account._check_balance_access()
         if not account:
             return {"account_name": False, "service_ok": False, "balance": False,
                     "service_status": _("No Africa's Talking account is configured for %s.", self.env.company.name)}

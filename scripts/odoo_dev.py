@@ -254,10 +254,7 @@ if not account and demo_account:  # the simulator runs on another port than the 
     account.api_url = %(sim_url)r
 secret = ""
 if account:
-    if hasattr(account, "_generate_callback_secret"):
-        secret = account._generate_callback_secret()
-    else:
-        secret = account.callback_secret
+    secret = account._generate_callback_secret()
 env.cr.commit()
 print("SMS_AT_SETUP " + json.dumps({"account": account.id, "secret": secret}))
 """

@@ -1,4 +1,5 @@
 import logging
+import time
 from collections import defaultdict, namedtuple
 from datetime import timedelta
 
@@ -40,6 +41,9 @@ STALE_CLAIM_MINUTES = 60
 # An unknown outcome that no delivery report settled within this delay most likely never left AT: it becomes an
 # error a person may resend (never automatically).
 UNKNOWN_OUTCOME_HOURS = 48
+
+# Attempts at writing AT's answers when a concurrent transaction wrote the same rows.
+WRITE_BACK_ATTEMPTS = 5
 
 # Percentage of each page of sms_sms filled by inserts: the rest takes the in-place updates of dispatch (init()).
 SMS_TABLE_FILLFACTOR = 40
@@ -85,6 +89,15 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     # Queue
     # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        # Every path that only queues (the composer's default mode, server and automated actions, mailings) wakes
+        # the queue at once instead of waiting for its interval.
+        if not self.env.context.get(DISPATCH_CONTEXT_KEY) and any(sms.state == "outgoing" for sms in records):
+            records._africastalking_trigger_queue()
+        return records
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         if not self.env.context.get(DISPATCH_CONTEXT_KEY):
@@ -155,7 +168,29 @@ class SmsSms(models.Model):
         results = []
         for account, account_rows in self._africastalking_rows_by_account(rows).items():
             results += self._africastalking_send_rows(account, account_rows)
-        claimed._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+        claimed._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+
+    def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True):
+        """Write AT's answers on a fresh snapshot, and again on a serialization failure: the claim is committed and
+        the answers are in memory, so a conflict with a concurrent transaction never leaves the batch claimed.
+
+        The fresh snapshot sees the delivery reports that arrived while AT answered (they wait in the report queue
+        and are applied with the answers).
+        """
+        if is_testing():
+            self._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+            return
+        for attempt in range(1, WRITE_BACK_ATTEMPTS + 1):
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # only reads since the claim's commit
+            try:
+                self._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+                return
+            except psycopg2.errors.TransactionRollbackError:
+                if attempt == WRITE_BACK_ATTEMPTS:
+                    raise
+                _logger.info("Writing AT's answers for %d SMS met a concurrent update; retrying", len(self))
+                self.env.cr.rollback()
+                time.sleep(0.1 * attempt)
 
     def _africastalking_claim(self):
         """Lock the still-outgoing SMS of ``self`` that no other worker holds, mark them ``process``, commit.
@@ -370,6 +405,7 @@ class SmsSms(models.Model):
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")
         reasons = {result.key: result.failure_reason for result in state_results}
+        # Each recipient's own reason: one request refused with several codes has several reasons.
         for reason, sms in self.grouped(lambda s: reasons.get(s.uuid) or False).items():
             # The reason goes on the chatter's notification too (its failure dialog shows it), not only here.
             if failure_type == "unknown":
@@ -415,6 +451,8 @@ class SmsSms(models.Model):
                        for account, sms_group in stale._africastalking_group_by_account().items()
                        for sms in sms_group]
             self.env["africastalking.message"]._record_send_results(results)
+            # Reports that came for them while they were claimed waited: they can settle them now.
+            self.env["africastalking.delivery.report"]._trigger_applier()
 
     @api.model
     def _africastalking_expire_unknown_outcomes(self):
@@ -425,6 +463,18 @@ class SmsSms(models.Model):
         """
         limit = fields.Datetime.now() - timedelta(hours=UNKNOWN_OUTCOME_HOURS)
         expired = self.search([("state", "=", "unknown"), ("at_claim_date", "<", limit)])
+        if not expired:
+            return
+        # What reports already said: an outcome a report spoke of (or could not be told apart from another one to
+        # the same number) was accepted by AT; it never becomes "resend if needed".
+        self.env["africastalking.message"].flush_model()
+        self.env.cr.execute(
+            """SELECT sms_uuid FROM africastalking_message
+                WHERE sms_uuid = ANY(%s) AND (state != 'unknown' OR at_message_id IS NOT NULL
+                                              OR at_status IS NOT NULL OR report_ambiguous)""",
+            (expired.mapped("uuid"),))
+        spoken_of = {row[0] for row in self.env.cr.fetchall()}
+        expired = expired.filtered(lambda sms: sms.uuid not in spoken_of)
         if not expired:
             return
         reason = _("No delivery report within %s hours: most likely not sent. Resend it if needed.",

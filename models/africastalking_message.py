@@ -128,7 +128,7 @@ class AfricasTalkingMessage(models.Model):
             "CREATE UNIQUE INDEX IF NOT EXISTS africastalking_message_at_message_id_uniq "
             "ON africastalking_message (at_message_id) WHERE at_message_id IS NOT NULL"
         )
-        # A delivery report settles an unknown outcome by account and number (_adopt_unknown_outcome).
+        # A delivery report settles an unknown outcome by account and number (_adopt_unknown_outcomes).
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS africastalking_message_unknown_idx "
             "ON africastalking_message (account_id, number) WHERE state = 'unknown'"

@@ -111,7 +111,7 @@ class AfricasTalkingMessage(models.Model):
             message.currency_id = currencies.get(message.currency) or False
     # When the send began (the SMS's claim): the time window in which a report may settle an unknown outcome.
     send_date = fields.Datetime("Sent On", readonly=True)
-    report_ambiguous = fields.Boolean("Report Ambiguous", readonly=True,
+    report_ambiguous = fields.Boolean(readonly=True,
                                       help="Several SMS to this number have an unknown outcome: a delivery report "
                                            "cannot be matched to one of them.")
 
@@ -241,7 +241,7 @@ class AfricasTalkingMessage(models.Model):
             candidates[number].append((message_id, send_date))
         adopted, ambiguous, now = {}, set(), fields.Datetime.now()
         for report in reports:
-            if report.phone_number in busy or report.message_id in adopted.values():
+            if report.phone_number in busy:
                 continue
             received = report.received_at or now
             window = [message_id for message_id, send_date in candidates[report.phone_number]

@@ -6,9 +6,12 @@ unknown outcome) are passed by moving the stored dates back, as a person cannot 
 
 from odoo import Command
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import config
 
-from .common import AfricasTalkingHttpCase
+from ..tools.at_simulator import ATSimulator
+from . import chaos
+from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase
 
 
 @tagged("post_install", "-at_install")
@@ -67,7 +70,7 @@ class TestExactlyOnce(AfricasTalkingHttpCase, CronMixinCase):
     # ------------------------------------------------------------------
 
     def test_crash_mid_send_reports_settle_the_interrupted_sms(self):
-        mailing, sms = self._personal_mailing()
+        _mailing, sms = self._personal_mailing()
         claimed = sms._africastalking_claim()
         reached = claimed[:2]
         # The dispatcher dies after AT accepted two messages, before it wrote AT's answer.
@@ -245,3 +248,112 @@ class TestExactlyOnce(AfricasTalkingHttpCase, CronMixinCase):
         self.env["sms.sms"].sudo().create({"number": "+254711000005", "body": "Just you"})
         self.run_sms_queue()
         self.assertEqual([m["enqueue"] for m in self.simulator.messages], [False], "a single SMS is answered at once")
+
+
+@tagged("post_install", "-at_install")
+class TestRealTiming(TransactionCase):
+    """The concurrency harness on committed data: real cursors per thread, AT's reports posted to Odoo's real
+    webhook by the simulator with zero delay while AT answers slowly, the report cron applying them all along.
+
+    1. Reports land while the dispatcher writes its batch (case 1 of the issue: the batch once failed on them).
+    2. A dispatcher killed after AT accepted part of its claim, reports arriving all along, a new dispatcher; the
+       hour and the 48 hours passed by moving the stored dates.
+    Each ends with every SMS AT accepted settled from its reports, nothing processing, no duplicate at AT, also after
+    a Retry of every error.
+    """
+
+    COUNT = 24
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.simulator = ATSimulator(accounts={SIM_USERNAME: SIM_API_KEY}, failure_rate=0.25, seed=14).start()
+        cls.addClassCleanup(cls.simulator.stop)
+        cls.control = chaos.SimulatorControl(cls.simulator)
+
+    def setUp(self):
+        super().setUp()
+        self.simulator.reset()
+        self.simulator.auto_deliver, self.simulator.delivery_delay = True, 0.0  # reports at once
+        self.simulator.report_repeats, self.simulator.reorder_reports = 2, True
+        self.simulator.set_latency(0.5)  # AT answers slowly: the reports arrive before the answers
+        self.addCleanup(setattr, self.simulator, "auto_deliver", False)
+        with self.registry.cursor() as cr:
+            env = chaos.superuser_env(cr)
+            self.inactive_ids = env["africastalking.account"].search([]).ids
+            env["africastalking.account"].search([]).active = False
+            account = env["africastalking.account"].create({
+                "name": "Real timing", "environment": "custom", "api_url": self.simulator.url,
+                "username": SIM_USERNAME, "api_key": SIM_API_KEY, "timeout": 5, "concurrency": 4,
+                "company_id": env.company.id})
+            self.account_id = account.id
+            base_url = "http://127.0.0.1:%s" % config["http_port"]
+            self.simulator.set_callback_urls(delivery=base_url + account._callback_path("delivery"))
+            env.company.country_id = env.ref("base.ke")
+            self.sms_ids = chaos.queue_personal_sms(env, self.COUNT, 254755000000, "Timing").ids
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        self.simulator.auto_deliver = False
+        with self.registry.cursor() as cr:
+            env = chaos.superuser_env(cr)
+            sms = env["sms.sms"].browse(self.sms_ids).exists()
+            env.cr.execute("DELETE FROM africastalking_message WHERE account_id = %s", (self.account_id,))
+            env.cr.execute("DELETE FROM africastalking_delivery_report WHERE account_id = %s", (self.account_id,))
+            sms.unlink()
+            env["africastalking.account"].browse(self.account_id).unlink()
+            env["africastalking.account"].browse(self.inactive_ids).active = True
+
+    def _dispatch(self, env):
+        env["sms.sms"]._process_queue(ids=self.sms_ids)
+
+    def _assert_settled(self, applier, after):
+        state = chaos.wait_for_reports(self.control)
+        applier.drain()
+        applier.drain()
+        with self.registry.cursor() as cr:
+            problems, summary = chaos.check_settled(chaos.superuser_env(cr), self.sms_ids, state)
+        self.assertEqual(problems, [], "%s: %s" % (after, summary))
+        self.assertEqual(applier.errors, [])
+        return summary
+
+    def test_reports_during_the_write_back(self):
+        with chaos.ReportApplier(self.registry) as applier:
+            thread, errors = chaos.run_in_thread(self.registry, self._dispatch)
+            thread.join(120)
+            self.assertEqual(errors, [])
+            summary = self._assert_settled(applier, "dispatch")
+            self.assertEqual((summary["accepted"], summary["settled"]), (self.COUNT, self.COUNT), summary)
+            self.assertGreater(self.simulator.stats()["reports_posted"], 2 * self.COUNT)
+            with self.registry.cursor() as cr:
+                chaos.retry_every_error(chaos.superuser_env(cr), self.sms_ids)
+            self._assert_settled(applier, "retry of every error")
+
+    def test_dispatcher_killed_while_reports_arrive(self):
+        killed, reached = self.sms_ids[: self.COUNT * 2 // 3], self.COUNT // 3
+        with chaos.ReportApplier(self.registry) as applier:
+            thread, errors = chaos.run_in_thread(
+                self.registry, lambda env: chaos.killed_dispatch(env, killed, reached))
+            thread.join(120)
+            # A new dispatcher sends the rest while the reports of the killed one arrive.
+            thread, more_errors = chaos.run_in_thread(self.registry, self._dispatch)
+            thread.join(120)
+            self.assertEqual(errors + more_errors, [])
+            chaos.wait_for_reports(self.control)
+            with self.registry.cursor() as cr:
+                env = chaos.superuser_env(cr)
+                # An hour later the queue recovers the claim, and the waiting reports settle what reached AT.
+                chaos.pass_time(env, killed, 2)
+                env["sms.sms"]._process_queue()
+            summary = self._assert_settled(applier, "stale-claim recovery")
+            self.assertEqual(summary["unknown"], len(killed) - reached, summary)
+            self.assertEqual(summary["settled"], self.COUNT - len(killed) + reached, summary)
+            with self.registry.cursor() as cr:
+                env = chaos.superuser_env(cr)
+                # 48 hours later, what never reached AT may be resent by a person; they retry every error.
+                chaos.pass_time(env, killed, 48)
+                env["sms.sms"]._process_queue()
+                cr.commit()  # pylint: disable=invalid-commit  # a real cursor of its own, as a cron run
+                self.assertEqual(chaos.retry_every_error(env, self.sms_ids), len(killed) - reached)
+            summary = self._assert_settled(applier, "retry of every error")
+            self.assertEqual(summary["settled"], self.COUNT, summary)

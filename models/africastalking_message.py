@@ -181,6 +181,7 @@ class AfricasTalkingMessage(models.Model):
          RETURNING m.at_message_id, m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason
             """,
             {**columns, "account": account.id},
+            log_exceptions=False,  # a concurrent update is retried by the applier, not an error to log
         )
         updated = self.env.cr.fetchall()
         self.invalidate_model()
@@ -232,12 +233,18 @@ class AfricasTalkingMessage(models.Model):
         self.env.cr.execute("SELECT DISTINCT number FROM sms_sms WHERE state = 'process' AND number = ANY(%s)",
                             (numbers,))
         busy = {row[0] for row in self.env.cr.fetchall()}
+        # An unknown outcome whose SMS a person queued again (after the 48 hours) is not a candidate: the resend's
+        # own answer will name its report.
         self.env.cr.execute(
-            """SELECT id, number, COALESCE(send_date, create_date) FROM africastalking_message
-                WHERE account_id = %s AND state = 'unknown' AND at_message_id IS NULL AND number = ANY(%s)
-                ORDER BY id""", (account.id, numbers))
+            """SELECT m.id, m.number, COALESCE(m.send_date, m.create_date), s.state IN ('outgoing', 'process')
+                 FROM africastalking_message m
+                 LEFT JOIN LATERAL (SELECT state FROM sms_sms WHERE uuid = m.sms_uuid LIMIT 1) s ON true
+                WHERE m.account_id = %s AND m.state = 'unknown' AND m.at_message_id IS NULL AND m.number = ANY(%s)
+                ORDER BY m.id""", (account.id, numbers))
         candidates = defaultdict(list)
-        for message_id, number, send_date in self.env.cr.fetchall():
+        for message_id, number, send_date, resending in self.env.cr.fetchall():
+            if resending:
+                busy.add(number)
             candidates[number].append((message_id, send_date))
         adopted, ambiguous, now = {}, set(), fields.Datetime.now()
         for report in reports:
@@ -375,6 +382,7 @@ class AfricasTalkingMessage(models.Model):
             """,
             {name: [row[index] for row in rows] for index, name in enumerate(
                 ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
+            log_exceptions=False,  # a concurrent update is retried by the caller, not an error to log
         )
         self.env["sms.tracker"]._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
 

@@ -30,7 +30,7 @@ _logger = logging.getLogger(__name__)
 DISPATCH_CONTEXT_KEY = "sms_africastalking_dispatch"
 DISPATCH_BATCH_SIZE = 2000
 CLAIM_QUERY = """
-    UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC'
+    UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC', at_claim_pid = pg_backend_pid()
      WHERE id IN (SELECT id FROM sms_sms
                    WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE
                    ORDER BY id FOR UPDATE SKIP LOCKED)
@@ -74,6 +74,9 @@ class SmsSms(models.Model):
     )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index="btree_not_null")
     at_claim_date = fields.Datetime("Dispatch Claimed On", readonly=True, copy=False)
+    # The PostgreSQL backend of the dispatcher that claimed the SMS: it keeps its connection until it has written
+    # AT's answers, so a claim whose backend is gone was interrupted (process killed) and needs no hour to tell.
+    at_claim_pid = fields.Integer("Dispatcher Backend", readonly=True, copy=False)
     at_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
     # What sent it, for the cost analysis (africastalking.message.origin); mailings are known by their mailing.
     at_origin = fields.Selection(SMS_ORIGINS, "Origin", readonly=True, copy=False,
@@ -306,8 +309,9 @@ class SmsSms(models.Model):
         delivery report settles it.
         """
         self.flush_recordset()
+        # A concurrent update (the stale-claim recovery of another worker) is retried by the caller
         self.env.cr.execute("SELECT uuid, id FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR UPDATE",
-                            (self.ids,))
+                            (self.ids,), log_exceptions=False)
         claimed_id_of = dict(self.env.cr.fetchall())
         late = [result for result in results if result.key not in claimed_id_of]
         if late:
@@ -436,9 +440,21 @@ class SmsSms(models.Model):
 
     @api.model
     def _africastalking_recover_stale_claims(self):
-        """SMS claimed by a dispatcher that died before writing results: their fate is unknown, never resend."""
+        """SMS claimed by a dispatcher that died before writing results: their fate is unknown, never resend.
+
+        A claim is interrupted when its dispatcher's database connection is gone (the process was killed: found
+        at once) or when it is older than STALE_CLAIM_MINUTES (any other interruption).
+        """
         limit = fields.Datetime.now() - timedelta(minutes=STALE_CLAIM_MINUTES)
-        stale = self.search([("state", "=", "process"), ("at_claim_date", "<", limit)])
+        self.flush_model(["state", "at_claim_date", "at_claim_pid"])
+        self.env.cr.execute(
+            """SELECT id FROM sms_sms
+                WHERE state = 'process'
+                  AND (at_claim_date < %s
+                       OR at_claim_pid IS NOT NULL
+                          AND at_claim_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))""",
+            (limit,))
+        stale = self.browse([row[0] for row in self.env.cr.fetchall()])
         if stale:
             _logger.warning("%d SMS were claimed but never answered (dispatcher interrupted): outcome unknown",
                             len(stale))

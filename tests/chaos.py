@@ -402,11 +402,14 @@ def check_settled(env, sms_ids, simulator_state):
     return problems, summary
 
 
-def retry_every_error(env, sms_ids):
-    """What a person does with the failed SMS: Retry all of them (then the queue runs)."""
-    failed = env["sms.sms"].search([("id", "in", list(sms_ids)), ("state", "=", "error")])
-    failed.resend_failed()
-    env.cr.commit()
-    env["sms.sms"]._process_queue(ids=failed.ids)
-    env.cr.commit()
-    return len(failed)
+def retry_every_error(registry, sms_ids):
+    """What a person does with the failed SMS: Retry all of them; then the queue runs (a cron worker)."""
+    with registry.cursor() as cr:
+        failed = superuser_env(cr)["sms.sms"].search([("id", "in", list(sms_ids)), ("state", "=", "error")])
+        failed.resend_failed()
+        failed_ids = failed.ids
+    thread, errors = run_in_thread(registry, lambda env: env["sms.sms"]._process_queue(ids=failed_ids))
+    thread.join(600)
+    if errors:
+        raise RuntimeError("the queue failed: %s" % errors)
+    return len(failed_ids)

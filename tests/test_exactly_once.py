@@ -4,9 +4,12 @@ Reports go through the real webhook over HTTP; the timers (one hour for an inter
 unknown outcome) are passed by moving the stored dates back, as a person cannot wait.
 """
 
+import psycopg2
+
 from odoo import Command
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.tests import TransactionCase, tagged
+from odoo.sql_db import connection_info_for
 from odoo.tools import config
 
 from ..tools.at_simulator import ATSimulator
@@ -106,6 +109,33 @@ class TestExactlyOnce(AfricasTalkingHttpCase, CronMixinCase):
         self.assertEqual(self.simulator.stats()["duplicates"], 0)
         for one in sms:
             self.assertSentOnce(one.number, one.body)
+
+    def test_claim_of_a_killed_dispatcher_is_recovered_at_once(self):
+        """A killed dispatcher's connection is gone with it: its claim needs no hour to be known interrupted."""
+        sms = self.env["sms.sms"].sudo().create([{"number": "+25471100002%d" % index, "body": "Bus leaves at 7"}
+                                                 for index in range(2)])
+        claimed = sms._africastalking_claim()
+        claimed[:1]._africastalking_send_with(self.account)
+        self.deliver_reports()
+        # The claim as a killed process leaves it: made by a database connection that no longer exists.
+        connection = psycopg2.connect(**connection_info_for(self.env.cr.dbname)[1])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            dead_pid = cursor.fetchone()[0]
+        connection.close()
+        self.env.cr.execute("UPDATE sms_sms SET at_claim_pid = %s WHERE id = ANY(%s)", (dead_pid, sms.ids))
+        self.env.invalidate_all()
+        self.run_sms_queue()
+        self.apply_queued_reports()
+        self.assertEqual(sms.mapped("state"), ["pending", "unknown"], "the report settled the one AT accepted")
+        self.assertEqual(self._log(sms[0]).state, "delivered")
+        self.assertEqual(self.simulator.stats()["accepted"], 1, "nothing resent")
+
+    def test_claim_of_a_live_dispatcher_is_left_alone(self):
+        sms = self.env["sms.sms"].sudo().create({"number": "+254711000031", "body": "Bus leaves at 8"})
+        sms._africastalking_claim()
+        self.run_sms_queue()
+        self.assertEqual(sms.state, "process", "its dispatcher (this connection) is still writing")
 
     # ------------------------------------------------------------------
     # 3. The 48-hour expiry and what reports already said
@@ -325,8 +355,7 @@ class TestRealTiming(TransactionCase):
             summary = self._assert_settled(applier, "dispatch")
             self.assertEqual((summary["accepted"], summary["settled"]), (self.COUNT, self.COUNT), summary)
             self.assertGreater(self.simulator.stats()["reports_posted"], 2 * self.COUNT)
-            with self.registry.cursor() as cr:
-                chaos.retry_every_error(chaos.superuser_env(cr), self.sms_ids)
+            chaos.retry_every_error(self.registry, self.sms_ids)
             self._assert_settled(applier, "retry of every error")
 
     def test_dispatcher_killed_while_reports_arrive(self):
@@ -353,7 +382,6 @@ class TestRealTiming(TransactionCase):
                 # 48 hours later, what never reached AT may be resent by a person; they retry every error.
                 chaos.pass_time(env, killed, 48)
                 env["sms.sms"]._process_queue()
-                cr.commit()  # pylint: disable=invalid-commit  # a real cursor of its own, as a cron run
-                self.assertEqual(chaos.retry_every_error(env, self.sms_ids), len(killed) - reached)
+            self.assertEqual(chaos.retry_every_error(self.registry, self.sms_ids), len(killed) - reached)
             summary = self._assert_settled(applier, "retry of every error")
             self.assertEqual(summary["settled"], self.COUNT, summary)

@@ -8,8 +8,8 @@ import psycopg2
 
 from odoo import Command
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
-from odoo.tests import TransactionCase, tagged
 from odoo.sql_db import connection_info_for
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..tools.at_simulator import ATSimulator

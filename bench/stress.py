@@ -15,6 +15,15 @@ sms_africastalking_stress), the AT simulator in its own process:
    answer; intermediate and final reports, 20 % repeated, all shuffled, queued and applied in bulk in four chunks,
    then replayed. Checked: every final state exact, none ever regressed.
 
+3. Reports racing the dispatcher (issue #14): ``--race`` personalised SMS while AT answers slowly (latency 1.5 s)
+   and posts every report at once, twice, final before intermediate, to Odoo's real webhook (an Odoo server in its
+   own process); the report cron runs all along in a thread. The reports land while the dispatcher writes its batch.
+4. A dispatcher killed (SIGKILL) while reports keep arriving: ``--race`` SMS, the dispatcher child killed once AT
+   has accepted part of them, then restarted; the next queue run recovers the claim (its connection is gone), the 48
+   hours are passed by moving the stored dates; then a person retries every error.
+   Checked in 3 and 4: every SMS AT accepted is settled from its reports (AT id, final state), nothing is left
+   processing, the simulator counted no duplicate, also after the retry of every error.
+
 Prints a summary table; exits 1 when a guarantee is broken.
 """
 
@@ -87,6 +96,10 @@ def child_dispatch(args):
             cr.commit()
             if not ids:
                 return 0
+            if args.fault_ratio <= 0:
+                env["sms.sms"]._process_queue(ids=ids)  # the queue as is: its own claim and commits
+                cr.commit()
+                continue
             chaos.dispatch_with_faults(env, ids, control, rng, batch_size=args.batch, fault_ratio=args.fault_ratio,
                                        commit=True)
 
@@ -213,6 +226,110 @@ def phase_reports(args, registry, port, rng):
                       "seconds": seconds}
 
 
+# ----------------------------------------------------------------------
+# Phases 3 and 4: real timing (reports racing the dispatcher, a dispatcher killed while reports arrive)
+# ----------------------------------------------------------------------
+
+def start_webhook_server(http_port):
+    """Odoo itself, serving the delivery-report webhook (no cron: the applier runs in this process)."""
+    server = subprocess.Popen(odoo_dev.odoo_cmd(DATABASE, "--http-port", str(http_port), "--max-cron-threads", "0",
+                                                "--log-level", "warn"), cwd=odoo_dev.BUILD)
+    wait_for_port(http_port, timeout=120)
+    return server
+
+
+def prepare_race(registry, control, port, http_port, count, first_number, latency):
+    chaos = chaos_module()
+    control._control("POST", "/__sim__/reset")
+    control.configure(balance=100000000, auto_deliver=True, delivery_delay=0, latency=latency, report_repeats=2,
+                      reorder_reports=True, failure_rate=0.2, faults=[])
+    with registry.cursor() as cr:
+        env = environment(cr)
+        account = env["africastalking.account"].search([], limit=1)
+        account.write({"timeout": 30, "concurrency": 16})
+        control.configure(callback_urls={"delivery": "http://127.0.0.1:%d%s" % (
+            http_port, account._callback_path("delivery"))})
+        sms_ids = chaos.queue_personal_sms(env, count, first_number, "Race").ids
+        cr.commit()
+    return sms_ids
+
+
+def settle_and_check(registry, control, applier, sms_ids, label):
+    chaos = chaos_module()
+    state = chaos.wait_for_reports(control, timeout=300)
+    applier.drain()
+    applier.drain()
+    with registry.cursor() as cr:
+        problems, summary = chaos.check_settled(environment(cr), sms_ids, state)
+    return ["%s: %s" % (label, problem) for problem in problems + applier.errors], summary
+
+
+def phase_race(args, registry, port, http_port):
+    chaos = chaos_module()
+    control = chaos.SimulatorControl(url="http://127.0.0.1:%d" % port)
+    sms_ids = prepare_race(registry, control, port, http_port, args.race, 254760000000, latency=1.5)
+    started = time.perf_counter()
+    with chaos.ReportApplier(registry) as applier:
+        thread, errors = chaos.run_in_thread(registry, lambda env: env["sms.sms"]._process_queue(ids=sms_ids))
+        thread.join(600)
+        seconds = time.perf_counter() - started
+        problems, summary = settle_and_check(registry, control, applier, sms_ids, "race")
+        retried = chaos.retry_every_error(registry, sms_ids)
+        retry_problems, after_retry = settle_and_check(registry, control, applier, sms_ids, "race, retry")
+    summary.update(retried=retried, seconds=seconds, reports=control.state()["stats"]["reports_posted"],
+                   duplicates_after_retry=after_retry["duplicates"])
+    return errors + problems + retry_problems, summary
+
+
+def phase_killed_while_reporting(args, registry, port, http_port, rng):
+    chaos = chaos_module()
+    control = chaos.SimulatorControl(url="http://127.0.0.1:%d" % port)
+    sms_ids = prepare_race(registry, control, port, http_port, args.race, 254770000000, latency=0.3)
+    problems = []
+    with chaos.ReportApplier(registry) as applier:
+        child_args = [sys.executable, __file__, "--child-dispatch", "--port", str(port), "--seed",
+                      str(rng.randrange(1 << 30)), "--batch", str(max(50, args.race // 2)), "--fault-ratio", "0"]
+        child = subprocess.Popen(child_args, cwd=ROOT)
+        # Kill once AT has accepted part of the claimed batch (the reports keep arriving)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and control.state()["stats"]["accepted"] < args.race // 5:
+            time.sleep(0.1)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        reached_before_kill = control.state()["stats"]["accepted"]
+        with registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM sms_sms WHERE id = ANY(%s) AND state = 'process'", (sms_ids,))
+            interrupted = cr.fetchone()[0]
+        child = subprocess.Popen(child_args, cwd=ROOT)  # restarted: sends what was never claimed
+        if child.wait() != 0:
+            problems.append("the restarted dispatcher failed (exit code %s)" % child.returncode)
+        chaos.wait_for_reports(control, timeout=300)
+        with registry.cursor() as cr:
+            env = environment(cr)
+            # The killed dispatcher's connection is gone: the restarted one (or this next queue run) knows its
+            # claim was interrupted at once, without waiting the hour.
+            env["sms.sms"]._process_queue()
+            cr.commit()
+            cr.execute("SELECT count(*) FROM sms_sms WHERE id = ANY(%s) AND state = 'process'", (sms_ids,))
+            left_after_run = cr.fetchone()[0]
+            if left_after_run:
+                problems.append("%d claims of the killed dispatcher still processing after the next queue run"
+                                % left_after_run)
+        recovery_problems, after_recovery = settle_and_check(registry, control, applier, sms_ids, "recovery")
+        with registry.cursor() as cr:
+            env = environment(cr)
+            chaos.pass_time(env, sms_ids, 49)  # 48 hours later: what never reached AT becomes resendable
+            env["sms.sms"]._process_queue()
+            cr.commit()
+        retried = chaos.retry_every_error(registry, sms_ids)
+        retry_problems, after_retry = settle_and_check(registry, control, applier, sms_ids, "kill, retry")
+    summary = dict(after_recovery, interrupted=interrupted, reached_before_kill=reached_before_kill,
+                   retried=retried, settled_after_retry=after_retry["settled"],
+                   accepted_after_retry=after_retry["accepted"], duplicates_after_retry=after_retry["duplicates"],
+                   processing_after_retry=after_retry["processing"])
+    return problems + recovery_problems + retry_problems, summary
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sms", type=int, default=4000, help="SMS dispatched under faults")
@@ -220,6 +337,7 @@ def main():
     parser.add_argument("--reports", type=int, default=10000, help="messages of the delivery-report chaos")
     parser.add_argument("--batch", type=int, default=50, help="SMS per dispatch batch (faults injected per batch)")
     parser.add_argument("--fault-ratio", type=float, default=0.3, help="faults per SMS, on average")
+    parser.add_argument("--race", type=int, default=600, help="SMS of the real-timing phases (3 and 4)")
     parser.add_argument("--seed", type=int, default=2025)
     parser.add_argument("--keep-db", action="store_true", help="reuse the database instead of recreating it")
     parser.add_argument("--child-dispatch", action="store_true", help=argparse.SUPPRESS)
@@ -243,14 +361,26 @@ def main():
         fault_problems, faults = phase_faults(args, registry, port, rng)
         print("Phase 2: delivery-report chaos on %d messages..." % args.reports, flush=True)
         report_problems, reports = phase_reports(args, registry, port, rng)
+        http_port = free_port()
+        webhook = start_webhook_server(http_port)
+        try:
+            print("Phase 3: %d SMS, AT slow, reports at once during the write-back..." % args.race, flush=True)
+            race_problems, race = phase_race(args, registry, port, http_port)
+            print("Phase 4: %d SMS, dispatcher killed while reports arrive..." % args.race, flush=True)
+            kill_problems, killed = phase_killed_while_reporting(args, registry, port, http_port, rng)
+        finally:
+            webhook.terminate()
+            webhook.wait(30)
     finally:
         simulator.terminate()
         simulator.wait(10)
     print_summary(faults, reports)
-    problems = fault_problems + report_problems
+    print_timing_summary(race, killed)
+    problems = fault_problems + report_problems + race_problems + kill_problems
     for problem in problems[:30]:
         print("PROBLEM: " + problem)
-    print(json.dumps({"faults": faults, "reports": reports, "problems": len(problems)}))
+    print(json.dumps({"faults": faults, "reports": reports, "race": race, "killed": killed,
+                      "problems": len(problems)}))
     return 1 if problems else 0
 
 
@@ -259,8 +389,8 @@ def print_summary(faults, reports):
     print("| gateway faults | |")
     print("|---|---:|")
     for label, key in (("SMS queued", "sms"), ("faults injected (simulator counter)", "faults"),
-                       ("dispatchers killed (SIGKILL) / started", None), ("claims left by killed dispatchers",
-                                                                           "interrupted"),
+                       ("dispatchers killed (SIGKILL) / started", None), (
+                           "claims still processing after the restarts (dead claims recovered at once)", "interrupted"),
                        ("accepted by AT", "accepted"), ("sent twice (duplicates)", "duplicates"),
                        ("sent", "sent"), ("failed (with failure type)", "failed"),
                        ("unknown outcome (with reason)", "unknown"), ("left without a state", "stateless"),
@@ -277,6 +407,32 @@ def print_summary(faults, reports):
                        ("regressions", "regressions")):
         print("| %s | %d |" % (label, reports[key]))
     print("| queue + apply time (s) | %.1f |" % reports["seconds"])
+    print()
+
+
+def print_timing_summary(race, killed):
+    print("| reports racing the dispatcher (AT latency 1.5 s, reports at once, x2, reordered) | |")
+    print("|---|---:|")
+    for label, key in (("SMS", "sms"), ("accepted by AT", "accepted"), ("reports posted", "reports"),
+                       ("settled from their reports", "settled"), ("left processing", "processing"),
+                       ("sent twice (duplicates)", "duplicates"), ("errors retried by a person", "retried"),
+                       ("duplicates after the retry", "duplicates_after_retry")):
+        print("| %s | %s |" % (label, race[key]))
+    print("| dispatch time (s) | %.1f |" % race["seconds"])
+    print()
+    print("| dispatcher killed (SIGKILL) while reports arrive | |")
+    print("|---|---:|")
+    for label, key in (("SMS", "sms"), ("accepted by AT before the kill", "reached_before_kill"),
+                       ("claims left by the killed dispatcher", "interrupted"),
+                       ("accepted by AT (after restart)", "accepted"),
+                       ("settled from their reports after the recovery (next queue run)", "settled"),
+                       ("unknown after recovery (never reached AT)", "unknown"),
+                       ("left processing", "processing"), ("errors retried after 48 h", "retried"),
+                       ("accepted after the retry", "accepted_after_retry"),
+                       ("settled after the retry", "settled_after_retry"),
+                       ("left processing after the retry", "processing_after_retry"),
+                       ("duplicates after the retry", "duplicates_after_retry")):
+        print("| %s | %s |" % (label, killed[key]))
     print()
 
 

@@ -1,6 +1,8 @@
 import logging
 import time
 
+import psycopg2.errors
+
 from odoo import api, fields, models
 
 from ..tools.at_callbacks import DeliveryReport
@@ -14,6 +16,11 @@ APPLY_BATCH_SIZE = 5000
 TRIGGER_INTERVAL_SECONDS = 1.0
 LINGER_SECONDS = 1.5
 _last_trigger = {"at": 0.0}
+# A report no message matches waits this long for its send's answer or its unknown outcome, then is dropped.
+WAITING_DAYS = 7
+# Consecutive serialization failures (another transaction wrote the same rows) after which a run gives up; the
+# reports stay queued for the next run.
+CONFLICT_ATTEMPTS = 5
 
 
 class AfricasTalkingDeliveryReport(models.Model):
@@ -37,6 +44,17 @@ class AfricasTalkingDeliveryReport(models.Model):
     failure_reason = fields.Char()
     retry_count = fields.Integer()
     received_at = fields.Datetime(required=True, default=fields.Datetime.now)
+    # No message has this AT id yet: the send's answer is not written (AT reports within a second, sometimes before
+    # the dispatcher has written its batch), or the SMS's outcome is unknown. Kept here, never in the message log,
+    # so that the dispatcher's insert of its messages can never conflict with a report.
+    waiting = fields.Boolean(readonly=True)
+
+    def init(self):
+        # Waiting reports are few; they are looked up by AT id when a send's answer is written.
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS africastalking_delivery_report_waiting_idx "
+            "ON africastalking_delivery_report (message_id) WHERE waiting"
+        )
 
     @api.model
     def _enqueue(self, account_id, report):
@@ -67,22 +85,34 @@ class AfricasTalkingDeliveryReport(models.Model):
     def _cron_apply(self, limit=None, linger=LINGER_SECONDS):
         """Apply queued reports in batches (commit per batch outside tests); return how many were applied.
 
-        ``linger``: seconds to keep looking once the queue is empty (the cron; 0 for a one-off drain).
+        ``linger``: seconds to keep looking once the queue is empty (the cron; 0 for a one-off drain). Waiting
+        reports whose message is now known are taken again at every look.
         """
         auto_commit = not is_testing()
-        applied, idle_since = 0, time.monotonic()
+        applied, idle_since, conflicts = 0, time.monotonic(), 0
+        self._drop_expired_waiting()
         while True:
-            batch = self._take_batch(min(APPLY_BATCH_SIZE, limit - applied) if limit else APPLY_BATCH_SIZE)
-            if not batch:
+            try:
+                count = self._apply_one_batch(min(APPLY_BATCH_SIZE, limit - applied) if limit else APPLY_BATCH_SIZE)
+            except psycopg2.errors.TransactionRollbackError:
+                # Another transaction wrote the same rows (a dispatcher's batch, another applier): the batch is
+                # rolled back with its DELETE, so its reports are queued again; try again on a fresh snapshot.
+                conflicts += 1
+                if not auto_commit or conflicts >= CONFLICT_ATTEMPTS:
+                    raise
+                _logger.info("Delivery reports met a concurrent update; retrying (%d)", conflicts)
+                self.env.cr.rollback()
+                time.sleep(0.1 * conflicts)
+                continue
+            conflicts = 0
+            if not count:
                 if not auto_commit or time.monotonic() - idle_since > linger:
                     break
                 self.env.cr.commit()  # pylint: disable=invalid-commit  # a fresh snapshot sees new reports
                 time.sleep(0.25)
                 continue
             idle_since = time.monotonic()
-            for account_id, reports in batch.items():
-                self._apply_account_batch(account_id, reports)
-                applied += len(reports)
+            applied += count
             if auto_commit:
                 # Batch cron, never under test
                 self.env.cr.commit()  # pylint: disable=invalid-commit
@@ -90,44 +120,137 @@ class AfricasTalkingDeliveryReport(models.Model):
                 break
         return applied
 
+    def _apply_one_batch(self, size):
+        """Take and apply one batch: new reports, else waiting reports that may match now. Returns how many new
+        reports were taken, or how many waiting ones were applied (0: nothing to do now)."""
+        batch = self._take_batch(size)
+        is_new = bool(batch)
+        if not is_new:
+            batch = self._take_matching_waiting(size)
+        waiting = []
+        for account_id, reports in batch.items():
+            waiting += self._apply_account_batch(account_id, reports)
+        self._keep_waiting(waiting)
+        taken = sum(len(reports) for reports in batch.values())
+        return taken if is_new else taken - len(waiting)
+
     def _apply_account_batch(self, account_id, reports):
         """Apply one account's reports in bulk; if that fails, one by one, dropping (and logging) only the bad ones.
+        Returns the reports that matched no message yet (``(account_id, report)`` pairs).
 
         Reports are already validated, so a failure is a bug or an inconsistent database: retrying the same oldest
         batch at every run would block every later report of every account.
         """
         account = self.env["africastalking.account"].browse(account_id).exists()
-        if not account or self._apply_in_savepoint(account, reports):
-            return
+        if not account:
+            return []
+        waiting = self._apply_in_savepoint(account, reports)
+        if waiting is not None:
+            return [(account_id, report) for report in waiting]
+        kept = []
         for report in reports:
-            if not self._apply_in_savepoint(account, [report]):
+            waiting = self._apply_in_savepoint(account, [report])
+            if waiting is None:
                 _logger.error("Delivery report %s of account %s could not be applied and was dropped",
                               report.message_id, account_id)
+            else:
+                kept += [(account_id, report) for report in waiting]
+        return kept
 
     def _apply_in_savepoint(self, account, reports):
+        """The reports left waiting, or None when applying failed."""
         try:
             with self.env.cr.savepoint():
-                self.env["africastalking.message"]._apply_delivery_reports(account, reports)
+                return self.env["africastalking.message"]._apply_delivery_reports(account, reports)
+        except psycopg2.errors.TransactionRollbackError:
+            raise  # a concurrent update, not a bad report: the caller retries the whole batch
         except Exception:  # noqa: BLE001 - isolated and reported by the caller
             _logger.exception("Applying %d delivery reports of account %s failed", len(reports), account.id)
             self.env.invalidate_all()
-            return False
-        return True
+            return None
+
+    _BATCH_COLUMNS = "id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count, " \
+                     "received_at"
 
     def _take_batch(self, size):
         """Remove the oldest queued reports (not held by another applier) and return them by account."""
         self.env.cr.execute(
             """
             DELETE FROM africastalking_delivery_report
-             WHERE id IN (SELECT id FROM africastalking_delivery_report ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-         RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count
+             WHERE id IN (SELECT id FROM africastalking_delivery_report WHERE waiting IS NOT TRUE
+                           ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+         RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
+                   received_at
             """,
             (size,),
         )
+        return self._batch_by_account(self.env.cr.fetchall())
+
+    def _take_matching_waiting(self, size):
+        """Remove the waiting reports that a message now answers: its AT id was written, or an unknown outcome of
+        the account to that number appeared (an interrupted or unanswered send). Both lookups are indexed."""
+        self.env.cr.execute(
+            """
+            DELETE FROM africastalking_delivery_report
+             WHERE id IN (SELECT w.id FROM africastalking_delivery_report w
+                           WHERE w.waiting AND (
+                                 EXISTS (SELECT 1 FROM africastalking_message m WHERE m.at_message_id = w.message_id)
+                              OR EXISTS (SELECT 1 FROM africastalking_message m
+                                          WHERE m.state = 'unknown' AND m.account_id = w.account_id
+                                            AND m.number = w.phone_number AND m.at_message_id IS NULL
+                                            AND m.report_ambiguous IS NOT TRUE))
+                           ORDER BY w.id LIMIT %s FOR UPDATE SKIP LOCKED)
+         RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
+                   received_at
+            """,
+            (size,),
+        )
+        return self._batch_by_account(self.env.cr.fetchall())
+
+    @staticmethod
+    def _batch_by_account(rows):
         batch = {}
-        for row in sorted(self.env.cr.fetchall()):
-            _id, account_id, message_id, status, number, network, reason, retry = row
+        for row in sorted(rows):
+            _id, account_id, message_id, status, number, network, reason, retry, received_at = row
             batch.setdefault(account_id, []).append(DeliveryReport(
                 message_id=message_id, status=status, phone_number=number, network_code=network or "",
-                failure_reason=reason or "", retry_count=retry or 0))
+                failure_reason=reason or "", retry_count=retry or 0, received_at=received_at))
         return batch
+
+    def _keep_waiting(self, waiting):
+        """Queue again, as waiting, reports that matched no message (``(account_id, report)`` pairs)."""
+        if not waiting:
+            return
+        self.env.cr.execute(
+            """
+            INSERT INTO africastalking_delivery_report
+                   (account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
+                    received_at, waiting)
+            SELECT *, true FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::varchar[], %s::varchar[],
+                                       %s::varchar[], %s::int[], %s::timestamp[])
+            """,
+            tuple(list(column) for column in zip(*[
+                (account_id, r.message_id, r.status, r.phone_number, r.network_code or None, r.failure_reason or None,
+                 r.retry_count, r.received_at or fields.Datetime.now()) for account_id, r in waiting], strict=True)),
+        )
+
+    @api.model
+    def _waiting_reports(self, message_ids):
+        """The waiting reports for these AT ids, by account (read only: the applier removes them)."""
+        if not message_ids:
+            return {}
+        self.env.cr.execute(
+            "SELECT id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count, "
+            "received_at FROM africastalking_delivery_report WHERE waiting AND message_id = ANY(%s)",
+            (list(message_ids),))
+        return self._batch_by_account(self.env.cr.fetchall())
+
+    @api.model
+    def _drop_expired_waiting(self):
+        self.env.cr.execute(
+            "DELETE FROM africastalking_delivery_report WHERE waiting AND received_at < "
+            "now() at time zone 'UTC' - make_interval(days => %s) RETURNING message_id", (WAITING_DAYS,))
+        dropped = self.env.cr.fetchall()
+        if dropped:
+            _logger.warning("%d delivery reports matched no message for %d days and were dropped (first: %s)",
+                            len(dropped), WAITING_DAYS, dropped[0][0])

@@ -1,4 +1,6 @@
 import logging
+from collections import defaultdict
+from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.tools import SQL
@@ -11,6 +13,10 @@ _logger = logging.getLogger(__name__)
 
 FINAL_STATES = ("delivered", "failed")
 BOUNCE_ERRORS = ("invalid_destination", "not_allowed", "rejected")
+# An unknown outcome is settled by a report of its number received from its send (less a clock skew) to this long
+# after it: AT retries a message for up to about two days.
+REPORT_CLOCK_SKEW = timedelta(minutes=1)
+REPORT_WINDOW = timedelta(hours=72)
 
 
 def _report_state(report):
@@ -103,6 +109,11 @@ class AfricasTalkingMessage(models.Model):
             active_test=False).search([("name", "in", list(codes))])} if codes else {}
         for message in self:
             message.currency_id = currencies.get(message.currency) or False
+    # When the send began (the SMS's claim): the time window in which a report may settle an unknown outcome.
+    send_date = fields.Datetime("Sent On", readonly=True)
+    report_ambiguous = fields.Boolean(readonly=True,
+                                      help="Several SMS to this number have an unknown outcome: a delivery report "
+                                           "cannot be matched to one of them.")
 
     def init(self):
         # Databases installed when create_uid / write_uid were links to users still have their foreign keys.
@@ -117,10 +128,15 @@ class AfricasTalkingMessage(models.Model):
             "CREATE UNIQUE INDEX IF NOT EXISTS africastalking_message_at_message_id_uniq "
             "ON africastalking_message (at_message_id) WHERE at_message_id IS NOT NULL"
         )
-        # A delivery report settles an unknown outcome by account and number (_adopt_unknown_outcome).
+        # A delivery report settles an unknown outcome by account and number (_adopt_unknown_outcomes).
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS africastalking_message_unknown_idx "
             "ON africastalking_message (account_id, number) WHERE state = 'unknown'"
+        )
+        # The 48-hour expiry asks whether a report already spoke of an unknown outcome (few rows).
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS africastalking_message_unknown_sms_idx "
+            "ON africastalking_message (sms_uuid) WHERE state = 'unknown'"
         )
 
     # ------------------------------------------------------------------
@@ -130,14 +146,17 @@ class AfricasTalkingMessage(models.Model):
     @api.model
     def _apply_delivery_reports(self, account, reports):
         """Apply parsed :class:`DeliveryReport` objects of ``account`` in set-based SQL; idempotent, order-proof.
+        Returns the reports that no message answers yet: the caller keeps them waiting.
 
         A final state (delivered / failed) never changes again; an intermediate report only moves an unknown
-        outcome to "sent". Reports for ids not known yet (AT can report before the sending transaction commits)
-        are kept as rows without SMS and applied when the send's results are written.
+        outcome to "sent". A report for an id not known yet (AT can report before the sending transaction commits)
+        waits in the report queue, never in this table: the dispatcher's insert of its messages must not meet a
+        row its snapshot cannot see. It is applied when the send's results are written, or settles an unknown
+        outcome of its number (_adopt_unknown_outcomes).
         """
         reports = _strongest_report_per_message(reports)
         if not reports:
-            return
+            return []
         self.flush_model()
         columns = {
             "ids": [r.message_id for r in reports],
@@ -151,22 +170,29 @@ class AfricasTalkingMessage(models.Model):
             UPDATE africastalking_message m
                SET state = COALESCE(r.state, CASE WHEN m.state = 'unknown' THEN 'pending' ELSE m.state END),
                    at_status = r.status, network_code = COALESCE(r.network, m.network_code),
-                   failure_reason = COALESCE(r.reason, m.failure_reason),
+                   failure_reason = COALESCE(r.reason, CASE WHEN m.state = 'unknown' THEN NULL
+                                                            ELSE m.failure_reason END),
                    report_date = now() at time zone 'UTC', write_date = now() at time zone 'UTC'
               FROM unnest(%(ids)s::varchar[], %(states)s::varchar[], %(statuses)s::varchar[],
                           %(networks)s::varchar[], %(reasons)s::varchar[]) AS r(id, state, status, network, reason)
              WHERE m.at_message_id = r.id AND m.at_message_id = ANY(%(ids)s)
                AND (m.account_id = %(account)s OR m.account_id IS NULL)
                AND m.state NOT IN ('delivered', 'failed')
-         RETURNING m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason
+         RETURNING m.at_message_id, m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason
             """,
             {**columns, "account": account.id},
+            log_exceptions=False,  # a concurrent update is retried by the applier, not an error to log
         )
-        updated = [row for row in self.env.cr.fetchall() if row[0]]
+        updated = self.env.cr.fetchall()
         self.invalidate_model()
-        self._keep_unmatched_reports(account, reports)
-        self._propagate_states(updated)
-        self._block_numbers_blacklisted_at_network(reports)
+        self._propagate_states([row[1:] for row in updated if row[1]])
+        applied_ids = {row[0] for row in updated}
+        unmatched = self._reports_without_message(account, reports)
+        applied_ids |= self._adopt_unknown_outcomes(account, unmatched)
+        # Only a report applied to its own message on its own account may block its number: a late "Failed" for a
+        # delivered message, or a report posted on another account's URL, changes nothing.
+        self._block_numbers_blacklisted_at_network([r for r in reports if r.message_id in applied_ids])
+        return [r for r in unmatched if r.message_id not in applied_ids]
 
     @api.model
     def _block_numbers_blacklisted_at_network(self, reports):
@@ -179,44 +205,99 @@ class AfricasTalkingMessage(models.Model):
                 message=_("Africa's Talking reported UserInBlacklist: the subscriber blocks promotional SMS "
                           "at the mobile network."))
 
-    def _keep_unmatched_reports(self, account, reports):
-        """Reports whose id no message of this account has: reconcile an unknown outcome, or keep for later."""
+    def _reports_without_message(self, account, reports):
+        """The reports whose AT id no message has (reports for another account's message are logged, dropped)."""
         self.env.cr.execute(
             "SELECT at_message_id, account_id FROM africastalking_message WHERE at_message_id = ANY(%s)",
             ([r.message_id for r in reports],),
         )
         known = dict(self.env.cr.fetchall())
         for report in reports:
-            if report.message_id in known:
-                if known[report.message_id] not in (account.id, None):
-                    _logger.warning("Delivery report for message %s ignored: it belongs to another account",
-                                    report.message_id)
+            if known.get(report.message_id, account.id) not in (account.id, None):
+                _logger.warning("Delivery report for message %s ignored: it belongs to another account",
+                                report.message_id)
+        return [report for report in reports if report.message_id not in known]
+
+    def _adopt_unknown_outcomes(self, account, reports):
+        """Settle unknown outcomes (a send whose answer was lost, a dispatcher killed mid-send) with the reports
+        whose AT id no message has. Returns the AT ids applied.
+
+        Only what is certain: the account's one unknown outcome to the report's number whose send began before the
+        report arrived and within the report window. No adoption while an SMS to that number is being dispatched
+        (the report may be that SMS's, whose answer is not written yet): the report waits. Several candidates:
+        none is chosen, they stay unknown with the reason, and the report waits (nothing swaps).
+        """
+        if not reports:
+            return set()
+        numbers = sorted({r.phone_number for r in reports})
+        self.env.cr.execute("SELECT DISTINCT number FROM sms_sms WHERE state = 'process' AND number = ANY(%s)",
+                            (numbers,))
+        busy = {row[0] for row in self.env.cr.fetchall()}
+        # An unknown outcome whose SMS a person queued again (after the 48 hours) is not a candidate: the resend's
+        # own answer will name its report.
+        self.env.cr.execute(
+            """SELECT m.id, m.number, COALESCE(m.send_date, m.create_date), s.state IN ('outgoing', 'process')
+                 FROM africastalking_message m
+                 LEFT JOIN LATERAL (SELECT state FROM sms_sms WHERE uuid = m.sms_uuid LIMIT 1) s ON true
+                WHERE m.account_id = %s AND m.state = 'unknown' AND m.at_message_id IS NULL AND m.number = ANY(%s)
+                ORDER BY m.id""", (account.id, numbers))
+        candidates = defaultdict(list)
+        for message_id, number, send_date, resending in self.env.cr.fetchall():
+            if resending:
+                busy.add(number)
+            candidates[number].append((message_id, send_date))
+        adopted, ambiguous, now = {}, set(), fields.Datetime.now()
+        for report in reports:
+            if report.phone_number in busy:
                 continue
-            message = self._adopt_unknown_outcome(account, report)
-            if message:
-                message.write(self._report_values(report))
-                message._propagate_to_trackers()
-            else:
-                self._create_early_report(account, report)
+            received = report.received_at or now
+            window = [message_id for message_id, send_date in candidates[report.phone_number]
+                      if send_date - REPORT_CLOCK_SKEW <= received <= send_date + REPORT_WINDOW
+                      and message_id not in adopted]
+            if len(window) == 1:
+                adopted[window[0]] = report
+            elif window:
+                ambiguous.update(window)
+        if ambiguous:
+            self.browse(sorted(ambiguous)).write({
+                "report_ambiguous": True,
+                "failure_reason": _("Several SMS to this number have an unknown outcome: a delivery report cannot "
+                                    "tell which one it is about, so none is settled automatically."),
+            })
+        if not adopted:
+            return set()
+        messages = self.browse(list(adopted))
+        for message in messages:
+            report = adopted[message.id]
+            message.write({"at_message_id": report.message_id, **self._report_values(report),
+                           **({} if report.status in FAILED_STATUSES else {"failure_reason": False})})
+        messages._estimate_missing_cost()
+        messages._propagate_to_trackers()
+        self._copy_send_facts_to_traces(self._facts_columns(messages))
+        return {report.message_id for report in adopted.values()}
 
-    def _adopt_unknown_outcome(self, account, report):
-        """Reconcile a message whose send answer was lost: the report names its number and gives its AT id."""
-        message = self.search([
-            ("account_id", "=", account.id), ("state", "=", "unknown"), ("at_message_id", "=", False),
-            ("number", "=", report.phone_number),
-        ], order="id", limit=1)
-        if message:
-            message.at_message_id = report.message_id
-        return message
+    def _estimate_missing_cost(self):
+        """A message whose send answer was lost has no cost or parts from AT: count its parts and price them at
+        the rate table, as the estimate does (AT's reports carry neither)."""
+        for message in self.filtered(lambda m: not m.parts and m.body):
+            pricing = self.env["africastalking.rate"]._price_texts([(message.number, message.body)],
+                                                                  company=message.company_id or None)
+            values = {"parts": pricing.segments}
+            if len(pricing.cost_by_currency) == 1:
+                currency, cost = next(iter(pricing.cost_by_currency.items()))
+                values.update(cost=cost, currency=currency)
+            message.write(values)
 
-    def _create_early_report(self, account, report):
-        return self.create({
-            "account_id": account.id,
-            "company_id": account.company_id.id,
-            "at_message_id": report.message_id,
-            "number": report.phone_number,
-            **self._report_values(report),
-        })
+    @staticmethod
+    def _facts_columns(messages):
+        return {
+            "sms_uuid": [m.sms_uuid for m in messages if m.sms_uuid],
+            "at_message_id": [m.at_message_id for m in messages if m.sms_uuid],
+            "at_status": [m.at_status or None for m in messages if m.sms_uuid],
+            "cost": [m.cost for m in messages if m.sms_uuid],
+            "currency": [m.currency or None for m in messages if m.sms_uuid],
+            "parts": [m.parts or None for m in messages if m.sms_uuid],
+        }
 
     @staticmethod
     def _report_values(report):
@@ -285,9 +366,14 @@ class AfricasTalkingMessage(models.Model):
                             OR tr.trace_status = 'sent' AND k.trace_status = 'pending')
              RETURNING tr.id, tr.mass_mailing_id
             ), done_sms AS (
-                UPDATE sms_sms SET to_delete = true
-                 WHERE id IN (SELECT s.id FROM r CROSS JOIN LATERAL (
-                                  SELECT id FROM sms_sms WHERE uuid = r.uuid LIMIT 1) s WHERE r.final)
+                -- An unknown outcome a report speaks of was accepted by AT: "Sent", never expired nor resent
+                UPDATE sms_sms s
+                   SET to_delete = s.to_delete OR x.final,
+                       state = CASE WHEN s.state = 'unknown' THEN 'pending' ELSE s.state END,
+                       at_failure_reason = CASE WHEN s.state = 'unknown' THEN NULL ELSE s.at_failure_reason END
+                  FROM (SELECT s1.id, r.final FROM r CROSS JOIN LATERAL (
+                            SELECT id FROM sms_sms WHERE uuid = r.uuid LIMIT 1) s1) x
+                 WHERE s.id = x.id AND (x.final OR s.state = 'unknown')
             )
             SELECT (SELECT array_agg(DISTINCT mail_message_id) FROM notifications),
                    -- one trace per mailing: enough to tell whether the mailing is done
@@ -296,6 +382,7 @@ class AfricasTalkingMessage(models.Model):
             """,
             {name: [row[index] for row in rows] for index, name in enumerate(
                 ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
+            log_exceptions=False,  # a concurrent update is retried by the caller, not an error to log
         )
         self.env["sms.tracker"]._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
 
@@ -308,8 +395,8 @@ class AfricasTalkingMessage(models.Model):
         """Log one row per send result in one statement, and copy AT's facts to the mailing traces.
 
         The text, contact, mailing and company come from the SMS row itself (joined by uuid), so the ORM never
-        reads thousands of SMS for this. A row that a delivery report created before these results (same AT id,
-        no SMS yet) is completed instead: it keeps its delivery state, which is then applied to the SMS's tracker.
+        reads thousands of SMS for this. Reports that arrived before these results wait in the report queue (never
+        here, so this insert meets no row it cannot see); those this transaction sees are applied at once.
         """
         if not results:
             return self.browse()
@@ -320,12 +407,13 @@ class AfricasTalkingMessage(models.Model):
             """
             INSERT INTO africastalking_message (
                    account_id, company_id, sms_uuid, number, body, partner_id, mailing_id, state, at_message_id,
-                   status_code, at_status, failure_reason, cost, currency, parts, origin,
+                   status_code, at_status, failure_reason, cost, currency, parts, origin, send_date,
                    create_uid, create_date, write_uid, write_date)
             SELECT v.account_id, COALESCE(v.company_id, s.company_id), v.sms_uuid, v.number, s.body, s.partner_id,
                    s.mailing_id, v.state, v.at_message_id, v.status_code, v.at_status, v.failure_reason, v.cost,
                    v.currency, v.parts,
                    COALESCE(s.at_origin, CASE WHEN s.mailing_id IS NOT NULL THEN 'mailing' END, 'other'),
+                   COALESCE(s.at_claim_date, now() at time zone 'UTC'),
                    %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
               FROM unnest(%(account_id)s::int[], %(company_id)s::int[], %(sms_uuid)s::varchar[],
                           %(number)s::varchar[], %(state)s::varchar[], %(at_message_id)s::varchar[],
@@ -333,15 +421,9 @@ class AfricasTalkingMessage(models.Model):
                           %(cost)s::numeric[], %(currency)s::varchar[], %(parts)s::int[])
                    AS v(account_id, company_id, sms_uuid, number, state, at_message_id, status_code, at_status,
                         failure_reason, cost, currency, parts)
-         LEFT JOIN LATERAL (SELECT body, partner_id, mailing_id, company_id, at_origin FROM sms_sms
+         LEFT JOIN LATERAL (SELECT body, partner_id, mailing_id, company_id, at_origin, at_claim_date FROM sms_sms
                              WHERE uuid = v.sms_uuid LIMIT 1) s ON true  -- a lookup per SMS, never a scan
-            ON CONFLICT (at_message_id) WHERE at_message_id IS NOT NULL DO UPDATE
-               SET sms_uuid = EXCLUDED.sms_uuid, body = EXCLUDED.body, partner_id = EXCLUDED.partner_id,
-                   mailing_id = EXCLUDED.mailing_id, status_code = EXCLUDED.status_code, cost = EXCLUDED.cost,
-                   currency = EXCLUDED.currency, parts = EXCLUDED.parts, company_id = EXCLUDED.company_id,
-                   origin = EXCLUDED.origin,
-                   write_date = EXCLUDED.write_date
-            RETURNING id, xmax <> 0
+            RETURNING id
             """,
             {**columns, "uid": self.env.uid},
         )
@@ -352,9 +434,25 @@ class AfricasTalkingMessage(models.Model):
         self._copy_send_facts_to_traces({
             name: [value for value, state in zip(values, columns["state"], strict=True) if state != "pending"]
             for name, values in columns.items()})
-        # Rows completed on conflict carry an earlier delivery report: apply it now that the SMS is known.
-        self.browse([row[0] for row in rows if row[1]])._propagate_to_trackers()
+        self._apply_waiting_reports([value for value in columns["at_message_id"] if value])
         return messages
+
+    @api.model
+    def _apply_waiting_reports(self, message_ids):
+        """Apply the reports that arrived before these AT ids were written (and that this transaction sees).
+
+        Read only on the report queue: the applier removes them when it takes them again (applying twice changes
+        nothing), so the dispatcher never writes a row the applier may hold. Reports committed after this
+        transaction began are applied by the applier, woken here.
+        """
+        queue = self.env["africastalking.delivery.report"]
+        for account_id, reports in queue._waiting_reports(message_ids).items():
+            account = self.env["africastalking.account"].browse(account_id).exists()
+            if account:
+                self._apply_delivery_reports(account, reports)
+        self.env.cr.execute("SELECT EXISTS(SELECT 1 FROM africastalking_delivery_report WHERE waiting)")
+        if self.env.cr.fetchone()[0]:
+            queue._trigger_applier()
 
     @api.model
     def _send_result_columns(self, results):

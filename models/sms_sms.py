@@ -1,4 +1,5 @@
 import logging
+import time
 from collections import defaultdict, namedtuple
 from datetime import timedelta
 
@@ -31,7 +32,7 @@ _logger = logging.getLogger(__name__)
 DISPATCH_CONTEXT_KEY = "sms_africastalking_dispatch"
 DISPATCH_BATCH_SIZE = 2000
 CLAIM_QUERY = """
-    UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC'
+    UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC', at_claim_pid = pg_backend_pid()
      WHERE id IN (SELECT id FROM sms_sms
                    WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE
                    ORDER BY id FOR UPDATE SKIP LOCKED)
@@ -42,6 +43,9 @@ STALE_CLAIM_MINUTES = 60
 # An unknown outcome that no delivery report settled within this delay most likely never left AT: it becomes an
 # error a person may resend (never automatically).
 UNKNOWN_OUTCOME_HOURS = 48
+
+# Attempts at writing AT's answers when a concurrent transaction wrote the same rows.
+WRITE_BACK_ATTEMPTS = 5
 
 # Percentage of each page of sms_sms filled by inserts: the rest takes the in-place updates of dispatch (init()).
 SMS_TABLE_FILLFACTOR = 40
@@ -72,6 +76,9 @@ class SmsSms(models.Model):
     )
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index="btree_not_null")
     at_claim_date = fields.Datetime("Dispatch Claimed On", readonly=True, copy=False)
+    # The PostgreSQL backend of the dispatcher that claimed the SMS: it keeps its connection until it has written
+    # AT's answers, so a claim whose backend is gone was interrupted (process killed) and needs no hour to tell.
+    at_claim_pid = fields.Integer("Dispatcher Backend", readonly=True, copy=False)
     at_failure_reason = fields.Char("Failure Reason", readonly=True, copy=False)
     # What sent it, for the cost analysis (africastalking.message.origin); mailings are known by their mailing.
     at_origin = fields.Selection(SMS_ORIGINS, "Origin", readonly=True, copy=False,
@@ -87,6 +94,15 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
     # Queue
     # ------------------------------------------------------------------
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        records = super().create(vals_list)
+        # Every path that only queues (the composer's default mode, server and automated actions, mailings) wakes
+        # the queue at once instead of waiting for its interval.
+        if not self.env.context.get(DISPATCH_CONTEXT_KEY) and any(sms.state == "outgoing" for sms in records):
+            records._africastalking_trigger_queue()
+        return records
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         if not self.env.context.get(DISPATCH_CONTEXT_KEY):
@@ -159,7 +175,29 @@ class SmsSms(models.Model):
         results = []
         for account, account_rows in self._africastalking_rows_by_account(rows).items():
             results += self._africastalking_send_rows(account, account_rows)
-        claimed._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+        claimed._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+
+    def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True):
+        """Write AT's answers on a fresh snapshot, and again on a serialization failure: the claim is committed and
+        the answers are in memory, so a conflict with a concurrent transaction never leaves the batch claimed.
+
+        The fresh snapshot sees the delivery reports that arrived while AT answered (they wait in the report queue
+        and are applied with the answers).
+        """
+        if is_testing():
+            self._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+            return
+        for attempt in range(1, WRITE_BACK_ATTEMPTS + 1):
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # only reads since the claim's commit
+            try:
+                self._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+                return
+            except psycopg2.errors.TransactionRollbackError:
+                if attempt == WRITE_BACK_ATTEMPTS:
+                    raise
+                _logger.info("Writing AT's answers for %d SMS met a concurrent update; retrying", len(self))
+                self.env.cr.rollback()
+                time.sleep(0.1 * attempt)
 
     def _africastalking_claim(self):
         """Lock the still-outgoing SMS of ``self`` that no other worker holds, mark them ``process``, commit.
@@ -281,8 +319,9 @@ class SmsSms(models.Model):
         delivery report settles it.
         """
         self.flush_recordset()
+        # A concurrent update (the stale-claim recovery of another worker) is retried by the caller
         self.env.cr.execute("SELECT uuid, id FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR UPDATE",
-                            (self.ids,))
+                            (self.ids,), log_exceptions=False)
         claimed_id_of = dict(self.env.cr.fetchall())
         late = [result for result in results if result.key not in claimed_id_of]
         if late:
@@ -380,6 +419,7 @@ class SmsSms(models.Model):
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")
         reasons = {result.key: result.failure_reason for result in state_results}
+        # Each recipient's own reason: one request refused with several codes has several reasons.
         for reason, sms in self.grouped(lambda s: reasons.get(s.uuid) or False).items():
             # The reason goes on the chatter's notification too (its failure dialog shows it), not only here.
             if failure_type == "unknown":
@@ -410,9 +450,21 @@ class SmsSms(models.Model):
 
     @api.model
     def _africastalking_recover_stale_claims(self):
-        """SMS claimed by a dispatcher that died before writing results: their fate is unknown, never resend."""
+        """SMS claimed by a dispatcher that died before writing results: their fate is unknown, never resend.
+
+        A claim is interrupted when its dispatcher's database connection is gone (the process was killed: found
+        at once) or when it is older than STALE_CLAIM_MINUTES (any other interruption).
+        """
         limit = fields.Datetime.now() - timedelta(minutes=STALE_CLAIM_MINUTES)
-        stale = self.search([("state", "=", "process"), ("at_claim_date", "<", limit)])
+        self.flush_model(["state", "at_claim_date", "at_claim_pid"])
+        self.env.cr.execute(
+            """SELECT id FROM sms_sms
+                WHERE state = 'process'
+                  AND (at_claim_date < %s
+                       OR at_claim_pid IS NOT NULL
+                          AND at_claim_pid NOT IN (SELECT pid FROM pg_stat_activity WHERE pid IS NOT NULL))""",
+            (limit,))
+        stale = self.browse([row[0] for row in self.env.cr.fetchall()])
         if stale:
             _logger.warning("%d SMS were claimed but never answered (dispatcher interrupted): outcome unknown",
                             len(stale))
@@ -425,6 +477,8 @@ class SmsSms(models.Model):
                        for account, sms_group in stale._africastalking_group_by_account().items()
                        for sms in sms_group]
             self.env["africastalking.message"]._record_send_results(results)
+            # Reports that came for them while they were claimed waited: they can settle them now.
+            self.env["africastalking.delivery.report"]._trigger_applier()
 
     @api.model
     def _africastalking_expire_unknown_outcomes(self):
@@ -435,6 +489,18 @@ class SmsSms(models.Model):
         """
         limit = fields.Datetime.now() - timedelta(hours=UNKNOWN_OUTCOME_HOURS)
         expired = self.search([("state", "=", "unknown"), ("at_claim_date", "<", limit)])
+        if not expired:
+            return
+        # What reports already said: an outcome a report spoke of (or could not be told apart from another one to
+        # the same number) was accepted by AT; it never becomes "resend if needed".
+        self.env["africastalking.message"].flush_model()
+        self.env.cr.execute(
+            """SELECT sms_uuid FROM africastalking_message
+                WHERE sms_uuid = ANY(%s) AND (state != 'unknown' OR at_message_id IS NOT NULL
+                                              OR at_status IS NOT NULL OR report_ambiguous)""",
+            (expired.mapped("uuid"),))
+        spoken_of = {row[0] for row in self.env.cr.fetchall()}
+        expired = expired.filtered(lambda sms: sms.uuid not in spoken_of)
         if not expired:
             return
         reason = _("No delivery report within %s hours: most likely not sent. Resend it if needed.",

@@ -260,3 +260,156 @@ def check_report_states(env, expected):
 def fresh_rng(seed=None):
     return random.Random(seed)
 
+
+
+# ----------------------------------------------------------------------
+# Real timing: reports racing the dispatcher, a dispatcher killed while reports arrive (issue #14)
+# ----------------------------------------------------------------------
+# These run on committed data with real cursors (one per thread), as the cron workers and the webhook do: the
+# dispatcher commits its claim, AT's reports are posted to Odoo's real webhook while AT still answers, an applier
+# thread applies them as the report cron does.
+
+def superuser_env(cr):
+    from odoo import SUPERUSER_ID, api
+
+    return api.Environment(cr, SUPERUSER_ID, {})
+
+
+class ReportApplier:
+    """The delivery-report cron, running all along in its own thread (each run on a fresh cursor)."""
+
+    def __init__(self, registry):
+        import threading
+
+        self.registry = registry
+        self.errors = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="report-applier", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._stop.set()
+        self._thread.join(60)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.drain(linger=0.5)
+
+    def drain(self, linger=0.0):
+        try:
+            with self.registry.cursor() as cr:
+                superuser_env(cr)["africastalking.delivery.report"]._cron_apply(linger=linger)
+        except Exception as exc:  # noqa: BLE001 - reported by the caller
+            self.errors.append(repr(exc))
+
+
+def run_in_thread(registry, function):
+    """``function(env)`` in a thread with its own cursor (committed at the end, as a cron run); returns the
+    thread and the list its exception lands in."""
+    import threading
+
+    errors = []
+
+    def target():
+        try:
+            with registry.cursor() as cr:
+                function(superuser_env(cr))
+        except Exception as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(repr(exc))
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, errors
+
+
+def killed_dispatch(env, sms_ids, reached):
+    """A dispatcher that claims ``sms_ids`` (committed, as the queue does), hands the first ``reached`` of them to
+    AT, then dies (SIGKILL) before writing any answer: its transaction is rolled back, its claim stays behind."""
+    sms = env["sms.sms"].browse(sms_ids)
+    claimed = sms._africastalking_claim()
+    env.cr.commit()
+    for account, group in claimed[:reached]._africastalking_group_by_account().items():
+        group._africastalking_send_with(account)
+    env.cr.rollback()
+
+
+def wait_for_reports(simulator_control, timeout=60):
+    """Until the simulator has no report left to post (every accepted message reported and acknowledged)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = simulator_control.state()
+        if all(m["delivery_status"] in ("Success", "Failed", "Rejected", "AbsentSubscriber", "Expired")
+               for m in state["messages"] if m["status_code"] in (100, 101, 102)):
+            return state
+        time.sleep(0.2)
+    return simulator_control.state()
+
+
+def pass_time(env, sms_ids, hours):
+    """Time travel: the SMS were claimed ``hours`` earlier than stored (and their log rows sent then)."""
+    env.cr.execute("UPDATE sms_sms SET at_claim_date = at_claim_date - make_interval(hours => %s) "
+                   "WHERE id = ANY(%s) AND at_claim_date IS NOT NULL", (hours, list(sms_ids)))
+    env.cr.execute("UPDATE africastalking_message SET send_date = send_date - make_interval(hours => %s) "
+                   "WHERE sms_uuid IN (SELECT uuid FROM sms_sms WHERE id = ANY(%s))", (hours, list(sms_ids)))
+    env.cr.commit()
+
+
+def check_settled(env, sms_ids, simulator_state):
+    """Every SMS AT accepted is settled from its reports, nothing is left processing, nothing was sent twice.
+
+    Returns ``(problems, summary)``: for each accepted (number, text), the SMS has a log row with AT's id in the
+    state of AT's final report; no SMS is 'process'; the simulator counted no duplicate.
+    """
+    env.invalidate_all()
+    env.cr.execute("SELECT id, uuid, number, body, state FROM sms_sms WHERE id = ANY(%s)", (list(sms_ids),))
+    sms_rows = env.cr.fetchall()
+    by_key = {(number, body): (sms_id, uuid, state) for sms_id, uuid, number, body, state in sms_rows}
+    env.cr.execute("SELECT at_message_id, sms_uuid, state FROM africastalking_message WHERE sms_uuid = ANY(%s) "
+                   "AND at_message_id IS NOT NULL", ([row[1] for row in sms_rows],))
+    logged = {at_id: (uuid, state) for at_id, uuid, state in env.cr.fetchall()}
+    accepted = [m for m in simulator_state["messages"] if m["status_code"] in (100, 101, 102)]
+    problems = []
+    duplicates = simulator_state["stats"].get("duplicates", 0)
+    if duplicates:
+        problems.append("%d messages sent twice" % duplicates)
+    settled = 0
+    for message in accepted:
+        sms = by_key.get((message["number"], message["text"]))
+        if sms is None:
+            continue
+        expected = "delivered" if message["delivery_status"] == "Success" else "failed"
+        got = logged.get(message["id"])
+        if got is None or got[0] != sms[1]:
+            problems.append("SMS to %s accepted by AT (%s) has no log row with its AT id" % (message["number"],
+                                                                                            message["id"]))
+        elif got[1] != expected:
+            problems.append("SMS to %s is %s, AT reported %s" % (message["number"], got[1],
+                                                                 message["delivery_status"]))
+        else:
+            settled += 1
+    states = Counter(state for _id, _uuid, _number, _body, state in sms_rows)
+    if states["process"]:
+        problems.append("%d SMS left processing" % states["process"])
+    env.cr.execute("SELECT count(*) FROM africastalking_delivery_report WHERE waiting")
+    summary = {"sms": len(sms_rows), "accepted": len(accepted), "settled": settled, "duplicates": duplicates,
+               "processing": states["process"], "unknown": states["unknown"], "error": states["error"],
+               "waiting reports": env.cr.fetchone()[0]}
+    return problems, summary
+
+
+def retry_every_error(registry, sms_ids):
+    """What a person does with the failed SMS: Retry all of them; then the queue runs (a cron worker)."""
+    with registry.cursor() as cr:
+        failed = superuser_env(cr)["sms.sms"].search([("id", "in", list(sms_ids)), ("state", "=", "error")])
+        failed.resend_failed()
+        failed_ids = failed.ids
+    thread, errors = run_in_thread(registry, lambda env: env["sms.sms"]._process_queue(ids=failed_ids))
+    thread.join(600)
+    if errors:
+        raise RuntimeError("the queue failed: %s" % errors)
+    return len(failed_ids)

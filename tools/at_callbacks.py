@@ -5,7 +5,7 @@ Each parser takes the request's form as a mapping of str to str and returns a sm
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_FIELD_LENGTH = 1600  # the longest concatenated SMS is ~1,530 characters
 
@@ -59,6 +59,8 @@ class DeliveryReport:
     network_code: str = ""
     failure_reason: str = ""
     retry_count: int = 0
+    # When Odoo received it (naive UTC datetime; None when not known): matches it to a send's time window.
+    received_at: object = field(default=None, compare=False)
 
     @property
     def is_final(self):

@@ -166,7 +166,7 @@ class AfricasTalkingGateway:
         max_recipients=500,
         concurrency=8,
         connect_retries=2,
-        enqueue=False,
+        enqueue=None,
     ):
         self.username = username or ""
         self.api_key = api_key or ""
@@ -177,6 +177,8 @@ class AfricasTalkingGateway:
         self.max_recipients = max(1, int(max_recipients))
         self.concurrency = max(1, int(concurrency))
         self.connect_retries = max(0, int(connect_retries))
+        # AT's setting for campaigns ("store the messages in a queue and send them out asynchronously after
+        # responding"): None sends it for bulk calls (more than one recipient), True / False always / never.
         self.enqueue = enqueue
         self._session = requests.Session()
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency, max_retries=0)
@@ -222,21 +224,25 @@ class AfricasTalkingGateway:
             for start in range(0, len(numbers), self.max_recipients):
                 chunk = {number: valid[number] for number in numbers[start:start + self.max_recipients]}
                 requests_to_send.append((message.body, chunk))
+        enqueue = self.enqueue
+        if enqueue is None:
+            enqueue = sum(len(chunk) for _body, chunk in requests_to_send) > 1
         if len(requests_to_send) == 1:
-            results.extend(self._send_one_request(*requests_to_send[0]))
+            results.extend(self._send_one_request(*requests_to_send[0], enqueue=enqueue))
         elif requests_to_send:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(requests_to_send))) as pool:
-                for chunk_results in pool.map(lambda args: self._send_one_request(*args), requests_to_send):
+                for chunk_results in pool.map(lambda args: self._send_one_request(*args, enqueue=enqueue),
+                                              requests_to_send):
                     results.extend(chunk_results)
         return results
 
-    def _send_one_request(self, body, recipients):
+    def _send_one_request(self, body, recipients, enqueue=False):
         """One AT request for one text; never raises: every recipient gets a result."""
         attempt = 0
         while True:
             try:
                 answer = self._service().send(body, list(recipients), sender_id=self.sender_id,
-                                              enqueue=self.enqueue, timeout=self.timeout)
+                                              enqueue=enqueue, timeout=self.timeout)
             except requests.exceptions.RequestException as exc:
                 if _never_reached_server(exc) and attempt < self.connect_retries:
                     attempt += 1

@@ -130,6 +130,7 @@ class _Message:
     network_code: str
     created_at: str
     amount: Decimal = Decimal(0)  # what the recipient was billed
+    enqueue: bool = False  # sent with AT's 'enqueue=1' (bulk campaigns)
     delivery_status: str | None = None
     failure_reason: str | None = None
     # What the final delivery report will say, and which reports the callback acknowledged.
@@ -140,7 +141,7 @@ class _Message:
     seq: int = 0  # arrival order among messages and phone events, for the phone threads
 
     PUBLIC_FIELDS = ('id', 'number', 'text', 'sender_id', 'username', 'status_code', 'status', 'cost', 'parts',
-                     'delivery_status', 'failure_reason', 'network_code', 'created_at')
+                     'delivery_status', 'failure_reason', 'network_code', 'created_at', 'enqueue')
 
     @property
     def accepted(self):
@@ -278,6 +279,9 @@ class ATSimulator:
         self.rate = _to_decimal(rate, 'rate')
         self.auto_deliver = False
         self.delivery_delay = 1.0
+        # Hostile report timing: each report posted this many times; the final report before the intermediate one.
+        self.report_repeats = 1
+        self.reorder_reports = False
         self.hang_seconds = 30.0
         self.callback_timeout = 5.0
         self.invalid_sender_ids = set()
@@ -355,7 +359,7 @@ class ATSimulator:
             self._accepted_keys = set()
             self._counters = dict.fromkeys(
                 ('requests', 'send_requests', 'messages', 'accepted', 'rejected', 'duplicates', 'faults',
-                 'reports_posted'), 0)
+                 'reports_posted', 'enqueued'), 0)
             self._faults = []
             self._number_rules = {}
             self._delivery_rules = {}
@@ -502,6 +506,8 @@ class ATSimulator:
                 'callback_urls': dict(self._callback_urls),
                 'auto_deliver': self.auto_deliver,
                 'delivery_delay': self.delivery_delay,
+                'report_repeats': self.report_repeats,
+                'reorder_reports': self.reorder_reports,
                 'hang_seconds': self.hang_seconds,
                 'invalid_sender_ids': sorted(self.invalid_sender_ids),
                 'number_rules': [{'prefix': prefix, 'status_code': code}
@@ -551,7 +557,7 @@ class ATSimulator:
         results = []
         try:
             for message_id in claimed:
-                for is_final in (False, True):
+                for is_final in ((True, False) if self.reorder_reports else (False, True)):
                     wanted = final if is_final else intermediate
                     posted = wanted and self._deliver_one_report(message_id, is_final)
                     if posted:
@@ -565,13 +571,20 @@ class ATSimulator:
         """Post one report; ``(message_id, http_status)``, or None when there was nothing left to post."""
         with self._lock:
             message = self._messages_by_id.get(message_id)
-            if message is None or message.final_done or (not is_final and message.intermediate_done):
+            if message is None or (not is_final and message.intermediate_done):
+                return None
+            # Reordered: the intermediate report still follows the final one.
+            if message.final_done and (is_final or not self.reorder_reports):
                 return None
             report = self._delivery_report(message, is_final)
             url = self._callback_urls['delivery']
+            repeats = max(1, int(self.report_repeats))
             if url:
-                self._counters['reports_posted'] += 1
-        http_status = self._post_form(url, report) if url else None
+                self._counters['reports_posted'] += repeats
+        http_status = None
+        for _repeat in range(repeats if url else 0):
+            # AT retries a report until it is acknowledged, and sometimes after: every copy is posted.
+            http_status = self._post_form(url, report)
         if url is None or (http_status is not None and 200 <= http_status < 300):
             self._record_report(message_id, report, is_final)
         return message_id, http_status
@@ -590,8 +603,10 @@ class ATSimulator:
             message = self._messages_by_id.get(message_id)
             if message is None:  # reset while posting
                 return
-            message.intermediate_done = True
-            message.delivery_status = report['status']
+            if not is_final or not self.reorder_reports:  # reordered: the intermediate report still follows
+                message.intermediate_done = True
+            if is_final or not message.final_done:  # a reordered intermediate report changes nothing
+                message.delivery_status = report['status']
             if is_final:
                 message.final_done = True
                 message.failure_reason = report.get('failureReason')
@@ -736,6 +751,10 @@ class ATSimulator:
                 return _json(201, {'SMSMessageData': {'Message': 'InvalidSenderId', 'Recipients': []}})
             messages = [self._receive(number, form['message'], sender_id, form['username'], parts)
                         for number in numbers]
+            if form.get('enqueue') in ('1', 'true', 'True'):
+                self._counters['enqueued'] += len(messages)
+                for message in messages:
+                    message.enqueue = True
             accepted_ids = [message.id for message in messages if message.accepted]
             if self.auto_deliver and accepted_ids:
                 self._schedule_reports(accepted_ids)
@@ -887,6 +906,13 @@ class ATSimulator:
         if name in ('delivery_delay', 'hang_seconds'):
             seconds = _to_seconds(value, name)
             return lambda: setattr(self, name, seconds)
+        if name == 'report_repeats':
+            _require(isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 10,
+                     'report_repeats must be an integer from 1 to 10')
+            return lambda: setattr(self, 'report_repeats', value)
+        if name == 'reorder_reports':
+            _require(isinstance(value, bool), 'reorder_reports must be true or false')
+            return lambda: setattr(self, 'reorder_reports', value)
         if name == 'auto_deliver':
             _require(isinstance(value, bool), 'auto_deliver must be true or false')
             return lambda: setattr(self, 'auto_deliver', value)

@@ -52,6 +52,20 @@ def test_accepted_with_id_cost_parts(sim):
     assert sim.messages[0]["sender_id"] == "SCHOOL"
 
 
+def test_enqueue_for_bulk_only(sim):
+    """AT's documented setting for campaigns: a call with several recipients (one text or many) is enqueued."""
+    send(sim, {"+254711000001": "a"})
+    assert sim.stats()["enqueued"] == 0, "a single SMS is answered at once"
+    send(sim, {"+254711000001": "a", "+254711000002": "b"})
+    assert sim.stats()["enqueued"] == 2
+    with gateway(sim) as gw:
+        gw.send_messages([OutgoingMessage("Hello Ann", {"+254711000003": "c"}),
+                          OutgoingMessage("Hello Bob", {"+254711000004": "d"})])
+    assert sim.stats()["enqueued"] == 4, "a personalised campaign too"
+    send(sim, {"+254711000005": "e", "+254711000006": "f"}, enqueue=False)
+    assert sim.stats()["enqueued"] == 4
+
+
 def test_results_match_by_number_not_position(sim):
     sim.add_number_rule("+254711000001", 406)
     results = send(sim, {"+254711000002": "ok", "+254711000001": "blocked"})

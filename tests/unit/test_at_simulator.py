@@ -31,6 +31,8 @@ def sim(running_simulator, receiver):
     running_simulator.auto_deliver = False
     running_simulator.hang_seconds = 30.0
     running_simulator.delivery_delay = 1.0
+    running_simulator.report_repeats = 1
+    running_simulator.reorder_reports = False
     running_simulator.set_callback_urls(delivery=receiver.url + '/delivery', inbound=receiver.url + '/inbound',
                                         optout=receiver.url + '/optout')
     receiver.clear()
@@ -229,6 +231,23 @@ def test_delivery_reports_are_posted_intermediate_then_final(sim, sms, receiver)
     assert sim.stats()['reports_posted'] == 4
 
 
+def test_hostile_report_timing_repeats_and_reorders(sim, sms, receiver):
+    sim.report_repeats, sim.reorder_reports = 3, True
+    [message_id] = [r['messageId'] for r in recipients(sms.send('x', [SAFARICOM], timeout=TIMEOUT))]
+    assert sim.deliver_pending() == [(message_id, 200), (message_id, 200)]
+    assert [form['status'] for form in receiver.forms('/delivery')] == ['Success'] * 3 + ['Sent'] * 3
+    assert sim.messages[0]['delivery_status'] == 'Success', 'the late intermediate report changes nothing'
+    assert sim.stats()['reports_posted'] == 6
+    assert sim.deliver_pending() == []
+
+
+def test_enqueue_is_recorded(sim, sms):
+    sms.send('x', [SAFARICOM, AIRTEL_UG], enqueue=True, timeout=TIMEOUT)
+    sms.send('y', [SAFARICOM], timeout=TIMEOUT)
+    assert [message['enqueue'] for message in sim.messages] == [True, True, False]
+    assert sim.stats()['enqueued'] == 2
+
+
 def test_intermediate_only_then_final_only(sim, sms, receiver):
     [message_id] = [r['messageId'] for r in recipients(sms.send('x', [SAFARICOM], timeout=TIMEOUT))]
     assert sim.deliver_pending(final=False) == [(message_id, 200)]
@@ -317,7 +336,7 @@ def test_counters_and_duplicates(sim, sms):
     sms.send('Other text', [SAFARICOM], timeout=TIMEOUT)
     requests.get(sim.url + '/__sim__/state', timeout=TIMEOUT)  # control calls are not counted
     assert sim.stats() == {'requests': 4, 'send_requests': 4, 'messages': 5, 'accepted': 5, 'rejected': 0,
-                           'duplicates': 1, 'faults': 0, 'reports_posted': 0}
+                           'duplicates': 1, 'faults': 0, 'reports_posted': 0, 'enqueued': 0}
     assert sim.count(SAFARICOM) == 4
     assert sim.count(SAFARICOM, 'Exam moved') == 3
     assert sim.count(AIRTEL_UG, 'Other text') == 0

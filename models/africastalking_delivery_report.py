@@ -14,6 +14,11 @@ APPLY_BATCH_SIZE = 5000
 TRIGGER_INTERVAL_SECONDS = 1.0
 LINGER_SECONDS = 1.5
 _last_trigger = {"at": 0.0}
+# A report that matched no sent message is kept (as an africastalking.message without SMS) for the send whose
+# results are not committed yet; that happens within minutes. After this many hours nothing can claim it any more
+# (an unknown outcome is given up after the same 48 hours, sms_sms.UNKNOWN_OUTCOME_HOURS): autovacuum deletes it,
+# so reports for ids Odoo never sent cannot pile up.
+UNMATCHED_REPORT_HOURS = 48
 
 
 class AfricasTalkingDeliveryReport(models.Model):
@@ -131,3 +136,21 @@ class AfricasTalkingDeliveryReport(models.Model):
                 message_id=message_id, status=status, phone_number=number, network_code=network or "",
                 failure_reason=reason or "", retry_count=retry or 0))
         return batch
+
+    @api.autovacuum
+    def _gc_unmatched_reports(self):
+        """Delete early-report rows that no send claimed within UNMATCHED_REPORT_HOURS (see above)."""
+        self.env["africastalking.message"].flush_model(["sms_uuid", "create_date"])
+        self.env.cr.execute(
+            """
+            DELETE FROM africastalking_message
+             WHERE sms_uuid IS NULL AND mailing_id IS NULL
+               AND create_date < now() at time zone 'UTC' - make_interval(hours => %s)
+            """,
+            (UNMATCHED_REPORT_HOURS,),
+        )
+        if self.env.cr.rowcount:
+            _logger.info("%d delivery reports matching no sent SMS for %d hours deleted", self.env.cr.rowcount,
+                         UNMATCHED_REPORT_HOURS)
+        self.env["africastalking.message"].invalidate_model()
+

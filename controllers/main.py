@@ -71,6 +71,38 @@ class _RefusalLog:
 
 _refusals = _RefusalLog(REFUSAL_LOG_INTERVAL_SECONDS)
 
+# Old 3-character unsubscribe codes (still honoured for LEGACY_LINK_DAYS) can be enumerated: each client address
+# gets at most this many lookups of such codes per window (per server process). A person following their link
+# needs two (the page, then the form).
+LEGACY_CODE_LOOKUPS = 10
+LEGACY_CODE_WINDOW_SECONDS = 600
+
+
+class _AttemptLimiter:
+    """At most ``limit`` attempts per key and sliding window, in memory (bounded number of keys)."""
+
+    MAX_KEYS = 10000
+
+    def __init__(self, limit, window):
+        self.limit, self.window = limit, window
+        self.lock = threading.Lock()
+        self.attempts = {}  # key: [monotonic times]
+
+    def allow(self, key):
+        now = time.monotonic()
+        with self.lock:
+            if len(self.attempts) > self.MAX_KEYS:
+                self.attempts = {k: v for k, v in self.attempts.items() if v and now - v[-1] < self.window}
+            recent = [at for at in self.attempts.get(key, ()) if now - at < self.window]
+            allowed = len(recent) < self.limit
+            if allowed:
+                recent.append(now)
+            self.attempts[key] = recent
+            return allowed
+
+
+_legacy_code_lookups = _AttemptLimiter(LEGACY_CODE_LOOKUPS, LEGACY_CODE_WINDOW_SECONDS)
+
 
 class AfricasTalkingController(http.Controller):
     """Callbacks Africa's Talking posts (form-encoded, unsigned): authenticated by the account's URL secret.
@@ -144,7 +176,27 @@ class AfricasTalkingMailingSMSController(MailingSMSController):
 
     Stock accepts the number as a GET parameter (it then sits in logs and browser history) and prints it on the
     result page; here the form must be POSTed and the pages only name the lists.
+
+    Links carry a signed token per trace (mailing.trace._sms_unsubscribe_tokens); a forged one is refused before
+    any query. Stock's 3-character codes of older mailings are honoured for LEGACY_LINK_DAYS, rate-limited.
     """
+
+    def _check_trace(self, mailing_id, trace_code):
+        traces = request.env["mailing.trace"].sudo()
+        kind = traces._sms_unsubscribe_code_kind(trace_code)
+        if not kind:
+            return {"error": "trace_error"}
+        if kind == "legacy" and not _legacy_code_lookups.allow(request.httprequest.remote_addr):
+            _refusals.log(logging.WARNING, "legacy_code", "Unsubscribe page: too many old-style codes tried from %s",
+                          request.httprequest.remote_addr)
+            return {"error": "trace_error"}
+        result = super()._check_trace(mailing_id, trace_code)
+        if kind == "legacy" and result.get("trace"):
+            since = traces._sms_legacy_code_valid_since()
+            result["trace"] = result["trace"].filtered(lambda trace: trace.create_date >= since)
+            if not result["trace"]:
+                return {"error": "trace_error"}
+        return result
 
     @http.route(
         ["/sms/<int:mailing_id>/unsubscribe/<string:trace_code>"],

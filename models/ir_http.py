@@ -12,7 +12,7 @@ class IrHttp(models.AbstractModel):
     _inherit = "ir.http"
 
     @classmethod
-    def _pre_dispatch(cls, rule, args):
+    def _pre_dispatch(cls, rule, args):  # pylint: disable=missing-return
         super()._pre_dispatch(rule, args)
         limit = rule.endpoint.routing.get("africastalking_max_body")
         if limit:

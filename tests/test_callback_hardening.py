@@ -33,7 +33,7 @@ class TestCallbackHostileInput(AfricasTalkingHttpCase):
     def _path(self, kind, secret=None):
         if secret:
             return "/sms_africastalking/%s/%s/%s" % (self.account.id, secret, kind)
-        return self.account._callback_path(kind)
+        return self.account._callback_path(kind, self.callback_secret)
 
     def _raw(self, method, path, body=b"", headers=None, chunks=None, finish=True):
         """One request on a raw connection; ``chunks``: send the body chunked (unfinished if not ``finish``)."""

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import resource
+import secrets
 import socket
 import subprocess
 import sys
@@ -35,6 +36,9 @@ DATABASE = os.environ.get("BENCH_DB", "sms_africastalking_bench")
 TEMPLATES = {"ours": DATABASE + "_template", "stock": DATABASE + "_stock_template"}
 BENCH_ADDONS = ROOT / "bench" / "addons"
 RESULTS_DIR = ROOT / "bench" / "results"
+# The simulators this script starts inherit this control-API token (tools.at_simulator.CONTROL_TOKEN_ENV).
+SIMULATOR_TOKEN_ENV = "AT_SIMULATOR_CONTROL_TOKEN"
+os.environ.setdefault(SIMULATOR_TOKEN_ENV, secrets.token_urlsafe(24))
 PERSONALISED = "Hello {{ object.name }}, exams start Monday."
 BROADCAST = "Exams start on Monday at 08:00. Check the timetable on the portal."
 LINK = " Timetable: https://school.example.com/exams/timetable"
@@ -735,7 +739,8 @@ def wait_for_port(port, timeout=10):
 def get_json(url):
     import urllib.request
 
-    with urllib.request.urlopen(url, timeout=10) as response:
+    request = urllib.request.Request(url, headers={"X-Simulator-Token": os.environ[SIMULATOR_TOKEN_ENV]})
+    with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
 
@@ -743,7 +748,8 @@ def post_json(url, data):
     import urllib.request
 
     request = urllib.request.Request(url, data=json.dumps(data).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+                                     headers={"Content-Type": "application/json",
+                                              "X-Simulator-Token": os.environ[SIMULATOR_TOKEN_ENV]})
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 

@@ -21,3 +21,4 @@ from . import sms_alert
 from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
+from . import ir_http

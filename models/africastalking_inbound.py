@@ -1,4 +1,5 @@
 import logging
+from datetime import timedelta
 
 from markupsafe import Markup
 
@@ -8,6 +9,10 @@ from ..tools.keywords import parse_keyword
 from ..tools.phone import normalize_number
 
 _logger = logging.getLogger(__name__)
+
+# A number gets at most one answer per keyword in this window: the replies cost the company money, and a loop
+# (an auto-responder answering our answer) or a flood of STOPs must not turn into as many paid SMS.
+KEYWORD_REPLY_INTERVAL_MINUTES = 15
 
 
 class AfricasTalkingInbound(models.Model):
@@ -54,18 +59,16 @@ class AfricasTalkingInbound(models.Model):
     @api.model
     def _process_inbound_message(self, account, message):
         """Log ``message`` (tools.at_callbacks.InboundMessage) and act on it; a repeat does nothing."""
-        if message.message_id and self.search_count(
-            [("account_id", "=", account.id), ("at_message_id", "=", message.message_id)], limit=1
-        ):
+        inbound = self._claim_message_id(account, message.message_id)
+        if inbound is None:
             return self.browse()
         company = account.company_id
         number = self._e164(message.from_number, company)
         keyword = parse_keyword(message.text, company._sms_keywords())
         partners, contacts = self._matching_contacts(number, company)
-        inbound = self.create({
+        values = {
             "account_id": account.id,
             "company_id": company.id,
-            "at_message_id": message.message_id or False,
             "from_number": number,
             "to_number": message.to or False,
             "text": message.text,
@@ -75,7 +78,11 @@ class AfricasTalkingInbound(models.Model):
             "keyword": keyword or False,
             "partner_ids": [fields.Command.set(partners.ids)],
             "mailing_contact_ids": [fields.Command.set(contacts.ids)],
-        })
+        }
+        if inbound:
+            inbound.write(values)
+        else:
+            inbound = self.create(values)
         if keyword:
             inbound._apply_keyword()
         else:
@@ -92,6 +99,32 @@ class AfricasTalkingInbound(models.Model):
     # ------------------------------------------------------------------
     # Helpers
     # ------------------------------------------------------------------
+
+    @api.model
+    def _claim_message_id(self, account, message_id):
+        """The row reserved for AT's ``message_id`` (empty without an id), or None when it was already received.
+
+        One INSERT ... ON CONFLICT DO NOTHING on the unique (account, AT id) index: a repeat finds the id taken and
+        does nothing. A repeat posted while the first post is still in its transaction waits for it; once the first
+        commits, PostgreSQL (repeatable read) raises a serialization failure instead of a "duplicate key" error, and
+        Odoo's request loop retries the whole request on a fresh snapshot, where the id is taken: a quiet 200.
+        The failure is expected, so the cursor does not log it as a bad query.
+        """
+        if not message_id:
+            return self.browse()
+        self.env.cr.execute(
+            """
+            INSERT INTO africastalking_inbound (account_id, company_id, at_message_id, create_uid, create_date,
+                                                write_uid, write_date)
+            VALUES (%s, %s, %s, %s, now() at time zone 'UTC', %s, now() at time zone 'UTC')
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            (account.id, account.company_id.id, message_id, self.env.uid, self.env.uid),
+            log_exceptions=False,
+        )
+        row = self.env.cr.fetchone()
+        return self.browse(row[0]) if row else None
 
     @api.model
     def _e164(self, number, company):
@@ -125,6 +158,16 @@ class AfricasTalkingInbound(models.Model):
         body = self.company_id._sms_keyword_reply(self.keyword)
         if not body:
             return
+        if not normalize_number(self.from_number, self.company_id.country_id.code or None).valid:
+            _logger.info("No %s reply to inbound SMS %s: the sender's number is not a valid phone number",
+                         self.keyword, self.id)
+            return
+        if self._recently_replied():
+            _logger.info("No %s reply to inbound SMS %s: that number got one less than %s minutes ago",
+                         self.keyword, self.id, KEYWORD_REPLY_INTERVAL_MINUTES)
+            return
+        # Queued like any SMS of the company: sent by the SMS queue through the company's account, and its cost
+        # lands on an africastalking.message of that company (its spending).
         sms = self.env["sms.sms"].create({
             "number": self.from_number,
             "body": body,
@@ -134,6 +177,15 @@ class AfricasTalkingInbound(models.Model):
         })
         self.reply_sms_uuid = sms.uuid
         sms._send()
+
+    def _recently_replied(self):
+        """Whether this number got an answer to the same keyword from this company within the reply window."""
+        self.ensure_one()
+        since = fields.Datetime.now() - timedelta(minutes=KEYWORD_REPLY_INTERVAL_MINUTES)
+        return bool(self.search_count([
+            ("id", "!=", self.id), ("company_id", "=", self.company_id.id), ("from_number", "=", self.from_number),
+            ("keyword", "=", self.keyword), ("reply_sms_uuid", "!=", False), ("create_date", ">=", since),
+        ], limit=1))
 
     def _post_on_contacts(self):
         self.ensure_one()

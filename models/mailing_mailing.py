@@ -1,16 +1,13 @@
 import contextlib
 import copy
 import logging
-import random
 import re
-import string
 from collections import Counter
 from secrets import token_hex
 
 from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models, tools
-from odoo.addons.mass_mailing_sms.models.mailing_trace import MailingTrace as MailingTraceBase
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
@@ -32,7 +29,6 @@ FIELD_PATH_RE = re.compile(r"^\s*object(\.[a-z][a-z0-9_]*)+\s*$")
 PREPARE_CHUNK_SIZE = 5000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
 PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
-TRACE_CODE_CHARS = string.ascii_letters + string.digits  # stock's alphabet for trace codes
 # Why a recipient is not sent to (_RecipientRules) -> the failure type of its trace, and its line in the estimate.
 EXCLUSION_FAILURE_TYPES = {
     "missing": "sms_number_missing", "invalid": "sms_number_format", "blacklist": "sms_blacklist",
@@ -667,7 +663,7 @@ class MailingMailing(models.Model):
         sms_ids = next_ids(cr, "sms_sms_id_seq", len(outgoing))
         trace_ids = next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
         tracker_ids = next_ids(cr, "sms_tracker_id_seq", len(outgoing))
-        codes = _trace_codes(len(outgoing) + len(cancelled))
+        codes = self.env["mailing.trace"]._sms_unsubscribe_tokens(len(outgoing) + len(cancelled))
         if trace_ids:
             context.newest_trace_id = max(trace_ids)  # drawn under the mailing's lock: newer than any other
         now, uid = fields.Datetime.now(), self.env.uid
@@ -812,12 +808,6 @@ class _RecipientRules:
         rules = copy.copy(self)
         rules.seen_numbers = set(self.seen_numbers)
         return rules
-
-
-def _trace_codes(count):
-    """``count`` codes as stock's mailing.trace._get_random_code() makes them (unsubscribe links), faster."""
-    size = MailingTraceBase.CODE_SIZE
-    return ["".join(random.choices(TRACE_CODE_CHARS, k=size)) for _index in range(count)]
 
 
 class _PrepareContext:

@@ -23,3 +23,6 @@ from . import test_single_sms_failure
 from . import test_cost_analysis
 from . import test_secrets
 from . import test_exactly_once
+from . import test_callback_hardening
+from . import test_unsubscribe_tokens
+from . import test_import_hardening

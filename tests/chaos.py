@@ -7,6 +7,7 @@ prints them.
 """
 
 import json
+import os
 import random
 import urllib.request
 from collections import Counter
@@ -14,6 +15,7 @@ from collections import Counter
 from odoo.tools import split_every
 
 from ..tools.at_callbacks import parse_delivery_report
+from ..tools.at_simulator import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
 
 FAULT_KINDS = ("timeout", "http_500", "reset", "http_401")
 # What a final delivery report may say, with the weights of a real campaign (mostly delivered).
@@ -46,8 +48,9 @@ class SimulatorControl:
             if status != 200:
                 raise RuntimeError("simulator control %s: %s" % (path, answer))
             return answer
+        token = self.simulator.control_token if self.simulator is not None else os.environ.get(CONTROL_TOKEN_ENV, "")
         request = urllib.request.Request(self.url + path, data=body if method == "POST" else None, method=method,
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", CONTROL_TOKEN_HEADER: token})
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with opener.open(request, timeout=60) as response:
             return json.loads(response.read())

@@ -2,6 +2,7 @@
 
 from odoo.tests import tagged
 
+from ..models.africastalking_inbound import KEYWORD_REPLY_INTERVAL_MINUTES
 from .common import AfricasTalkingHttpCase
 
 
@@ -125,13 +126,38 @@ class TestInboundCallbacks(AfricasTalkingHttpCase):
         self.assertEqual(len(self._inbound("+254711000001")), 1)
         self.assertEqual(len(self.partner.message_ids.filtered(lambda m: "Hello" in (m.body or ""))), 1)
 
-    def test_repeated_stop_replies_each_time_but_blacklists_once(self):
-        for _attempt in range(2):
+    def test_repeated_stop_blacklists_once_and_replies_once_per_window(self):
+        for _attempt in range(3):
             self._sim("send_inbound", "+254722000003", "STOP")
         self.assertEqual(len(self.env["phone.blacklist"].with_context(active_test=False).search(
             [("number", "=", "+254722000003")])), 1)
         self.run_sms_queue()
+        self.assertEqual(self.simulator.count("+254722000003"), 1, "one paid answer per keyword and window")
+        # Once the window has passed, the number is answered again.
+        self.env["africastalking.inbound"].search([("from_number", "=", "+254722000003")]).flush_recordset()
+        self.env.cr.execute("UPDATE africastalking_inbound SET create_date = create_date - %s * interval '1 minute' "
+                            "WHERE from_number = %s", (KEYWORD_REPLY_INTERVAL_MINUTES + 1, "+254722000003"))
+        self._sim("send_inbound", "+254722000003", "STOP")
+        self.run_sms_queue()
         self.assertEqual(self.simulator.count("+254722000003"), 2)
+
+    def test_keyword_reply_never_goes_to_an_invalid_number(self):
+        # Matches AT's phone pattern, but no such number exists (country code 999 is unassigned).
+        self.assertEqual(self._post("inbound", **{"from": "+99912345678", "text": "HELP"}).status_code, 200)
+        self.assertEqual(self._inbound("+99912345678").keyword, "help")
+        self.run_sms_queue()
+        self.assertEqual(self.simulator.count("+99912345678"), 0)
+        self.assertFalse(self.env["sms.sms"].sudo().search([("number", "=", "+99912345678")]))
+
+    def test_keyword_reply_counts_in_the_company_spending(self):
+        self._sim("send_inbound", "+254722000001", "HELP")
+        self.run_sms_queue()
+        inbound = self._inbound("+254722000001")
+        message = self.env["africastalking.message"].sudo().search([("sms_uuid", "=", inbound.reply_sms_uuid)])
+        self.assertEqual(len(message), 1)
+        self.assertEqual(message.company_id, self.account.company_id)
+        self.assertEqual(message.account_id, self.account)
+        self.assertGreater(message.cost, 0)
 
     def test_unknown_number(self):
         self.assertEqual(self._sim("send_inbound", "+254733999888", "Habari"), 200)

@@ -8,6 +8,9 @@ import re
 from dataclasses import dataclass, field
 
 MAX_FIELD_LENGTH = 1600  # the longest concatenated SMS is ~1,530 characters
+# AT's retryCount is a handful of premium-SMS retries; anything past 6 digits is not AT (and would overflow the
+# PostgreSQL integer column: 2147483648 gave a 500, which AT retries forever).
+MAX_RETRY_COUNT_DIGITS = 6
 
 # Delivery-report statuses. Final ones end the message's life; intermediate ones only say it progressed.
 INTERMEDIATE_STATUSES = frozenset({"Sent", "Submitted", "Buffered"})
@@ -93,6 +96,15 @@ class OptOut:
     sender_id: str = ""
 
 
+def check_form(form):
+    """Refuse a form with a NUL character in any name or value: PostgreSQL cannot store it (a 500 before)."""
+    for name in form:
+        values = form.getlist(name) if hasattr(form, "getlist") else [form[name]]
+        for text in (name, *values):
+            if isinstance(text, str) and "\x00" in text:
+                raise CallbackError("NUL character in the form")
+
+
 def _field(form, name, required=True, pattern=None):
     value = form.get(name)
     if isinstance(value, list | tuple):
@@ -115,12 +127,15 @@ def _phone(form, name):
 
 
 def parse_delivery_report(form):
+    check_form(form)
     status = _field(form, "status")
     if status not in KNOWN_STATUSES:
         raise CallbackError("unknown delivery status")
     retry = _field(form, "retryCount", required=False) or "0"
     if not (retry.isascii() and retry.isdigit()):  # '²' is a digit to isdigit() but not to int()
         raise CallbackError("field retryCount is malformed")
+    if len(retry.lstrip("0")) > MAX_RETRY_COUNT_DIGITS:
+        raise CallbackError("field retryCount is out of range")
     return DeliveryReport(
         message_id=_field(form, "id", pattern=MESSAGE_ID_RE),
         status=status,
@@ -132,6 +147,7 @@ def parse_delivery_report(form):
 
 
 def parse_inbound_message(form):
+    check_form(form)
     return InboundMessage(
         message_id=_field(form, "id", required=False, pattern=MESSAGE_ID_RE),
         from_number=_phone(form, "from"),
@@ -144,4 +160,5 @@ def parse_inbound_message(form):
 
 
 def parse_opt_out(form):
+    check_form(form)
     return OptOut(phone_number=_phone(form, "phoneNumber"), sender_id=_field(form, "senderId", required=False))

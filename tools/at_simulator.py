@@ -24,11 +24,14 @@ import argparse
 import heapq
 import hmac
 import io
+import ipaddress
 import itertools
 import json
 import logging
+import os
 import random
 import re
+import secrets
 import signal
 import socket
 import struct
@@ -102,6 +105,47 @@ def redact_url(url):
     return '%s://%s/...' % (parts.scheme, parts.netloc) if parts.netloc else '...'
 INBOX_PAGE = Path(__file__).with_name('simulator_inbox.html')
 INBOX_PATHS = ('/', '/phones')
+# The control API (/__sim__/) needs the simulator's per-run token in this header; the phone page gets it embedded.
+CONTROL_TOKEN_HEADER = 'X-Simulator-Token'
+# A process starting the simulator as a command can choose its token through the environment (inherited).
+CONTROL_TOKEN_ENV = 'AT_SIMULATOR_CONTROL_TOKEN'
+CONTROL_TOKEN_PLACEHOLDER = b'__SIMULATOR_CONTROL_TOKEN__'
+LOOPBACK_NAMES = ('localhost', 'localhost.localdomain')
+
+
+def is_loopback_host(host):
+    """Whether ``host`` (a name or an address) is this machine's loopback interface."""
+    host = (host or '').strip('[]').lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _checked_callback_url(url, allow_remote):
+    """``url`` if the simulator may post to it: http(s) on loopback unless ``allow_remote`` (else ValueError).
+
+    The control API sets these URLs: without the limit, any page able to reach it could make the simulator post
+    to any address and read the answer's status (server-side request forgery).
+    """
+    if not url:
+        return None
+    parsed = urllib.parse.urlsplit(str(url))
+    if parsed.scheme not in ('http', 'https') or not parsed.hostname:
+        raise ValueError('a callback URL must be an http(s) URL')
+    if not allow_remote and not is_loopback_host(parsed.hostname):
+        raise ValueError('callback URLs must point at this machine (loopback); start with --allow-remote otherwise')
+    return str(url)
+
+
+def _redacted_url(url):
+    """A callback URL without its path: the path holds the Odoo account's secret, which no JSON answer shows."""
+    if not url:
+        return url
+    parsed = urllib.parse.urlsplit(url)
+    return '%s://%s/…' % (parsed.scheme, parsed.netloc)
 HTML = 'text/html; charset=utf-8'
 PHONES_LIMIT = 200
 
@@ -271,9 +315,15 @@ class ATSimulator:
     """
 
     def __init__(self, host='127.0.0.1', port=0, accounts=None, balance=Decimal('1000'), currency='KES',
-                 rate=Decimal('0.80'), seed=None, failure_rate=0.0):
+                 rate=Decimal('0.80'), seed=None, failure_rate=0.0, control_token=None, allow_remote=False):
+        if not allow_remote and not is_loopback_host(host):
+            raise ValueError('the simulator listens on loopback only; pass allow_remote=True (--allow-remote) '
+                             'to listen on %s' % host)
         self.host = host
         self.port = port
+        self.allow_remote = allow_remote
+        # Required by every control call (header X-Simulator-Token): a page of another site cannot know it.
+        self.control_token = control_token or secrets.token_urlsafe(24)
         self.accounts = dict(accounts if accounts is not None else {'simulator': 'simulator-key'})
         self.currency = currency
         self.rate = _to_decimal(rate, 'rate')
@@ -304,7 +354,8 @@ class ATSimulator:
 
     def start(self):
         """Listen and serve in daemon threads; returns self. ``port=0`` picks a free port."""
-        self._inbox_page = INBOX_PAGE.read_bytes()
+        self._inbox_page = INBOX_PAGE.read_bytes().replace(CONTROL_TOKEN_PLACEHOLDER,
+                                                           self.control_token.encode())
         server = _SimulatorHTTPServer((self.host, self.port), _RequestHandler)
         server.simulator = self
         self._server = server
@@ -425,10 +476,12 @@ class ATSimulator:
             self._faults.append(fault)
 
     def set_callback_urls(self, delivery=None, inbound=None, optout=None):
-        """Set all three callback URLs; None means "not configured" (nothing is posted)."""
+        """Set all three callback URLs; None means "not configured" (nothing is posted). Loopback only, unless
+        the simulator was created with ``allow_remote``."""
+        urls = {kind: _checked_callback_url(url, self.allow_remote)
+                for kind, url in (('delivery', delivery), ('inbound', inbound), ('optout', optout))}
         with self._lock:
-            self._callback_urls = {'delivery': delivery or None, 'inbound': inbound or None,
-                                   'optout': optout or None}
+            self._callback_urls = urls
 
     @property
     def callback_urls(self):
@@ -503,7 +556,7 @@ class ATSimulator:
                 'rate': str(self.rate),
                 'latency': self._latency,
                 'failure_rate': self._failure_rate,
-                'callback_urls': dict(self._callback_urls),
+                'callback_urls': {kind: _redacted_url(url) for kind, url in self._callback_urls.items()},
                 'auto_deliver': self.auto_deliver,
                 'delivery_delay': self.delivery_delay,
                 'report_repeats': self.report_repeats,
@@ -919,6 +972,8 @@ class ATSimulator:
         if name == 'callback_urls':
             _require(isinstance(value, dict) and set(value) <= set(CALLBACK_KINDS),
                      'callback_urls must be an object with keys among %s' % ', '.join(CALLBACK_KINDS))
+            for url in value.values():
+                _checked_callback_url(url, self.allow_remote)
             return lambda: self.set_callback_urls(**{**self.callback_urls, **value})
         if name == 'invalid_sender_ids':
             _require(isinstance(value, list), 'invalid_sender_ids must be a list')
@@ -1079,14 +1134,52 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if body is None:
             return
         if is_control:
+            refusal = self._control_refusal()
+            if refusal:
+                self._answer(*_json(403, {'error': refusal}))
+                return
             status, payload = self.simulator.handle_control(self.command, path, query, body)
             self._answer(*_json(status, payload))
         elif path in INBOX_PATHS and self.command == 'GET':
-            self._answer(200, HTML, self.simulator._inbox_page)
+            if self._host_allowed():
+                self._answer(200, HTML, self.simulator._inbox_page)
+            else:
+                self._answer(*_text(403, 'Forbidden'))
         elif path.startswith('/version1/'):
             self._serve_api(path, query, body)
         else:
             self._answer(*_text(404, 'Not Found'))
+
+    def _control_refusal(self):
+        """Why this control call is refused (None if allowed): a page of another origin must not drive it.
+
+        The per-run token (embedded in the phone page, known to the process that started the simulator) is
+        required; a browser also sends Origin on cross-origin calls, refused even with a token. A custom header
+        and a JSON body make any cross-origin call need a CORS preflight, which the simulator never grants.
+        """
+        if not self._host_allowed():
+            return 'unknown Host'
+        origin = self.headers.get('Origin')
+        if origin and origin not in self._own_origins():
+            return 'cross-origin calls are refused'
+        token = self.headers.get(CONTROL_TOKEN_HEADER, '')
+        if not hmac.compare_digest(token.encode(), self.simulator.control_token.encode()):
+            return 'the %s header is missing or wrong' % CONTROL_TOKEN_HEADER
+        content_type = (self.headers.get('Content-Type') or '').split(';')[0].strip()
+        if self.command == 'POST' and content_type != JSON:
+            return 'control calls post JSON (Content-Type: application/json)'
+        return None
+
+    def _host_allowed(self):
+        """The Host header names this machine: a DNS-rebinding page (Host: its own name) gets neither the phone
+        page, which embeds the token, nor the control API."""
+        host = urllib.parse.urlsplit('//' + (self.headers.get('Host') or '')).hostname
+        return self.simulator.allow_remote or is_loopback_host(host)
+
+    def _own_origins(self):
+        port = self.simulator.port
+        return {self.simulator.url, 'http://127.0.0.1:%s' % port, 'http://localhost:%s' % port,
+                'http://[::1]:%s' % port}
 
     def _read_body(self, is_control):
         """The request body, or None after answering 400/413 for a bad or too large one."""
@@ -1186,7 +1279,14 @@ def _fraction_argument(text):
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(prog='python3 -m tools.at_simulator', description=__doc__.split('\n')[0])
-    parser.add_argument('--host', default='127.0.0.1')
+    parser.add_argument('--host', default='127.0.0.1',
+                        help='address to listen on; anything but loopback needs --allow-remote')
+    parser.add_argument('--allow-remote', action='store_true',
+                        help='allow a non-loopback --host and non-loopback callback URLs (the control API is then '
+                             'reachable from the network, protected by its token only)')
+    parser.add_argument('--control-token', metavar='TOKEN', default=os.environ.get(CONTROL_TOKEN_ENV),
+                        help='token of the /__sim__/ control API (X-Simulator-Token header); default: $%s, '
+                             'else random' % CONTROL_TOKEN_ENV)
     parser.add_argument('--port', type=int, default=8071)
     parser.add_argument('--username', default='simulator')
     parser.add_argument('--api-key', default='simulator-key')
@@ -1214,9 +1314,17 @@ def _callback_urls(args):
 def main(argv=None):
     args = _parse_args(argv)
     logging.basicConfig(level=logging.INFO, format='%(asctime)s %(levelname)s %(name)s: %(message)s')
+    if not is_loopback_host(args.host):
+        if not args.allow_remote:
+            _logger.error('--host %s is not loopback: the simulator and its control API would be reachable from the '
+                          'network. Pass --allow-remote if that is what you want.', args.host)
+            return 2
+        _logger.warning('Listening on %s: the simulator is reachable from the network (--allow-remote).',
+                        args.host)
     simulator = ATSimulator(host=args.host, port=args.port, accounts={args.username: args.api_key},
                             balance=args.balance, currency=args.currency, rate=args.rate, seed=args.seed,
-                            failure_rate=args.failure_rate)
+                            failure_rate=args.failure_rate, control_token=args.control_token,
+                            allow_remote=args.allow_remote)
     simulator.set_callback_urls(**_callback_urls(args))
     if args.auto_deliver is not None:
         simulator.auto_deliver = True

@@ -26,6 +26,7 @@ from itertools import chain, islice
 import docx
 import openpyxl
 from docx.text.paragraph import Paragraph
+from lxml import etree
 
 FORMATS = ("csv", "xlsx", "docx", "doc")
 # For the upload widget's ``accept`` attribute.
@@ -33,7 +34,40 @@ ACCEPTED_FILE_TYPES = ".csv,.txt,.xlsx,.xlsm,.docx,.doc"
 
 ANTIWORD_TIMEOUT_SECONDS = 30
 
+# Resource limits: a contact list is far below each of them; a file above is refused with a message saying which
+# limit it hit, before (or while) it is read, so no upload can exhaust the server's memory or time.
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024  # XLSX / DOCX: the sum of the archive's unpacked parts
+MAX_ROWS = 250_000
+MAX_COLUMNS = 200
+MAX_CELL_CHARS = 1000
+MAX_MERGED_CELLS = 1_000_000  # XLSX: cells covered by merged ranges, all ranges together
+MAX_DOCUMENT_PARAGRAPHS = 50_000  # DOCX: paragraphs and table cells
+
 MSG_EMPTY = "The file is empty."
+MSG_TOO_LARGE = "The file is larger than 25 MB. Split it into smaller files and import them one after the other."
+MSG_UNPACKS_TOO_LARGE = (
+    "This file unpacks to more than 200 MB of data, far more than a contact list needs. Save the list again as "
+    "CSV or split it into smaller files and retry."
+)
+MSG_TOO_MANY_ROWS = (
+    "The file has more than 250,000 rows. Split it into smaller files and import them one after the other."
+)
+MSG_TOO_MANY_COLUMNS = (
+    "A row of the file has more than 200 columns. Keep only the contact columns (name, mobile, email...) and retry."
+)
+MSG_CELL_TOO_LONG = (
+    "A cell of the file holds more than 1,000 characters. Contact details are short: check that this is the right "
+    "file, or shorten that cell, and retry."
+)
+MSG_MERGED_TOO_LARGE = (
+    "The spreadsheet merges cells across more than 200 columns or over more than 1,000,000 cells. Unmerge those "
+    "cells and retry."
+)
+MSG_DOCUMENT_TOO_LONG = (
+    "This Word document has more than 50,000 paragraphs or table cells, far more than a contact list needs. "
+    "Save the list as CSV or .xlsx and retry."
+)
 MSG_NO_ROWS = "The file contains no contacts: every row is empty."
 MSG_CSV_INVALID = (
     "This file could not be read as a CSV text file. Open it in a spreadsheet program, "
@@ -172,10 +206,14 @@ def _detect_zip_format(data: bytes, extension: str) -> str:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
             mimetype = archive.read("mimetype")[:80] if "mimetype" in names else b""
+            # zipfile never unpacks more than a member's declared size: the sum bounds what readers can inflate.
+            unpacked = sum(info.file_size for info in archive.infolist())
     except Exception as exc:
         raise ContactFileError(_INVALID_BY_EXTENSION.get(extension, MSG_UNKNOWN_ARCHIVE)) from exc
     if mimetype.startswith(b"application/vnd.oasis.opendocument"):
         raise ContactFileError(MSG_OPENDOCUMENT)
+    if unpacked > MAX_UNCOMPRESSED_BYTES:
+        raise ContactFileError(MSG_UNPACKS_TOO_LARGE)
     if "[Content_Types].xml" in names:
         if any(name.startswith("xl/") for name in names):
             return "xlsx"
@@ -208,6 +246,8 @@ def read_table(filename, data: bytes, *, max_rows: int | None = None) -> Table:
     if not isinstance(data, bytes | bytearray | memoryview):
         raise ContactFileError(MSG_EMPTY)
     data = bytes(data)
+    if len(data) > MAX_FILE_BYTES:
+        raise ContactFileError(MSG_TOO_LARGE)
     file_format = detect_format(filename, data)
     reader = _READERS[file_format]
     raw_rows, row_count_hint, error_message = reader(data)
@@ -229,7 +269,7 @@ def _build_table(file_format, raw_rows, row_count_hint, error_message, max_rows)
     else:
         header = _generated_header(len(first))
         body = chain([first], rows)
-    body = _padded(body, len(header))
+    body = _padded(_limited(body), len(header))
     if max_rows is not None:
         body = islice(body, max(0, max_rows))
         row_count_hint = min(row_count_hint, max_rows) if row_count_hint is not None else None
@@ -246,11 +286,22 @@ def _guarded(rows: Iterator[list[str]], error_message: str) -> Iterator[list[str
         raise ContactFileError(error_message) from exc
 
 
+def _limited(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+    for count, row in enumerate(rows, start=1):
+        if count > MAX_ROWS:
+            raise ContactFileError(MSG_TOO_MANY_ROWS)
+        yield row
+
+
 def _non_empty_rows(rows: Iterable[Iterable]) -> Iterator[list[str]]:
     for row in rows:
         cells = [_clean_cell(cell) for cell in row]
         while cells and not cells[-1]:
             cells.pop()
+        if len(cells) > MAX_COLUMNS:
+            raise ContactFileError(MSG_TOO_MANY_COLUMNS)
+        if any(len(cell) > MAX_CELL_CHARS for cell in cells):
+            raise ContactFileError(MSG_CELL_TOO_LONG)
         if cells:
             yield cells
 
@@ -516,7 +567,7 @@ def _merged_ranges(data: bytes, sheet_path) -> list[tuple[int, int, int, int]]:
     """(min_row, min_col, max_row, max_col) of each merged range, scanned in chunks: memory stays small."""
     if not sheet_path:
         return []
-    ranges = []
+    ranges, merged_cells = [], 0
     with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(sheet_path.lstrip("/")) as source:
         tail = b""
         while True:
@@ -528,9 +579,18 @@ def _merged_ranges(data: bytes, sheet_path) -> list[tuple[int, int, int, int]]:
             for match in _MERGE_CELL.finditer(buffer):
                 ranges.append(_merge_bounds(match))
                 last_end = match.end()
+                merged_cells += _merged_area(ranges[-1])
+                if ranges[-1][3] > MAX_COLUMNS or merged_cells > MAX_MERGED_CELLS:
+                    # The filler would widen every covered row to the range (C1:XFD1000: 16 million cells).
+                    raise ContactFileError(MSG_MERGED_TOO_LARGE)
             # Keep the end of the buffer in case a tag is cut in two, but never re-read a matched tag.
             tail = buffer[max(last_end, len(buffer) - 256):]
     return ranges
+
+
+def _merged_area(bounds) -> int:
+    min_row, min_col, max_row, max_col = bounds
+    return max(0, max_row - min_row + 1) * max(0, max_col - min_col + 1)
 
 
 def _merge_bounds(match) -> tuple[int, int, int, int]:
@@ -570,6 +630,7 @@ class _MergedCellFiller:
 
 
 def _read_docx(data: bytes):
+    _check_document_length(data)
     try:
         document = docx.Document(io.BytesIO(data))
         tables = [_docx_table_rows(table) for table in document.tables]
@@ -577,6 +638,42 @@ def _read_docx(data: bytes):
     except Exception as exc:
         raise ContactFileError(MSG_DOCX_INVALID) from exc
     return _document_rows(tables, lines), None, MSG_DOCX_INVALID
+
+
+def _check_document_length(data: bytes) -> None:
+    """Refuse a DOCX with more than MAX_DOCUMENT_PARAGRAPHS paragraphs and cells before python-docx loads it.
+
+    python-docx builds the whole document tree and an object per paragraph (1 M tiny paragraphs: 74 s and 775 MB
+    for a 20-row preview). The main part is streamed here with iterparse, each element dropped once counted,
+    and the count stops at the limit: memory stays flat and the cost is bounded.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(_docx_main_part(archive)) as source:
+            elements = etree.iterparse(source, events=("end",), tag=list(_DOCX_COUNTED_TAGS),
+                                       resolve_entities=False, no_network=True)
+            for count, (_event, element) in enumerate(elements, start=1):
+                if count > MAX_DOCUMENT_PARAGRAPHS:
+                    raise ContactFileError(MSG_DOCUMENT_TOO_LONG)
+                element.clear(keep_tail=True)
+    except ContactFileError:
+        raise
+    except Exception as exc:
+        raise ContactFileError(MSG_DOCX_INVALID) from exc
+
+
+_WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_DOCX_COUNTED_TAGS = frozenset({_WORD_NS + "p", _WORD_NS + "tc"})
+_OFFICE_DOCUMENT_TARGET = re.compile(rb'Type="[^"]*/officeDocument"[^>]*?Target="/?([^"]+)"|'
+                                     rb'Target="/?([^"]+)"[^>]*?Type="[^"]*/officeDocument"')
+
+
+def _docx_main_part(archive) -> str:
+    """The document part named by the package relationships (word/document.xml in practice)."""
+    try:
+        match = _OFFICE_DOCUMENT_TARGET.search(archive.read("_rels/.rels")[:65536])
+    except KeyError:
+        match = None
+    return (match.group(1) or match.group(2)).decode() if match else "word/document.xml"
 
 
 def _docx_table_rows(table) -> list[list[str]]:
@@ -706,3 +803,27 @@ def split_contact_line(line: str) -> list[str] | None:
 
 
 _READERS = {"csv": _read_csv, "xlsx": _read_xlsx, "docx": _read_docx, "doc": _read_doc}
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Writing user data back out (the "Rejected rows" report)
+# ----------------------------------------------------------------------------------------------------------------
+
+# OWASP "CSV Injection": a cell starting with one of these is read as a formula (or DDE call) by spreadsheets.
+_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# A "+" and 7 to 15 digits (E.164) and nothing else: a spreadsheet reads it as that positive number, never as a
+# function call or reference, so it cannot run anything; left as typed, the number stays usable (copy, re-import).
+_E164_CELL = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+
+def spreadsheet_safe(value) -> str:
+    """``value`` as text a spreadsheet shows as typed: a leading formula trigger gets a ``'`` (OWASP)."""
+    text = "" if value is None else str(value)
+    if text.startswith(_FORMULA_TRIGGERS) and not _E164_CELL.match(text):
+        return "'" + text
+    return text
+
+
+def write_safe_csv_row(writer, row) -> None:
+    """``writer.writerow`` with every cell made :func:`spreadsheet_safe` (for files users open in Excel)."""
+    writer.writerow([spreadsheet_safe(cell) for cell in row])

@@ -15,7 +15,7 @@ from odoo.tools.translate import _lt
 
 from ..tools import contact_files
 from ..tools.bulk_sql import copy_rows, next_ids
-from ..tools.contact_files import ContactFileError, guess_mapping, read_table
+from ..tools.contact_files import ContactFileError, guess_mapping, read_table, write_safe_csv_row
 from ..tools.phone import normalize_number
 
 _logger = logging.getLogger(__name__)
@@ -56,6 +56,25 @@ FILE_ERROR_MESSAGES = {
     contact_files.MSG_DOC_INVALID: _lt(
         "This Word (.doc) document could not be read; it may be damaged or password-protected. Open it in Word "
         "or LibreOffice, save it as .docx and retry."),
+    contact_files.MSG_TOO_LARGE: _lt(
+        "The file is larger than 25 MB. Split it into smaller files and import them one after the other."),
+    contact_files.MSG_UNPACKS_TOO_LARGE: _lt(
+        "This file unpacks to more than 200 MB of data, far more than a contact list needs. Save the list again "
+        "as CSV or split it into smaller files and retry."),
+    contact_files.MSG_TOO_MANY_ROWS: _lt(
+        "The file has more than 250,000 rows. Split it into smaller files and import them one after the other."),
+    contact_files.MSG_TOO_MANY_COLUMNS: _lt(
+        "A row of the file has more than 200 columns. Keep only the contact columns (name, mobile, email...) and "
+        "retry."),
+    contact_files.MSG_CELL_TOO_LONG: _lt(
+        "A cell of the file holds more than 1,000 characters. Contact details are short: check that this is the "
+        "right file, or shorten that cell, and retry."),
+    contact_files.MSG_MERGED_TOO_LARGE: _lt(
+        "The spreadsheet merges cells across more than 200 columns or over more than 1,000,000 cells. Unmerge "
+        "those cells and retry."),
+    contact_files.MSG_DOCUMENT_TOO_LONG: _lt(
+        "This Word document has more than 50,000 paragraphs or table cells, far more than a contact list needs. "
+        "Save the list as CSV or .xlsx and retry."),
     contact_files.MSG_ANTIWORD_MISSING: _lt(
         "Legacy Word (.doc) files need the 'antiword' program on the server. Install it (Debian: apt-get install "
         "antiword) or save the document as .docx."),
@@ -356,7 +375,8 @@ class _Importer:
         self.tag_ids = {}
         self.report = io.StringIO()
         self.report_writer = csv.writer(self.report)
-        self.report_writer.writerow([_("Row"), *table.header, _("Reason")])
+        # The report holds the uploaded cells: each is neutralized so that opening it in Excel runs no formula.
+        write_safe_csv_row(self.report_writer, [_("Row"), *table.header, _("Reason")])
         self.rejects_shown = []
         # A new context (not merged): default_list_ids of a mailing-list action would add every list to every
         # contact through mailing.contact.create.
@@ -390,7 +410,7 @@ class _Importer:
 
     def _reject(self, row_number, cells, reason, kind):
         self.counts[kind] += 1
-        self.report_writer.writerow([row_number, *cells, reason])
+        write_safe_csv_row(self.report_writer, [row_number, *cells, reason])
         if len(self.rejects_shown) < REJECTS_SHOWN:
             self.rejects_shown.append((row_number, " | ".join(cell for cell in cells if cell), reason))
 

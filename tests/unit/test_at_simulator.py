@@ -3,6 +3,7 @@
 One simulator and one callback receiver serve the whole module (reset before each test), so the
 tests stay fast; every HTTP call has a small timeout and nothing sleeps for long.
 """
+import json
 import time
 from decimal import Decimal
 
@@ -13,6 +14,7 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
 from tools.at_simulator import ATSimulator, _callback_urls, _parse_args
+from tools.at_simulator import main as at_simulator_main
 
 TIMEOUT = 5
 SAFARICOM = '+254711000001'
@@ -54,7 +56,12 @@ def raw_send(sim, to, message='Hello', api_key='simulator-key', **fields):
 
 
 def control(sim, name, payload=None):
-    return requests.post(sim.url + '/__sim__/' + name, json=payload or {}, timeout=TIMEOUT)
+    return requests.post(sim.url + '/__sim__/' + name, json=payload or {}, timeout=TIMEOUT, headers=auth(sim))
+
+
+def auth(sim):
+    """The header every control call needs: the simulator's per-run token."""
+    return {'X-Simulator-Token': sim.control_token}
 
 
 def recipients(response):
@@ -334,7 +341,7 @@ def test_counters_and_duplicates(sim, sms):
     sms.send('Exam moved', [SAFARICOM], timeout=TIMEOUT)
     sms.send('Exam moved', [SAFARICOM], sender_id='UNIVERSITY', timeout=TIMEOUT)  # another sender: not a duplicate
     sms.send('Other text', [SAFARICOM], timeout=TIMEOUT)
-    requests.get(sim.url + '/__sim__/state', timeout=TIMEOUT)  # control calls are not counted
+    requests.get(sim.url + '/__sim__/state', timeout=TIMEOUT, headers=auth(sim))  # control calls are not counted
     assert sim.stats() == {'requests': 4, 'send_requests': 4, 'messages': 5, 'accepted': 5, 'rejected': 0,
                            'duplicates': 1, 'faults': 0, 'reports_posted': 0, 'enqueued': 0}
     assert sim.count(SAFARICOM) == 4
@@ -358,14 +365,14 @@ def test_reset_forgets_state_but_keeps_accounts_and_callbacks(sim, sms):
 
 def test_state_endpoint(sim, sms):
     sms.send('x', [SAFARICOM, AIRTEL_UG], timeout=TIMEOUT)
-    response = requests.get(sim.url + '/__sim__/state', timeout=TIMEOUT)
+    response = requests.get(sim.url + '/__sim__/state', timeout=TIMEOUT, headers=auth(sim))
     assert response.status_code == 200
     assert response.headers['Content-Type'] == 'application/json'
     state = response.json()
     assert state['stats']['accepted'] == 2
     assert [message['number'] for message in state['messages']] == [SAFARICOM, AIRTEL_UG]
     assert state['config']['balance'] == '998.4000'
-    limited = requests.get(sim.url + '/__sim__/state', params={'limit': 1}, timeout=TIMEOUT).json()
+    limited = requests.get(sim.url + '/__sim__/state', params={'limit': 1}, timeout=TIMEOUT, headers=auth(sim)).json()
     assert [message['number'] for message in limited['messages']] == [AIRTEL_UG]
 
 
@@ -381,8 +388,12 @@ def test_config_endpoint_applies_settings(sim, sms):
     config = response.json()
     assert config['number_rules'] == [{'prefix': '+256', 'status_code': 407}]
     assert config['delivery_rules'] == [{'prefix': '+2547', 'status': 'Expired', 'failure_reason': None}]
-    assert config['callback_urls']['inbound'] == 'http://127.0.0.1:9/in'
-    assert config['callback_urls']['delivery'].endswith('/delivery')  # untouched
+    assert sim.callback_urls['inbound'] == 'http://127.0.0.1:9/in'
+    assert sim.callback_urls['delivery'].endswith('/delivery')  # untouched
+    # The JSON never shows a callback's path: it holds the Odoo account's secret.
+    assert config['callback_urls'] == {'inbound': 'http://127.0.0.1:9/…', 'delivery': config['callback_urls'][
+        'delivery'], 'optout': config['callback_urls']['optout']}
+    assert '/delivery' not in json.dumps(config)
     assert (sim.delivery_delay, sim.hang_seconds, sim.invalid_sender_ids) == (0.5, 2.0, {'BAD'})
     with pytest.raises(AfricasTalkingException):
         sms.send('x', [SAFARICOM], timeout=TIMEOUT)
@@ -399,6 +410,9 @@ def test_config_endpoint_applies_settings(sim, sms):
     {'delivery_rules': [{'prefix': '+256', 'status': 'Delivered'}]},
     {'faults': [{'kind': 'explode'}]},
     {'callback_urls': {'elsewhere': 'http://x'}},
+    {'callback_urls': {'inbound': 'http://169.254.169.254/latest/meta-data'}},
+    {'callback_urls': {'delivery': 'http://odoo.example.com/sms'}},
+    {'callback_urls': {'delivery': 'file:///etc/passwd'}},
     {'colour': 'blue'},
     {'balance': '5', 'colour': 'blue'},
 ])
@@ -411,11 +425,12 @@ def test_config_endpoint_refuses_bad_input_and_changes_nothing(sim, payload):
 
 
 def test_control_endpoints_refuse_non_json(sim):
-    response = requests.post(sim.url + '/__sim__/config', data=b'not json', timeout=TIMEOUT)
+    headers = {**auth(sim), 'Content-Type': 'application/json'}
+    response = requests.post(sim.url + '/__sim__/config', data=b'not json', timeout=TIMEOUT, headers=headers)
     assert (response.status_code, 'error' in response.json()) == (400, True)
-    assert requests.post(sim.url + '/__sim__/config', json=[1], timeout=TIMEOUT).status_code == 400
-    assert requests.get(sim.url + '/__sim__/nothing', timeout=TIMEOUT).status_code == 404
-    assert requests.get(sim.url + '/__sim__/reset', timeout=TIMEOUT).status_code == 405
+    assert requests.post(sim.url + '/__sim__/config', json=[1], timeout=TIMEOUT, headers=auth(sim)).status_code == 400
+    assert requests.get(sim.url + '/__sim__/nothing', timeout=TIMEOUT, headers=auth(sim)).status_code == 404
+    assert requests.get(sim.url + '/__sim__/reset', timeout=TIMEOUT, headers=auth(sim)).status_code == 405
 
 
 def test_deliver_and_fate_endpoints(sim, sms, receiver):
@@ -461,3 +476,67 @@ def test_command_line_callback_urls():
                                     'inbound': 'http://odoo/sms/1/secret/inbound',
                                     'optout': 'http://other/optout'}
     assert _callback_urls(_parse_args([])) == {'delivery': None, 'inbound': None, 'optout': None}
+
+
+# ---------------------------------------------------------------------- control API hardening (issue 15, item 9)
+
+def test_control_calls_need_the_run_token(sim):
+    for method, path in (('GET', '/__sim__/state'), ('GET', '/__sim__/phones'), ('POST', '/__sim__/reset'),
+                         ('POST', '/__sim__/optout')):
+        for headers in ({}, {'X-Simulator-Token': 'guess'}):
+            response = requests.request(method, sim.url + path, json={'phone_number': SAFARICOM}, headers=headers,
+                                        timeout=TIMEOUT)
+            assert response.status_code == 403, (method, path, headers)
+    assert ATSimulator().control_token != sim.control_token, 'a new token per run'
+
+
+def test_cross_origin_posts_are_refused_even_with_the_token(sim, receiver):
+    for origin in ('http://evil.example', 'null', 'http://127.0.0.1:1'):
+        response = requests.post(sim.url + '/__sim__/optout', json={'phone_number': SAFARICOM}, timeout=TIMEOUT,
+                                 headers={**auth(sim), 'Origin': origin})
+        assert response.status_code == 403
+    # A form post (no preflight in a browser) is refused: control calls are JSON.
+    response = requests.post(sim.url + '/__sim__/optout', data={'phone_number': SAFARICOM}, timeout=TIMEOUT,
+                             headers=auth(sim))
+    assert response.status_code == 403
+    assert receiver.forms('/optout') == []
+    response = requests.post(sim.url + '/__sim__/optout', json={'phone_number': SAFARICOM}, timeout=TIMEOUT,
+                             headers={**auth(sim), 'Origin': sim.url})
+    assert response.status_code == 200, 'the phone page itself (same origin) works'
+
+
+def test_dns_rebinding_host_gets_neither_page_nor_token(sim):
+    for path in ('/phones', '/__sim__/state'):
+        response = requests.get(sim.url + path, headers={**auth(sim), 'Host': 'evil.example:%s' % sim.port},
+                                timeout=TIMEOUT)
+        assert response.status_code == 403
+        assert sim.control_token not in response.text
+
+
+def test_the_page_embeds_the_token(sim):
+    page = requests.get(sim.url + '/phones', timeout=TIMEOUT).text
+    assert '<meta name="simulator-token" content="%s">' % sim.control_token in page
+
+
+def test_callback_urls_are_loopback_only(sim):
+    for url in ('http://169.254.169.254/latest/meta-data', 'http://10.0.0.1/x', 'http://example.com/cb',
+                'gopher://127.0.0.1/x'):
+        with pytest.raises(ValueError):
+            sim.set_callback_urls(delivery=url)
+    sim.set_callback_urls(delivery='http://localhost:8069/x', inbound='http://[::1]:8069/y')
+    remote = ATSimulator(allow_remote=True)
+    remote.set_callback_urls(delivery='http://odoo.example.com/sms/1/secret/delivery')
+
+
+def test_no_secret_in_json_answers(sim):
+    sim.set_callback_urls(delivery='http://127.0.0.1:8069/sms_africastalking/1/s3cret-value/delivery')
+    for path in ('/__sim__/state', '/__sim__/phones'):
+        assert 's3cret-value' not in requests.get(sim.url + path, headers=auth(sim), timeout=TIMEOUT).text
+    assert sim.callback_urls['delivery'].endswith('/s3cret-value/delivery'), 'the Python API still has it'
+
+
+def test_non_loopback_host_needs_an_explicit_flag(caplog):
+    with pytest.raises(ValueError):
+        ATSimulator(host='0.0.0.0')  # noqa: S104 - the point of the test
+    assert at_simulator_main(['--host', '0.0.0.0', '--port', '0']) == 2  # noqa: S104
+    assert 'allow-remote' in caplog.text

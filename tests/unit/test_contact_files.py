@@ -621,3 +621,24 @@ def test_any_text_csv_reads_or_refuses_cleanly(rows):
 def test_split_contact_line_never_raises(line):
     result = split_contact_line(line)
     assert result is None or len(result) == 3
+
+
+# ---------------------------------------------------------------------- formula injection (issue 15, item 7)
+
+@pytest.mark.parametrize('value, expected', [
+    ('=HYPERLINK("http://x","y")', '\'=HYPERLINK("http://x","y")'),
+    ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+    ('@SUM(1)', "'@SUM(1)"),
+    ('+1+1', "'+1+1"),
+    ('-2+3', "'-2+3"),
+    ('\t=1', "'\t=1"),
+    ('\r=1', "'\r=1"),
+    ('+254722000001', '+254722000001'),  # E.164: a number to a spreadsheet, never a formula
+    ('+2547 2200 0001', "'+2547 2200 0001"),
+    ('+254722000001=1', "'+254722000001=1"),
+    ('Jane', 'Jane'),
+    (7, '7'),
+    (None, ''),
+])
+def test_spreadsheet_safe(value, expected):
+    assert contact_files.spreadsheet_safe(value) == expected

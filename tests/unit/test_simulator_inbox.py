@@ -39,11 +39,13 @@ def send(sim, to, message, sender_id='UNIVERSITY'):
 
 
 def get(sim, name, **params):
-    return requests.get(sim.url + '/__sim__/' + name, params=params, timeout=TIMEOUT)
+    return requests.get(sim.url + '/__sim__/' + name, params=params, timeout=TIMEOUT,
+                        headers={'X-Simulator-Token': sim.control_token})
 
 
 def post(sim, name, payload):
-    return requests.post(sim.url + '/__sim__/' + name, json=payload, timeout=TIMEOUT)
+    return requests.post(sim.url + '/__sim__/' + name, json=payload, timeout=TIMEOUT,
+                         headers={'X-Simulator-Token': sim.control_token})
 
 
 def thread(sim, number):
@@ -115,7 +117,8 @@ def test_a_thread_shows_every_message_as_received_newest_first(sim):
 
 def test_a_number_left_unencoded_in_the_query_string_still_finds_its_thread(sim):
     send(sim, AMINA, 'Hello')
-    response = requests.get(sim.url + '/__sim__/thread?number=' + AMINA, timeout=TIMEOUT)  # '+' reads as ' '
+    response = requests.get(sim.url + '/__sim__/thread?number=' + AMINA, timeout=TIMEOUT,
+                            headers={'X-Simulator-Token': sim.control_token})  # '+' reads as ' '
     assert response.json()['number'] == AMINA
     assert [entry['text'] for entry in response.json()['entries']] == ['Hello']
 

@@ -11,6 +11,8 @@ class ResConfigSettings(models.TransientModel):
     sms_window_enabled = fields.Boolean(related="company_id.sms_window_enabled", readonly=False)
     sms_window_start = fields.Float(related="company_id.sms_window_start", readonly=False)
     sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
+    sms_segments_warn = fields.Integer(related="company_id.sms_segments_warn", readonly=False)
+    sms_segments_cap = fields.Integer(related="company_id.sms_segments_cap", readonly=False)
 
     sms_keyword_stop = fields.Char(related="company_id.sms_keyword_stop", readonly=False)
     sms_keyword_start = fields.Char(related="company_id.sms_keyword_start", readonly=False)

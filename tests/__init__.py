@@ -22,3 +22,5 @@ from . import test_demo
 from . import test_single_sms_failure
 from . import test_cost_analysis
 from . import test_secrets
+from . import test_send_feedback
+from . import test_send_feedback_tours

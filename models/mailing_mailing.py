@@ -47,7 +47,7 @@ ESTIMATE_REASONS = {"missing": "invalid", "invalid": "invalid", "blacklist": "bl
 class MailingMailing(models.Model):
     _inherit = "mailing.mailing"
 
-    sms_smart_encoding = fields.Boolean(compute="_compute_sms_smart_encoding",
+    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_smart_encoding",
                                         default=lambda self: self.env.company.sms_smart_encoding)
     # The estimate is stored: counting 100k recipients on every form load would be too slow. It follows the text
     # and the audience in the form (onchange) and on save, sampled above ESTIMATE_EXACT_LIMIT recipients; Send
@@ -75,7 +75,7 @@ class MailingMailing(models.Model):
                                       default=lambda self: self.env.company.sms_segments_cap)
     # Actuals, from what Africa's Talking billed per message (stored on the traces at send time).
     sms_actual_cost = fields.Float("Actual Cost", digits=(16, 2), compute="_compute_sms_actuals")
-    sms_actual_currency = fields.Char(compute="_compute_sms_actuals")
+    sms_actual_currency = fields.Char("Actual Currency", compute="_compute_sms_actuals")
     sms_actual_segments = fields.Integer("Segments Sent", compute="_compute_sms_actuals")
     sms_opted_out = fields.Integer("Opted Out", compute="_compute_sms_actuals")
     sms_target_guardians = fields.Boolean(

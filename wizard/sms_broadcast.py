@@ -20,7 +20,7 @@ class SmsBroadcast(models.TransientModel):
     schedule_type = fields.Selection([("now", "Now"), ("scheduled", "At a set time")], required=True,
                                      default="now")
     schedule_date = fields.Datetime("Send At")
-    sms_smart_encoding = fields.Boolean(compute="_compute_sms_limits",
+    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_limits",
                                         default=lambda self: self.env.company.sms_smart_encoding)
     sms_segments_warn = fields.Integer(compute="_compute_sms_limits",
                                        default=lambda self: self.env.company.sms_segments_warn)

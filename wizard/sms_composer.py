@@ -12,13 +12,13 @@ class SmsComposer(models.TransientModel):
     _inherit = "sms.composer"
 
     # The defaults matter: a new wizard's first onchange never runs a compute that has no dependencies.
-    sms_smart_encoding = fields.Boolean(compute="_compute_sms_smart_encoding",
+    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_smart_encoding",
                                         default=lambda self: self.env.company.sms_smart_encoding)
     sms_estimate_note = fields.Text("Cost Estimate", compute="_compute_sms_estimate")
     sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), compute="_compute_sms_estimate")
-    sms_estimate_currency = fields.Char(compute="_compute_sms_estimate")
+    sms_estimate_currency = fields.Char("Estimate Currency", compute="_compute_sms_estimate")
     sms_estimate_segments = fields.Integer("Estimated Segments", compute="_compute_sms_estimate")
-    sms_cost_available = fields.Boolean(compute="_compute_sms_estimate")
+    sms_cost_available = fields.Boolean("Cost Known", compute="_compute_sms_estimate")
     sms_estimate_cost_display = fields.Char("Cost", compute="_compute_sms_estimate")
     sms_estimate_warning = fields.Text("Warning", compute="_compute_sms_estimate")
     sms_segments_warn = fields.Integer(compute="_compute_sms_smart_encoding",
@@ -31,7 +31,7 @@ class SmsComposer(models.TransientModel):
     )
     sms_guardian_count = fields.Integer("Guardians", compute="_compute_sms_guardian_counts")
     sms_guardian_valid_count = fields.Integer("Guardians Reachable", compute="_compute_sms_guardian_counts")
-    sms_can_target_guardians = fields.Boolean(compute="_compute_sms_guardian_counts")
+    sms_can_target_guardians = fields.Boolean("Can Target Guardians", compute="_compute_sms_guardian_counts")
 
     @api.depends_context("company")
     def _compute_sms_smart_encoding(self):

@@ -108,7 +108,7 @@ class SmsContactImport(models.TransientModel):
     )
     column_ids = fields.One2many("sms.contact.import.column", "wizard_id", string="Columns")
     file_error = fields.Char(readonly=True)
-    preview_html = fields.Html(compute="_compute_preview_html", sanitize=False)
+    preview_html = fields.Html("Preview", compute="_compute_preview_html", sanitize=False)
     # Results
     row_count = fields.Integer("Rows Read", readonly=True)
     created_count = fields.Integer("Contacts Created", readonly=True)
@@ -118,7 +118,7 @@ class SmsContactImport(models.TransientModel):
     blacklisted_count = fields.Integer("Blacklisted", readonly=True)
     invalid_count = fields.Integer("Invalid or Missing Numbers", readonly=True)
     rejected_count = fields.Integer("Rows Not Imported", readonly=True)
-    rejected_html = fields.Html(readonly=True, sanitize=False)
+    rejected_html = fields.Html("Rejected Rows", readonly=True, sanitize=False)
     report_attachment_id = fields.Many2one("ir.attachment", readonly=True)
     duration = fields.Float("Duration (s)", readonly=True, digits=(16, 1))
 
@@ -273,7 +273,7 @@ class SmsContactImportColumn(models.TransientModel):
     _description = "Column of an SMS Contact Import"
     _order = "column_index"
 
-    wizard_id = fields.Many2one("sms.contact.import", required=True, ondelete="cascade")
+    wizard_id = fields.Many2one("sms.contact.import", "Import", required=True, ondelete="cascade")
     column_index = fields.Integer(required=True)
     name = fields.Char("Column", readonly=True)
     sample = fields.Char("Sample Values", readonly=True)

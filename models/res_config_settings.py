@@ -4,7 +4,8 @@ from odoo import api, fields, models
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    africastalking_account_count = fields.Integer("Africa's Talking Accounts", compute="_compute_africastalking_account_count")
+    africastalking_account_count = fields.Integer("Africa's Talking Accounts",
+                                                  compute="_compute_africastalking_account_count")
 
     sms_smart_encoding = fields.Boolean(related="company_id.sms_smart_encoding", readonly=False)
     sms_at_first_message_text = fields.Char(related="company_id.sms_at_first_message_text", readonly=False)

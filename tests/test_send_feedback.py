@@ -108,6 +108,17 @@ class TestSendConfirmation(AfricasTalkingCase):
         confirm.with_user(self.user_marketing).action_confirm()
         self.assertEqual(mailing.state, "in_queue")
 
+    def test_send_now_confirms_too(self):
+        mailing = self.create_sms_mailing(body="Exams start Monday", sms_force_send=True)
+        action = mailing.with_context(sms_confirm_send=True).action_send_mail()
+        confirm = self.env["africastalking.send.confirm"].browse(action["res_id"])
+        self.assertEqual((confirm.send_method, confirm.recipients), ("send_mail", 4))
+        self.assertFalse(self.env["sms.sms"].search([("mailing_id", "=", mailing.id)]), "nothing before confirming")
+        confirm.action_confirm()
+        self.run_sms_queue()
+        for contact in self.mailing_list.contact_ids:
+            self.assertSentOnce(contact.mobile, "Exams start Monday")
+
     def test_empty_audience_blocked_interactively(self):
         empty = self.env["mailing.list"].create({"name": "Nobody"})
         mailing = self.create_sms_mailing(body="Hello", contact_list_ids=[Command.set(empty.ids)])

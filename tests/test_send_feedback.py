@@ -7,7 +7,7 @@ import re
 from unittest.mock import patch
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from ..models import mailing_mailing
@@ -181,6 +181,16 @@ class TestSendConfirmation(AfricasTalkingCase):
         self.env.company.sms_segments_cap = 0
         self.env.company.sms_segments_warn = 0
         self.assertFalse(self._confirm(mailing).warning, "0: no warning")
+
+    def test_settings_parts_limits(self):
+        with Form(self.env["res.config.settings"]) as settings:
+            self.assertEqual((settings.sms_segments_warn, settings.sms_segments_cap), (3, 0), "defaults")
+            settings.sms_segments_warn = 2
+            settings.sms_segments_cap = 5
+        settings.save().execute()
+        self.assertEqual((self.env.company.sms_segments_warn, self.env.company.sms_segments_cap), (2, 5))
+        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+            self.env.company.sms_segments_cap = -1
 
     def test_composer_mass_empty_audience_refused(self):
         self.env["phone.blacklist"].sudo()._add(self.partners[:2].mapped("mobile"))

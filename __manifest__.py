@@ -33,6 +33,7 @@
         "views/sms_budget_views.xml",
         "views/mailing_mailing_views.xml",
         "wizard/africastalking_sms_check_views.xml",
+        "wizard/africastalking_send_confirm_views.xml",
         "views/res_partner_views.xml",
         "views/utm_campaign_views.xml",
         "views/sms_africastalking_cockpit_menus.xml",

@@ -386,8 +386,8 @@ class AfricasTalkingAccount(models.Model):
         self.ensure_one()
         self._check_balance_access()
         currency, amount = self._fetch_balance()
-        return self._notify(_("Balance of %(account)s: %(currency)s %(amount)s",
-                              account=self.name, currency=currency or "", amount=amount), "success")
+        balance = self.env["africastalking.rate"]._format_cost(float(amount), currency)
+        return self._notify(_("Balance of %(account)s: %(balance)s", account=self.name, balance=balance), "success")
 
     def action_test_connection(self):
         """Administrators only: it is the button of the account's settings form."""

@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
+from odoo.tools.misc import formatLang
 
 from ..tools.segments import analyze
 
@@ -105,6 +106,12 @@ class AfricasTalkingRate(models.Model):
             cache[head] = next((table[head[:length]] for length in range(len(head), 1, -1) if head[:length] in table),
                                None)
         return cache[head]
+
+    @api.model
+    def _format_cost(self, amount, currency):
+        """``KES 2.40``: AT's ISO code, a space, the amount in the user's number format (not ``KES2.40``)."""
+        text = formatLang(self.env, amount or 0.0, digits=2)
+        return "%s %s" % (currency, text) if currency else text
 
     @api.model
     def _price_texts(self, texts, company=None):

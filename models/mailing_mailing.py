@@ -34,6 +34,8 @@ EXCLUSION_FAILURE_TYPES = {
     "missing": "sms_number_missing", "invalid": "sms_number_format", "blacklist": "sms_blacklist",
     "do_not_sms": "sms_optout", "optout": "sms_optout", "duplicate": "sms_duplicate",
 }
+# Recipients above which the live estimate (form, save) renders and prices a sample; Send counts them all.
+ESTIMATE_EXACT_LIMIT = 2000
 ESTIMATE_REASONS = {"missing": "invalid", "invalid": "invalid", "blacklist": "blacklist",
                     "do_not_sms": "do_not_sms", "optout": "optout", "duplicate": "duplicate"}
 
@@ -41,19 +43,35 @@ ESTIMATE_REASONS = {"missing": "invalid", "invalid": "invalid", "blacklist": "bl
 class MailingMailing(models.Model):
     _inherit = "mailing.mailing"
 
-    sms_smart_encoding = fields.Boolean(compute="_compute_sms_smart_encoding")
-    # The estimate is stored: counting 100k recipients on every form load would be too slow.
-    sms_estimate_date = fields.Datetime("Estimated On", readonly=True, copy=False)
-    sms_estimate_recipients = fields.Integer("Estimated Recipients", readonly=True, copy=False)
-    sms_estimate_excluded = fields.Integer("Excluded Recipients", readonly=True, copy=False)
-    sms_estimate_segments = fields.Integer("Estimated Segments", readonly=True, copy=False)
-    sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), readonly=True, copy=False)
-    sms_estimate_currency = fields.Char("Estimate Currency", readonly=True, copy=False)
-    sms_estimate_note = fields.Text("Estimate Details", readonly=True, copy=False)
-    sms_cost_available = fields.Boolean("Cost Known", readonly=True, copy=False)
+    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_smart_encoding",
+                                        default=lambda self: self.env.company.sms_smart_encoding)
+    # The estimate is stored: counting 100k recipients on every form load would be too slow. It follows the text
+    # and the audience in the form (onchange) and on save, sampled above ESTIMATE_EXACT_LIMIT recipients; Send
+    # stores the exact one.
+    sms_estimate_date = fields.Datetime("Estimated On", compute="_compute_sms_estimate", store=True, copy=False)
+    sms_estimate_recipients = fields.Integer("Estimated Recipients", compute="_compute_sms_estimate", store=True,
+                                             copy=False)
+    sms_estimate_excluded = fields.Integer("Excluded Recipients", compute="_compute_sms_estimate", store=True,
+                                           copy=False)
+    sms_estimate_segments = fields.Integer("Estimated Segments", compute="_compute_sms_estimate", store=True,
+                                           copy=False)
+    sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), compute="_compute_sms_estimate", store=True,
+                                     copy=False)
+    sms_estimate_currency = fields.Char("Estimate Currency", compute="_compute_sms_estimate", store=True,
+                                        copy=False)
+    sms_estimate_note = fields.Text("Estimate Details", compute="_compute_sms_estimate", store=True, copy=False)
+    sms_cost_available = fields.Boolean("Cost Known", compute="_compute_sms_estimate", store=True, copy=False)
+    sms_estimate_approximate = fields.Boolean(
+        "Approximate Estimate", compute="_compute_sms_estimate", store=True, copy=False,
+        help="Estimated from a sample of the recipients; Send counts them all.")
+    sms_estimate_cost_display = fields.Char("Estimated Cost (Text)", compute="_compute_sms_estimate_cost_display")
+    sms_segments_warn = fields.Integer(compute="_compute_sms_segments_limits",
+                                       default=lambda self: self.env.company.sms_segments_warn)
+    sms_segments_cap = fields.Integer(compute="_compute_sms_segments_limits",
+                                      default=lambda self: self.env.company.sms_segments_cap)
     # Actuals, from what Africa's Talking billed per message (stored on the traces at send time).
     sms_actual_cost = fields.Float("Actual Cost", digits=(16, 2), compute="_compute_sms_actuals")
-    sms_actual_currency = fields.Char(compute="_compute_sms_actuals")
+    sms_actual_currency = fields.Char("Actual Currency", compute="_compute_sms_actuals")
     sms_actual_segments = fields.Integer("Segments Sent", compute="_compute_sms_actuals")
     sms_opted_out = fields.Integer("Opted Out", compute="_compute_sms_actuals")
     sms_target_guardians = fields.Boolean(
@@ -103,6 +121,48 @@ class MailingMailing(models.Model):
         for mailing in self:
             mailing.sms_smart_encoding = self.env.company.sms_smart_encoding
 
+    @api.depends_context("company")
+    def _compute_sms_segments_limits(self):
+        for mailing in self:
+            mailing.sms_segments_warn = self.env.company.sms_segments_warn
+            mailing.sms_segments_cap = self.env.company.sms_segments_cap
+
+    @api.depends("mailing_type", "body_plaintext", "mailing_model_id", "mailing_domain", "contact_list_ids",
+                 "sms_allow_unsubscribe", "sms_target_guardians", "ab_testing_enabled", "ab_testing_pc")
+    def _compute_sms_estimate(self):
+        for mailing in self:
+            if mailing.mailing_type != "sms" or not mailing.mailing_model_real or not mailing.body_plaintext:
+                mailing.update(dict.fromkeys(mailing._sms_estimate_values(None), False))
+                continue
+            try:
+                # A savepoint: rendering runs the text's expressions (as its author), which may fail or be refused.
+                with self.env.cr.savepoint(flush=False):
+                    estimate = mailing._get_sms_cost_estimate(res_ids=mailing._sms_estimate_recipient_ids(),
+                                                              sample_size=ESTIMATE_EXACT_LIMIT)
+            except UserError as error:  # AccessError included
+                # Saving a draft never fails on its text (a typo, a refused expression): the estimate says why it
+                # is missing, and the send's own gate renders the text again and refuses it.
+                values = dict.fromkeys(mailing._sms_estimate_values(None), False)
+                values["sms_estimate_note"] = _("No estimate: the text could not be rendered (%s).", error)
+                mailing.update(values)
+                continue
+            mailing.update(mailing._sms_estimate_values(estimate))
+
+    def _sms_estimate_recipient_ids(self):
+        """Who the mailing would go to now; in the form (a new record) nobody was traced yet."""
+        self.ensure_one()
+        return self._get_remaining_recipients() if isinstance(self.id, int) else self._get_recipients()
+
+    @api.depends("sms_estimate_cost", "sms_estimate_currency", "sms_cost_available", "sms_estimate_approximate")
+    def _compute_sms_estimate_cost_display(self):
+        rates = self.env["africastalking.rate"]
+        for mailing in self:
+            if not mailing.sms_cost_available:
+                mailing.sms_estimate_cost_display = False
+                continue
+            text = rates._format_cost(mailing.sms_estimate_cost, mailing.sms_estimate_currency)
+            mailing.sms_estimate_cost_display = _("about %s", text) if mailing.sms_estimate_approximate else text
+
     def _compute_sms_actuals(self):
         values = {mailing.id: {"cost": 0.0, "currency": False, "parts": 0, "opted_out": 0} for mailing in self}
         sms_mailings = self.filtered(lambda m: m.id and m.mailing_type == "sms")
@@ -131,7 +191,7 @@ class MailingMailing(models.Model):
     # ------------------------------------------------------------------
 
     def _get_sms_cost_estimate(self, res_ids=None, res_model=None, body=None, allow_unsubscribe=None,
-                               use_blacklist=True, rules=None):
+                               use_blacklist=True, rules=None, sample_size=None):
         """What sending this mailing (or a mass composer send described by the arguments) will cost.
 
         Recipients are counted as the preparation treats them (_RecipientRules, stock's composer rules): missing
@@ -145,6 +205,8 @@ class MailingMailing(models.Model):
             unpriced (recipients without a rate), unpriced_countries, sample (the text of the first recipient)
 
         ``rules``: the mailing's _RecipientRules when the caller has them (they are walked, so give a copy).
+        ``sample_size``: above that many recipients, only an evenly spread sample of them is rendered and priced
+        and the totals are scaled (``approximate``, ``sampled``): exclusions are always counted on everyone.
         """
         mailing = self[:1]
         res_model = res_model or mailing.mailing_model_real
@@ -168,17 +230,24 @@ class MailingMailing(models.Model):
             else:
                 recipients[res_id] = number
 
+        priced = recipients
+        if sample_size and len(recipients) > sample_size:
+            # Evenly spread over the ids, not the first ones: a list imported class by class stays represented.
+            ids = sorted(recipients)
+            step = len(ids) / sample_size
+            priced = {ids[int(index * step)]: recipients[ids[int(index * step)]] for index in range(sample_size)}
+        scale = len(recipients) / len(priced) if priced else 1.0
         first_text = company.sms_at_first_message_text
-        first_numbers = (self._sms_estimate_first_numbers(set(recipients.values()), company) if first_text
+        first_numbers = (self._sms_estimate_first_numbers(set(priced.values()), company) if first_text
                          else set())
         samples = []
 
         def texts_as_billed():
-            for res_id, text in mailing._sms_estimate_texts(res_model, list(recipients), body or "",
+            for res_id, text in mailing._sms_estimate_texts(res_model, list(priced), body or "",
                                                             allow_unsubscribe):
                 if not samples:
                     samples.append(text)
-                number = recipients[res_id]
+                number = priced[res_id]
                 yield number, "%s\n%s" % (text, first_text) if number in first_numbers else text
 
         # Texts are rendered and priced as they come: 1,000,000 of them are never in memory at once
@@ -192,17 +261,19 @@ class MailingMailing(models.Model):
             "recipients": len(recipients),
             "excluded": dict(excluded),
             "excluded_total": sum(excluded.values()),
-            "segments": pricing.segments,
+            "segments": round(pricing.segments * scale),
             "segments_min": pricing.segments_min,
             "segments_max": pricing.segments_max,
             "encoding": (next(iter(pricing.encodings)) if len(pricing.encodings) == 1
                          else (_("mixed") if pricing.encodings else False)),
-            "cost": pricing.cost,
+            "cost": round(pricing.cost * scale, 4) if pricing.cost is not None else None,
             "currency": pricing.currency or pricing.table_currency,
             "cost_available": pricing.cost_available,
-            "unpriced": len(pricing.unpriced_numbers),
+            "unpriced": round(len(pricing.unpriced_numbers) * scale),
             "unpriced_countries": sorted(unpriced_countries),
             "sample": sample or "",
+            "approximate": priced is not recipients,
+            "sampled": len(priced),
         }
 
     @api.model
@@ -349,6 +420,12 @@ class MailingMailing(models.Model):
         return records
 
     def _sms_estimate_values(self, estimate):
+        """The stored fields of ``estimate`` (None: the fields' empty values)."""
+        if estimate is None:
+            return dict.fromkeys([
+                "sms_estimate_date", "sms_estimate_recipients", "sms_estimate_excluded", "sms_estimate_segments",
+                "sms_estimate_cost", "sms_estimate_currency", "sms_cost_available", "sms_estimate_note",
+                "sms_estimate_approximate"], False)
         return {
             "sms_estimate_date": fields.Datetime.now(),
             "sms_estimate_recipients": estimate["recipients"],
@@ -358,21 +435,25 @@ class MailingMailing(models.Model):
             "sms_estimate_currency": estimate["currency"],
             "sms_cost_available": estimate["cost_available"],
             "sms_estimate_note": self._sms_estimate_summary(estimate),
+            "sms_estimate_approximate": estimate.get("approximate", False),
         }
 
     @api.model
     def _sms_estimate_summary(self, estimate):
-        reasons = {
-            "blacklist": _("blacklisted"), "do_not_sms": _("do not SMS"), "optout": _("opted out"),
-            "duplicate": _("duplicates"), "invalid": _("invalid or missing numbers"),
-        }
-        lines = [_("%(recipients)s recipients, %(segments)s segments (%(encoding)s, %(min)s to %(max)s per SMS).",
-                   recipients=estimate["recipients"], segments=estimate["segments"],
-                   encoding=estimate["encoding"] or "-", min=estimate["segments_min"],
-                   max=estimate["segments_max"])]
+        if estimate["segments_min"] == estimate["segments_max"]:
+            parts = _plural(estimate["segments_max"], _("1 part per SMS"), _("%s parts per SMS"))
+        else:
+            parts = _("%(min)s to %(max)s parts per SMS", min=estimate["segments_min"], max=estimate["segments_max"])
+        lines = ["%s, %s (%s, %s)." % (
+            _plural(estimate["recipients"], _("1 recipient"), _("%s recipients")),
+            _plural(estimate["segments"], _("1 segment"), _("%s segments")),
+            estimate["encoding"] or "-", parts)]
+        if estimate.get("approximate"):
+            lines.append(_("Estimated from a sample of %(sampled)s of %(recipients)s recipients; Send counts them "
+                           "all.", sampled=estimate["sampled"], recipients=estimate["recipients"]))
         if estimate["excluded"]:
-            lines.append(_("Excluded: %s.", ", ".join("%s %s" % (count, reasons.get(reason, reason))
-                                                      for reason, count in sorted(estimate["excluded"].items()))))
+            lines.append(_("Excluded: %s.", ", ".join("%s %s" % (count, label) for label, count in sorted(
+                self._sms_excluded_labels(estimate["excluded"]).items()))))
         if not estimate["cost_available"]:
             lines.append(_("Cost not available for this destination: %s.",
                            ", ".join(estimate["unpriced_countries"]) or _("several currencies")))
@@ -384,11 +465,37 @@ class MailingMailing(models.Model):
         self.check_access_rights("write")
         self.check_access_rule("write")
 
-    def action_sms_estimate(self):
-        self._sms_check_write_access()
-        for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
-            mailing.write(mailing._sms_estimate_values(mailing._get_sms_cost_estimate()))
-        return True
+    @api.model
+    def _sms_send_check(self, estimate, company=None):
+        """What a person must know before a send summarised by ``estimate`` leaves: ``{"block": reason or False,
+        "warnings": [...]}``. An empty audience and a text longer than the company's cap block; a text longer than
+        its warning limit only warns (each part is billed as one SMS)."""
+        company = company or self.env.company
+        block, warnings = False, []
+        longest = estimate["segments_max"]
+        if not estimate["recipients"]:
+            if estimate.get("recipients_total"):
+                block = _("Nothing to send: every recipient is excluded (%s).",
+                          ", ".join("%s %s" % (count, reason) for reason, count in sorted(
+                              self._sms_excluded_labels(estimate["excluded"]).items())))
+            else:
+                block = _("Nothing to send: the audience is empty (no recipient in the chosen lists or filter).")
+        elif company.sms_segments_cap and longest > company.sms_segments_cap:
+            block = _("The text needs %(parts)s parts per SMS; the limit set in Settings › SMS is %(cap)s. "
+                      "Shorten the text.", parts=longest, cap=company.sms_segments_cap)
+        elif company.sms_segments_warn and longest > company.sms_segments_warn:
+            warnings.append(_("Long text: %(parts)s parts per SMS (more than %(limit)s). Each part is billed as one "
+                              "SMS: %(segments)s SMS in all.", parts=longest, limit=company.sms_segments_warn,
+                              segments=estimate["segments"]))
+        return {"block": block, "warnings": warnings}
+
+    @api.model
+    def _sms_excluded_labels(self, excluded):
+        labels = {
+            "blacklist": _("blacklisted"), "do_not_sms": _("do not SMS"), "optout": _("opted out"),
+            "duplicate": _("duplicates"), "invalid": _("invalid or missing numbers"),
+        }
+        return {labels.get(reason, reason): count for reason, count in excluded.items()}
 
     # ------------------------------------------------------------------
     # Balance and budget gate
@@ -428,20 +535,42 @@ class MailingMailing(models.Model):
             )
         return self.env["sms.budget"]._check_spend(user or self.env.user, company, cost, estimate["currency"])
 
-    def _sms_check_credit(self, res_ids=None, rules=None):
-        """Estimate, store the estimate and return the blocking reason (or False) for one SMS mailing."""
+    def _sms_check_credit(self, res_ids=None, rules=None, allow_empty=False):
+        """Estimate, store the estimate and return the blocking reason (or False) for one SMS mailing: an empty
+        audience (unless ``allow_empty``), a text over the parts cap, then AT credit and the user's budget."""
         self.ensure_one()
         estimate = self._get_sms_cost_estimate(res_ids=res_ids, rules=rules)
         self.sudo().write(self._sms_estimate_values(estimate))
+        block = self._sms_send_check(estimate)["block"]
+        if block and (estimate["recipients"] or not allow_empty):
+            return block
         return self._sms_credit_problem(estimate, user=self.user_id or self.env.user)
 
     def action_put_in_queue(self):
+        """Send from the form (context ``sms_confirm_send``, set by the view's button) first shows what will leave
+        and asks; the confirmation calls this again without it. A send due now with nobody to send to is refused;
+        a scheduled one is allowed (its lists may fill), the queue then says what happened."""
         self._sms_check_write_access()
-        for mailing in self.filtered(lambda m: m.mailing_type == "sms"):
-            problem = mailing._sms_check_credit()
+        sms = self.filtered(lambda m: m.mailing_type == "sms")
+        if sms and self.env.context.get("sms_confirm_send"):
+            return sms[:1]._sms_action_confirm_send("put_in_queue")
+        now = fields.Datetime.now()
+        for mailing in sms:
+            problem = mailing._sms_check_credit(allow_empty=bool(mailing.schedule_date and mailing.schedule_date > now))
             if problem:
                 raise UserError(problem)
         return super().action_put_in_queue()
+
+    def action_send_mail(self, res_ids=None):
+        if self.env.context.get("sms_confirm_send") and self.filtered(lambda m: m.mailing_type == "sms"):
+            return self[:1]._sms_action_confirm_send("send_mail")
+        return super().action_send_mail(res_ids=res_ids)
+
+    def _sms_action_confirm_send(self, method):
+        """The confirmation dialog of a Send: recipients, segments, cost and warnings, then the send itself."""
+        self.ensure_one()
+        confirm = self.env["africastalking.send.confirm"].create({"mailing_id": self.id, "send_method": method})
+        return confirm._action_open()
 
     def action_send_sms(self, res_ids=None):
         """Gate and window before anything is prepared; then prepare in bulk and start dispatching at once.
@@ -468,7 +597,8 @@ class MailingMailing(models.Model):
             recipients = res_ids or mailing._get_remaining_recipients()
             rules = _RecipientRules(mailing)
             try:
-                problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone())
+                # Everyone excluded still prepares: the traces say why each recipient got nothing.
+                problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone(), allow_empty=True)
             except (AccessError, UserError) as error:
                 if not self.env.su:
                     raise
@@ -598,6 +728,9 @@ class MailingMailing(models.Model):
                                                         ("trace_status", "in", ("outgoing", "process"))], limit=1):
             # Nothing to dispatch (every recipient excluded): no delivery will mark the mailing done.
             self.write({"state": "done", "sent_date": fields.Datetime.now(), "kpi_mail_required": not self.sent_date})
+            self._message_log(body=_("No SMS was sent: every recipient is excluded (%s).", ", ".join(
+                "%s %s" % (count, label) for label, count in sorted(
+                    self._sms_excluded_labels(context.excluded).items()))))
 
     def _africastalking_lock_untraced(self, res_ids, context):
         """Lock the mailing, then keep the recipients that still have no trace.
@@ -623,7 +756,28 @@ class MailingMailing(models.Model):
 
     @api.model
     def _process_mass_mailing_queue(self):
+        self._sms_unqueue_empty_mailings()
         return super(MailingMailing, self.with_context(**{PREPARE_COMMIT_KEY: True}))._process_mass_mailing_queue()
+
+    @api.model
+    def _sms_unqueue_empty_mailings(self):
+        """Due SMS mailings that never had anyone to send to go back to draft with a note: stock would mark them
+        sent with 0 messages, silently (a scheduled mailing whose lists were emptied, a filter matching nobody)."""
+        due = self.search([("mailing_type", "=", "sms"), ("state", "in", ("in_queue", "sending")),
+                           "|", ("schedule_date", "<", fields.Datetime.now()), ("schedule_date", "=", False)])
+        for mailing in due:
+            if self.env["mailing.trace"].search_count([("mass_mailing_id", "=", mailing.id)], limit=1):
+                continue
+            if mailing._sms_targets_guardians():
+                empty = not mailing._get_recipients()
+            else:
+                empty = not self.env[mailing.mailing_model_real].search_count(mailing._parse_mailing_domain(),
+                                                                              limit=1)
+            if empty:
+                mailing.write({"state": "draft"})
+                mailing._message_log(body=_("Not sent: the audience was empty when the mailing was due (no "
+                                            "recipient in its lists or filter). Add recipients and send again."))
+                _logger.info("SMS mailing %s had no recipient when due: back to draft", mailing.id)
 
     def _africastalking_prepare_chunk(self, res_ids, context):
         recipients = self._africastalking_read_recipients(res_ids)
@@ -632,6 +786,7 @@ class MailingMailing(models.Model):
             reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted)
             if reason:
                 traces.append((res_id, sanitized or raw_number, EXCLUSION_FAILURE_TYPES[reason]))
+                context.excluded[ESTIMATE_REASONS[reason]] += 1
             else:
                 outgoing.append((res_id, sanitized, partner_id))
         bodies = context.render([res_id for res_id, _number, _partner in outgoing])
@@ -765,6 +920,11 @@ class MailingMailing(models.Model):
         return {"lists_optout": lists_optout, "lists_optin": lists_optin}
 
 
+def _plural(count, one, many):
+    """``one`` (already translated) for 1, else ``many`` (translated, with a %s) filled with ``count``."""
+    return one if count == 1 else many % count
+
+
 def _text_as_sent(text, smart_encoding, complete_links=None, unsubscribe=""):
     """The text AT receives, for the preparation and the estimate alike: look-alike characters replaced (smart
     encoding), tracked links completed by ``complete_links``, then the opt-out line."""
@@ -784,7 +944,9 @@ class _RecipientRules:
     """
 
     def __init__(self, mailing):
-        self.opt_out_ids = set(mailing._get_opt_out_list_sms()) if mailing.id else set()
+        # A mailing edited in a form is a new record: its lists' contacts may come back as new records too.
+        self.opt_out_ids = ({getattr(res_id, "origin", None) or res_id for res_id in mailing._get_opt_out_list_sms()}
+                            if mailing else set())
         # A contact's "do not SMS for mailings" counts as an opt-out, as in the composer.
         self.do_not_sms_numbers = mailing.env["res.partner"]._sms_no_mailing_numbers() if mailing else set()
         self.seen_numbers = set(mailing._get_seen_list_sms()[1]) if mailing.id else set()
@@ -818,6 +980,7 @@ class _PrepareContext:
         self.rules = rules or _RecipientRules(mailing)
         # The newest trace of the mailing when we last held its lock, or the one we wrote (None: not looked yet)
         self.newest_trace_id = None
+        self.excluded = Counter()  # {estimate reason: count}, for the note when nobody is left to send to
         self.smart_encoding = mailing.env.company.sms_smart_encoding
         self.base_url = mailing.get_base_url()
         self.template = self._shortened_template()

@@ -34,6 +34,15 @@ class ResCompany(models.Model):
     sms_window_enabled = fields.Boolean("SMS Send Window")
     sms_window_start = fields.Float("Window Opens", default=8.0)
     sms_window_end = fields.Float("Window Closes", default=20.0)
+    sms_segments_warn = fields.Integer(
+        "Warn Above (Parts per SMS)", default=3,
+        help="Sends whose text needs more parts per SMS than this ask for a confirmation that says so: each "
+        "part is billed as one SMS. 0: no warning.",
+    )
+    sms_segments_cap = fields.Integer(
+        "Block Above (Parts per SMS)", default=0,
+        help="Sends whose text needs more parts per SMS than this are refused. 0: no limit.",
+    )
 
     # Inbound SMS keywords (STOP / START / HELP) and the replies to them
     sms_keyword_stop = fields.Char(
@@ -69,6 +78,12 @@ class ResCompany(models.Model):
                 raise ValidationError(_("The SMS send window must lie within one day (00:00 to 24:00)."))
             if company.sms_window_start >= company.sms_window_end:
                 raise ValidationError(_("The SMS send window must open before it closes."))
+
+    @api.constrains("sms_segments_warn", "sms_segments_cap")
+    def _check_sms_segments_limits(self):
+        for company in self:
+            if company.sms_segments_warn < 0 or company.sms_segments_cap < 0:
+                raise ValidationError(_("The limits of parts per SMS cannot be negative (0: no limit)."))
 
     def _get_africastalking_account(self):
         """The account that sends this company's SMS: its first active one."""

@@ -4,13 +4,16 @@ from odoo import api, fields, models
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    africastalking_account_count = fields.Integer(compute="_compute_africastalking_account_count")
+    africastalking_account_count = fields.Integer("Africa's Talking Accounts",
+                                                  compute="_compute_africastalking_account_count")
 
     sms_smart_encoding = fields.Boolean(related="company_id.sms_smart_encoding", readonly=False)
     sms_at_first_message_text = fields.Char(related="company_id.sms_at_first_message_text", readonly=False)
     sms_window_enabled = fields.Boolean(related="company_id.sms_window_enabled", readonly=False)
     sms_window_start = fields.Float(related="company_id.sms_window_start", readonly=False)
     sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
+    sms_segments_warn = fields.Integer(related="company_id.sms_segments_warn", readonly=False)
+    sms_segments_cap = fields.Integer(related="company_id.sms_segments_cap", readonly=False)
 
     sms_keyword_stop = fields.Char(related="company_id.sms_keyword_stop", readonly=False)
     sms_keyword_start = fields.Char(related="company_id.sms_keyword_start", readonly=False)

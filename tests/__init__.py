@@ -26,3 +26,5 @@ from . import test_exactly_once
 from . import test_callback_hardening
 from . import test_unsubscribe_tokens
 from . import test_import_hardening
+from . import test_send_feedback
+from . import test_send_feedback_tours

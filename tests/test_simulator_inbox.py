@@ -51,7 +51,7 @@ def _run_js(steps):
 
 @tagged("post_install", "-at_install")
 class TestSimulatorAccountLink(AfricasTalkingCase):
-    """The "Open phone simulator" button shows only for an account on the local simulator."""
+    """The "Open Phone Simulator" button shows only for an account on the local simulator."""
 
     def test_account_on_the_simulator_links_to_its_phone_page(self):
         self.assertTrue(self.account.is_simulator)

@@ -125,7 +125,9 @@ class TestSmsBroadcast(AfricasTalkingCase):
             "name": "Weather warning", "mailing_list_ids": [Command.set(self.mailing_list.ids)],
             "template_id": template.id, "schedule_type": "scheduled", "schedule_date": at,
         })
-        action = wizard.action_send()
+        confirm = self.env["africastalking.send.confirm"].with_user(self.user_marketing).browse(
+            wizard.action_send()["res_id"])  # Send asks first: recipients, segments, cost
+        action = confirm.action_confirm()
         mailing = self.env["mailing.mailing"].browse(action["res_id"])
         self.assertEqual((mailing.schedule_date, mailing.sms_template_id), (at, template))
         self._process_mailings()

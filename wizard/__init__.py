@@ -4,3 +4,4 @@ from . import sms_composer
 from . import africastalking_sms_check
 from . import sms_contact_import
 from . import sms_resend
+from . import africastalking_send_confirm

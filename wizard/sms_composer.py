@@ -3,31 +3,43 @@ from ast import literal_eval
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..models.ir_actions_server import AUTOMATED_SEND_KEY
 from ..models.sms_sms import ORIGIN_CONTEXT_KEY
-from ..tools.segments import smart_encode
+from ..tools.segments import analyze, smart_encode
 
 
 class SmsComposer(models.TransientModel):
     _inherit = "sms.composer"
 
-    sms_smart_encoding = fields.Boolean(compute="_compute_sms_smart_encoding")
+    # The defaults matter: a new wizard's first onchange never runs a compute that has no dependencies.
+    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_smart_encoding",
+                                        default=lambda self: self.env.company.sms_smart_encoding)
     sms_estimate_note = fields.Text("Cost Estimate", compute="_compute_sms_estimate")
     sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), compute="_compute_sms_estimate")
-    sms_estimate_currency = fields.Char(compute="_compute_sms_estimate")
+    sms_estimate_currency = fields.Char("Estimate Currency", compute="_compute_sms_estimate")
     sms_estimate_segments = fields.Integer("Estimated Segments", compute="_compute_sms_estimate")
-    sms_cost_available = fields.Boolean(compute="_compute_sms_estimate")
+    sms_cost_available = fields.Boolean("Cost Known", compute="_compute_sms_estimate")
+    sms_estimate_cost_display = fields.Char("Cost", compute="_compute_sms_estimate")
+    sms_estimate_warning = fields.Text("Warning", compute="_compute_sms_estimate")
+    sms_segments_warn = fields.Integer(compute="_compute_sms_smart_encoding",
+                                       default=lambda self: self.env.company.sms_segments_warn)
+    sms_segments_cap = fields.Integer(compute="_compute_sms_smart_encoding",
+                                      default=lambda self: self.env.company.sms_segments_cap)
     sms_target_guardians = fields.Boolean(
         "Send to Their Guardians",
         help="Send the text to the parents / guardians of the selected people instead of to the people themselves.",
     )
     sms_guardian_count = fields.Integer("Guardians", compute="_compute_sms_guardian_counts")
     sms_guardian_valid_count = fields.Integer("Guardians Reachable", compute="_compute_sms_guardian_counts")
-    sms_can_target_guardians = fields.Boolean(compute="_compute_sms_guardian_counts")
+    sms_can_target_guardians = fields.Boolean("Can Target Guardians", compute="_compute_sms_guardian_counts")
 
     @api.depends_context("company")
     def _compute_sms_smart_encoding(self):
+        company = self.env.company
         for composer in self:
-            composer.sms_smart_encoding = self.env.company.sms_smart_encoding
+            composer.update({"sms_smart_encoding": company.sms_smart_encoding,
+                             "sms_segments_warn": company.sms_segments_warn,
+                             "sms_segments_cap": company.sms_segments_cap})
 
     @api.depends("body", "res_model", "res_id", "res_ids", "composition_mode", "mass_use_blacklist",
                  "mass_sms_allow_unsubscribe", "mailing_id")
@@ -37,14 +49,20 @@ class SmsComposer(models.TransientModel):
             if not estimate:
                 composer.update({"sms_estimate_note": False, "sms_estimate_cost": 0.0,
                                  "sms_estimate_currency": False, "sms_estimate_segments": 0,
-                                 "sms_cost_available": False})
+                                 "sms_cost_available": False, "sms_estimate_cost_display": False,
+                                 "sms_estimate_warning": False})
                 continue
+            mailings = self.env["mailing.mailing"]
+            check = mailings._sms_send_check(estimate)
             composer.update({
-                "sms_estimate_note": self.env["mailing.mailing"]._sms_estimate_summary(estimate),
+                "sms_estimate_note": mailings._sms_estimate_summary(estimate),
                 "sms_estimate_cost": estimate["cost"] or 0.0,
                 "sms_estimate_currency": estimate["currency"],
                 "sms_estimate_segments": estimate["segments"],
                 "sms_cost_available": estimate["cost_available"],
+                "sms_estimate_cost_display": self.env["africastalking.rate"]._format_cost(
+                    estimate["cost"] or 0.0, estimate["currency"]),
+                "sms_estimate_warning": "\n".join(filter(None, [check["block"], *check["warnings"]])) or False,
             })
 
     def _get_sms_cost_estimate(self):
@@ -66,9 +84,15 @@ class SmsComposer(models.TransientModel):
         user's budget cover its estimate."""
         if self.sms_target_guardians and self.composition_mode != "numbers":
             self._sms_switch_to_guardians()
+        # A server action (an automation) keeps stock's behaviour and reports instead (ir.actions.server)
+        automated = self.env.context.get(AUTOMATED_SEND_KEY)
+        if not automated:
+            self._sms_check_parts_cap()
         if self.composition_mode == "mass":
             estimate = self._get_sms_cost_estimate()
-            problem = estimate and self.env["mailing.mailing"]._sms_credit_problem(estimate)
+            mailings = self.env["mailing.mailing"]
+            problem = estimate and ((not automated and mailings._sms_send_check(estimate)["block"])
+                                    or mailings._sms_credit_problem(estimate))
             if problem:
                 raise UserError(problem)
         # A server action sends through a composer too: it said so already.
@@ -89,6 +113,17 @@ class SmsComposer(models.TransientModel):
         return {"type": "ir.actions.client", "tag": "display_notification",
                 "params": {"type": "info", "title": _("SMS queued"), "message": message, "sticky": False,
                            "next": {"type": "ir.actions.act_window_close"}}}
+
+    def _sms_check_parts_cap(self):
+        """The parts cap of Settings › SMS, on the text as written (every mode, numbers included)."""
+        cap = self.env.company.sms_segments_cap
+        if not cap or not self.body:
+            return
+        text = smart_encode(self.body) if self.env.company.sms_smart_encoding else self.body
+        parts = analyze(text).segments
+        if parts > cap:
+            raise UserError(_("The text needs %(parts)s parts per SMS; the limit set in Settings › SMS is %(cap)s. "
+                              "Shorten the text.", parts=parts, cap=cap))
 
     @api.depends("res_model", "res_id", "res_ids", "sms_target_guardians")
     def _compute_sms_guardian_counts(self):

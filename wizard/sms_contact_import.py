@@ -29,6 +29,8 @@ CONTACT_COLUMNS = ("name", "mobile", "phone_sanitized", "email", "email_normaliz
 SUBSCRIPTION_COLUMNS = ("contact_id", "list_id", "opt_out", "opt_out_datetime")
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
 PREVIEW_ROWS = 20
+# Outcomes of a row that import it (see _RowJudge); the others reject it.
+ACCEPTED_KINDS = ("create", "subscribe")
 # Rejected rows shown on screen; the downloadable report has all of them.
 REJECTS_SHOWN = 50
 
@@ -125,7 +127,7 @@ class SmsContactImport(models.TransientModel):
     )
     column_ids = fields.One2many("sms.contact.import.column", "wizard_id", string="Columns")
     file_error = fields.Char(readonly=True)
-    preview_html = fields.Html(compute="_compute_preview_html", sanitize=False)
+    preview_html = fields.Html("Preview", compute="_compute_preview_html", sanitize=False)
     # Results
     row_count = fields.Integer("Rows Read", readonly=True)
     created_count = fields.Integer("Contacts Created", readonly=True)
@@ -135,7 +137,7 @@ class SmsContactImport(models.TransientModel):
     blacklisted_count = fields.Integer("Blacklisted", readonly=True)
     invalid_count = fields.Integer("Invalid or Missing Numbers", readonly=True)
     rejected_count = fields.Integer("Rows Not Imported", readonly=True)
-    rejected_html = fields.Html(readonly=True, sanitize=False)
+    rejected_html = fields.Html("Rejected Rows", readonly=True, sanitize=False)
     report_attachment_id = fields.Many2one("ir.attachment", readonly=True)
     duration = fields.Float("Duration (s)", readonly=True, digits=(16, 1))
 
@@ -211,18 +213,19 @@ class SmsContactImport(models.TransientModel):
             rows = list(table.rows)
         except ContactFileError as exc:
             return Markup('<div class="alert alert-danger" role="alert">%s</div>') % file_error_message(exc)
-        mapping = self._mapping()
-        parser = _RowParser(self, mapping)
+        # The import's own judge: the preview shows each row's real outcome (duplicate, blacklisted, already in
+        # the lists), not only whether its number parses.
+        judge = _RowJudge(self, self._mapping())
         head = Markup("").join(Markup("<th>%s</th>") % label for label in (
             _("Row"), _("Name"), _("Mobile"), _("E.164 Number"), _("Email"), _("Check")))
         body = Markup("")
         first_row = 2 if table.has_header else 1
-        for row_number, cells in enumerate(rows, start=first_row):
-            parsed = parser.parse(cells)
-            status = (Markup('<span class="text-success">%s</span>') % _("OK")) if parsed.e164 else (
-                Markup('<span class="text-danger">%s</span>') % parsed.reason)
+        for outcome in judge.judge(list(enumerate(rows, start=first_row))):
+            parsed = outcome.parsed
+            css = "text-success" if outcome.kind in ACCEPTED_KINDS else "text-danger"
+            status = Markup('<span class="%s" data-outcome="%s">%s</span>') % (css, outcome.kind, outcome.reason)
             body += Markup("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>") % (
-                row_number, parsed.name, parsed.raw_mobile, parsed.e164 or "", parsed.email, status)
+                outcome.row_number, parsed.name, parsed.raw_mobile, parsed.e164 or "", parsed.email, status)
         return Markup('<table class="table table-sm o_sms_contact_import_preview"><thead><tr>%s</tr></thead>'
                       '<tbody>%s</tbody></table>') % (head, body)
 
@@ -289,7 +292,7 @@ class SmsContactImportColumn(models.TransientModel):
     _description = "Column of an SMS Contact Import"
     _order = "column_index"
 
-    wizard_id = fields.Many2one("sms.contact.import", required=True, ondelete="cascade")
+    wizard_id = fields.Many2one("sms.contact.import", "Import", required=True, ondelete="cascade")
     column_index = fields.Integer(required=True)
     name = fields.Char("Column", readonly=True)
     sample = fields.Char("Sample Values", readonly=True)
@@ -361,6 +364,104 @@ class _RowParser:
         return parsed
 
 
+class _Outcome:
+    """What the import does with one row: ``kind`` is ``create`` or ``subscribe`` (ACCEPTED_KINDS), or the reason
+    it is rejected (``invalid``, ``duplicate``, ``blacklisted``, ``existing``); ``reason`` says it to a person."""
+
+    __slots__ = ("row_number", "cells", "parsed", "kind", "reason", "contact_id", "missing_list_ids")
+
+    def __init__(self, row_number, cells, parsed, kind, reason, contact_id=None, missing_list_ids=()):
+        self.row_number = row_number
+        self.cells = cells
+        self.parsed = parsed
+        self.kind = kind
+        self.reason = reason
+        self.contact_id = contact_id
+        self.missing_list_ids = missing_list_ids
+
+
+class _RowJudge:
+    """The one place that decides each row's outcome, for the preview and the import alike.
+
+    Rows are judged batch by batch in file order: a number seen in an earlier row (or batch) is a duplicate, then
+    the batch's numbers are looked up in the blacklist and in the chosen lists with one query each.
+    """
+
+    def __init__(self, wizard, mapping):
+        self.env = wizard.env
+        self.parser = _RowParser(wizard, mapping)
+        self.list_ids = wizard.list_ids._origin.ids  # the preview runs in an onchange, on a new wizard
+        self.seen = {}  # E.164 -> first row number: duplicates inside the file
+        self.reasons = {
+            "create": _("OK: new contact"),
+            "subscribe": _("OK: existing contact, added to the lists"),
+            "blacklisted": _("Blacklisted: this number opted out of SMS"),
+            "existing": _("Already in the mailing list"),
+        }
+
+    def judge(self, rows):
+        """``[_Outcome]`` of ``rows``, pairs of (row number, cells), in their order."""
+        outcomes, candidates = [], []
+        for row_number, cells in rows:
+            parsed = self.parser.parse(cells)
+            if not parsed.e164:
+                outcomes.append(_Outcome(row_number, cells, parsed, "invalid", parsed.reason))
+            elif parsed.e164 in self.seen:
+                outcomes.append(_Outcome(row_number, cells, parsed, "duplicate",
+                                         _("Duplicate of row %s", self.seen[parsed.e164])))
+            else:
+                self.seen[parsed.e164] = row_number
+                outcome = _Outcome(row_number, cells, parsed, "create", self.reasons["create"])
+                outcomes.append(outcome)
+                candidates.append(outcome)
+        numbers = [outcome.parsed.e164 for outcome in candidates]
+        blacklisted = self._blacklisted(numbers) if numbers else set()
+        in_lists = self._subscriptions(numbers) if numbers else {}
+        for outcome in candidates:
+            number = outcome.parsed.e164
+            contact_id, lists_present = in_lists.get(number, (None, set()))
+            missing = [list_id for list_id in self.list_ids if list_id not in lists_present]
+            if number in blacklisted:
+                outcome.kind = "blacklisted"
+            elif self.list_ids and not missing:
+                outcome.kind = "existing"
+            elif contact_id:
+                outcome.kind, outcome.contact_id, outcome.missing_list_ids = "subscribe", contact_id, missing
+            outcome.reason = self.reasons[outcome.kind]
+        return outcomes
+
+    def _blacklisted(self, numbers):
+        self.env["phone.blacklist"].flush_model(["number", "active"])
+        self.env.cr.execute(
+            "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", (numbers,)
+        )
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    def _subscriptions(self, numbers):
+        """{E.164: (contact id, {list ids it is subscribed to among the wizard's lists})}."""
+        self.env["mailing.contact"].flush_model(["phone_sanitized"])
+        self.env["mailing.subscription"].flush_model(["contact_id", "list_id"])
+        self.env.cr.execute(
+            """
+            SELECT c.phone_sanitized, c.id, array_agg(s.list_id)
+              FROM mailing_contact c
+              JOIN mailing_subscription s ON s.contact_id = c.id AND s.list_id = ANY(%s)
+             WHERE c.phone_sanitized = ANY(%s)
+          GROUP BY c.phone_sanitized, c.id
+          ORDER BY c.id
+            """,
+            (self.list_ids, numbers),
+        )
+        found = {}
+        for number, contact_id, list_ids in self.env.cr.fetchall():
+            if number in found:
+                # Two contacts share the number: the lists of both count, the first contact gets the new ones.
+                found[number] = (found[number][0], found[number][1] | set(list_ids))
+            else:
+                found[number] = (contact_id, set(list_ids))
+        return found
+
+
 class _Importer:
     """One pass over the rows: reject, deduplicate, then insert contacts batch by batch."""
 
@@ -368,9 +469,8 @@ class _Importer:
         self.wizard = wizard
         self.env = wizard.env
         self.table = table
-        self.parser = _RowParser(wizard, mapping)
-        self.list_ids = wizard.list_ids.ids
-        self.seen = {}  # E.164 -> first row number: duplicates inside the file
+        self.judge = _RowJudge(wizard, mapping)
+        self.list_ids = self.judge.list_ids
         self.counts = Counter()
         self.tag_ids = {}
         self.report = io.StringIO()
@@ -393,17 +493,10 @@ class _Importer:
         first_row = 2 if self.table.has_header else 1
         for row_number, cells in enumerate(self.table.rows, start=first_row):
             self.counts["rows"] += 1
-            parsed = self.parser.parse(cells)
-            if not parsed.e164:
-                self._reject(row_number, cells, parsed.reason, "invalid")
-            elif parsed.e164 in self.seen:
-                self._reject(row_number, cells, _("Duplicate of row %s", self.seen[parsed.e164]), "duplicate")
-            else:
-                self.seen[parsed.e164] = row_number
-                batch.append((row_number, cells, parsed))
-                if len(batch) >= IMPORT_BATCH_SIZE:
-                    self._flush(batch)
-                    batch = []
+            batch.append((row_number, cells))
+            if len(batch) >= IMPORT_BATCH_SIZE:
+                self._flush(batch)
+                batch = []
         self._flush(batch)
         if not self.counts["rows"]:
             raise UserError(_("The file contains no contacts."))
@@ -417,23 +510,15 @@ class _Importer:
     def _flush(self, batch):
         if not batch:
             return
-        numbers = [parsed.e164 for _row, _cells, parsed in batch]
-        blacklisted = self._blacklisted(numbers)
-        in_lists = self._subscriptions(numbers)
         to_create, to_subscribe = [], []
-        for row_number, cells, parsed in batch:
-            if parsed.e164 in blacklisted:
-                self._reject(row_number, cells, _("Blacklisted: this number opted out of SMS"), "blacklisted")
-                continue
-            contact_id, lists_present = in_lists.get(parsed.e164, (None, set()))
-            missing = [list_id for list_id in self.list_ids if list_id not in lists_present]
-            if not missing:
-                self._reject(row_number, cells, _("Already in the mailing list"), "existing")
-            elif contact_id:
-                to_subscribe += [(contact_id, list_id) for list_id in missing]
+        for outcome in self.judge.judge(batch):
+            if outcome.kind == "create":
+                to_create.append(outcome.parsed)
+            elif outcome.kind == "subscribe":
+                to_subscribe += [(outcome.contact_id, list_id) for list_id in outcome.missing_list_ids]
                 self.counts["subscribed"] += 1
             else:
-                to_create.append(parsed)
+                self._reject(outcome.row_number, outcome.cells, outcome.reason, outcome.kind)
         if self.use_sql:
             self._insert(to_create, to_subscribe)
         else:
@@ -441,34 +526,6 @@ class _Importer:
         self.counts["created"] += len(to_create)
         # Keep memory bounded by one batch, and let no cache hide the rows written with SQL.
         self.env.invalidate_all()
-
-    def _blacklisted(self, numbers):
-        self.env.cr.execute(
-            "SELECT number FROM phone_blacklist WHERE active AND number = ANY(%s)", (numbers,)
-        )
-        return {row[0] for row in self.env.cr.fetchall()}
-
-    def _subscriptions(self, numbers):
-        """{E.164: (contact id, {list ids it is subscribed to among the wizard's lists})}."""
-        self.env.cr.execute(
-            """
-            SELECT c.phone_sanitized, c.id, array_agg(s.list_id)
-              FROM mailing_contact c
-              JOIN mailing_subscription s ON s.contact_id = c.id AND s.list_id = ANY(%s)
-             WHERE c.phone_sanitized = ANY(%s)
-          GROUP BY c.phone_sanitized, c.id
-          ORDER BY c.id
-            """,
-            (self.list_ids, numbers),
-        )
-        found = {}
-        for number, contact_id, list_ids in self.env.cr.fetchall():
-            if number in found:
-                # Two contacts share the number: the lists of both count, the first contact gets the new ones.
-                found[number] = (found[number][0], found[number][1] | set(list_ids))
-            else:
-                found[number] = (contact_id, set(list_ids))
-        return found
 
     def _insert(self, to_create, to_subscribe):
         """Contacts, their subscriptions and tags with COPY: the rows the ORM would write, without its per-record

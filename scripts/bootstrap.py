@@ -2,10 +2,11 @@
 
 Standard library only: this runs under whatever ``python3`` calls ``make``, before Odoo exists.
 
-- A project-local environment ``.venv/`` with Odoo 17.0 (its Python requirements, the source on the path through a
-  ``.pth`` file) and the addon's runtime and development requirements. It is reused while its stamp matches (the
-  requirements files, where Odoo comes from, the Python version); a mismatch rebuilds it. The stamp is written last,
-  so an interrupted build is never used: the next command starts over.
+- A project environment (``~/.cache/sms_africastalking/<hash of the checkout's path>/venv``) with Odoo 17.0 (its
+  Python requirements, the source on the path through a ``.pth`` file) and the addon's runtime and development
+  requirements. It is reused while its stamp matches (the requirements files, where Odoo comes from, the Python
+  version); a mismatch rebuilds it. The stamp is written last, so an interrupted build is never used: the next
+  command starts over.
 - Where Odoo comes from, in this order: ``ODOO_SOURCE`` (an archive ``.tar.xz``/``.tar.gz``, a source folder, or a
   git URL, optionally ``URL#branch``); the archive in ``../shared/odoo/`` beside the checkout, checked against its
   ``SHA256SUMS``; Odoo's official 17.0 source (a shallow git clone, else its source archive).
@@ -30,8 +31,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv"
-BUILD = ROOT / ".build"
+# The environment and Odoo's source live outside the checkout on purpose: the checkout is the addon's folder, and Odoo
+# walks an addon's folder (its translation export extracts every .py, .js and .xml below it), so a virtualenv or
+# Odoo's source inside it would end up in the addon's .pot. Keyed by the checkout's path: each clone has its own.
+ENV_HOME = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sms_africastalking" / (
+    hashlib.sha1(str(ROOT).encode()).hexdigest()[:12])
+VENV = ENV_HOME / "venv"
+BUILD = ROOT / ".build"  # logs, keys, a private PostgreSQL cluster: no source files
 STAMP = VENV / ".sms_africastalking-stamp"
 SHARED_ODOO = ROOT.parent / "shared" / "odoo"
 UPSTREAM_GIT = "https://github.com/odoo/odoo.git"
@@ -163,8 +169,8 @@ def odoo_major_version(tree):
 # ----------------------------------------------------------------------
 
 def _fresh_temp_dir(prefix):
-    BUILD.mkdir(exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=BUILD))
+    ENV_HOME.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=ENV_HOME))
 
 
 def _publish(temp_dir, final_dir):
@@ -188,7 +194,7 @@ def fetch_source(source, stamp):
     if source.kind == "folder":
         tree = find_odoo_tree(source.location)
     else:
-        final_dir = BUILD / ("odoo-src-" + stamp[:12])
+        final_dir = ENV_HOME / ("odoo-src-" + stamp[:12])
         if final_dir.is_dir() and (final_dir / ".complete").is_file():
             return find_odoo_tree(final_dir)
         temp_dir = _fresh_temp_dir("odoo-src-")
@@ -260,7 +266,7 @@ def build_environment(source, stamp):
     log("creating %s with %s" % (VENV, sys.executable))
     _run([sys.executable, "-m", "venv", str(VENV)], "python3 -m venv")
     python = VENV / "bin" / "python"
-    requirements = BUILD / "odoo-requirements.txt"
+    requirements = ENV_HOME / "odoo-requirements.txt"
     requirements.write_text(filter_requirements((tree / "requirements.txt").read_text()))
     log("installing Odoo's and the addon's Python requirements (about a minute)")
     _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", str(requirements),
@@ -279,8 +285,8 @@ def _build_lock():
     """One build at a time per checkout (two `make` commands started together)."""
     import fcntl
 
-    BUILD.mkdir(exist_ok=True)
-    with open(BUILD / "bootstrap.lock", "w") as lock:
+    ENV_HOME.mkdir(parents=True, exist_ok=True)
+    with open(ENV_HOME / "bootstrap.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The project's commands: `test`, `unit`, `run`, `lint`, `bench`, `stress`.
 
-Each command first makes sure its environment exists (scripts/bootstrap.py: a project-local ``.venv`` with Odoo 17
+Each command first makes sure its environment exists (scripts/bootstrap.py: a project environment with Odoo 17
 and every requirement, built the first time and reused afterwards; Debian packages; PostgreSQL, private when none
 answers), then runs itself again inside that environment. Odoo is never part of this repository.
 
@@ -12,7 +12,6 @@ The addon folder must carry the technical name, so a link
 import argparse
 import base64
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -34,8 +33,7 @@ MODULE = "sms_africastalking"
 BUILD = ROOT / ".build"  # logs, keys and the working directory of Odoo processes
 # The addons-path entry holding a link named after the module. It lives outside the checkout: a link inside it
 # to the checkout itself would make a loop for every tool that walks the module's folder (e.g. the .pot export).
-ADDONS_LINK_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sms_africastalking" / (
-    hashlib.sha1(str(ROOT).encode()).hexdigest()[:12]) / "addons"
+ADDONS_LINK_DIR = bootstrap.ENV_HOME / "addons"
 SIMULATOR_PORT = int(os.environ.get("SIMULATOR_PORT", 8071))
 # Set in the environment of the re-executed command: we already run inside the project environment.
 INSIDE_ENV = "SMS_AFRICASTALKING_ENV"
@@ -56,8 +54,8 @@ def odoo_root():
         import odoo
         import odoo.release
     except ImportError:
-        fail("Odoo 17 is not importable by %s. Run the commands through `make` (they set up .venv), or set "
-             "ODOO_PYTHON to a Python that imports Odoo 17." % sys.executable)
+        fail("Odoo 17 is not importable by %s. Run the commands through `make` (they set up the project "
+             "environment), or set ODOO_PYTHON to a Python that imports Odoo 17." % sys.executable)
     if odoo.release.version_info[0] != 17:
         fail("Odoo %s is installed; this addon needs Odoo 17.0." % odoo.release.version)
     return Path(odoo.__file__).resolve().parents[1]
@@ -494,7 +492,7 @@ def main():
     lint = sub.add_parser("lint", help="ruff and pylint-odoo")
     lint.add_argument("--only", choices=("ruff", "pylint"), help="one of the two (the pre-commit hooks)")
     lint.set_defaults(func=cmd_lint, database_needed=False)
-    setup = sub.add_parser("setup", help="only set up the environment (.venv)")
+    setup = sub.add_parser("setup", help="only set up the environment")
     setup.set_defaults(func=lambda _args: print(sys.executable), database_needed=False)
     for name, script in (("bench", "run.py"), ("stress", "stress.py")):
         command = sub.add_parser(name, help="bench/" + script)

@@ -67,7 +67,7 @@ def test_unusable_odoo_source_is_a_clear_error(tmp_path):
 
 
 def test_checksum_mismatch_fails_and_leaves_no_source_tree(tmp_path, monkeypatch):
-    monkeypatch.setattr(bootstrap, "BUILD", tmp_path / "build")
+    monkeypatch.setattr(bootstrap, "ENV_HOME", tmp_path / "build")
     archive, digest = make_odoo_archive(tmp_path)
     wrong = bootstrap.OdooSource("archive", str(archive), sha256="0" * 64)
     with pytest.raises(bootstrap.BootstrapError, match="checksum mismatch"):
@@ -80,7 +80,7 @@ def test_checksum_mismatch_fails_and_leaves_no_source_tree(tmp_path, monkeypatch
 
 
 def test_a_non_17_tree_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(bootstrap, "BUILD", tmp_path / "build")
+    monkeypatch.setattr(bootstrap, "ENV_HOME", tmp_path / "build")
     archive, digest = make_odoo_archive(tmp_path, major=16)
     with pytest.raises(bootstrap.BootstrapError, match="not an Odoo 17"):
         bootstrap.fetch_source(bootstrap.OdooSource("archive", str(archive), sha256=digest), "e" * 64)

@@ -380,24 +380,21 @@ def warm_up_assets(base_url, database, login, password):
         opener.open(base_url + asset, timeout=600).read()
 
 
+def _signal_and_wait(procs, sig, seconds):
+    """Send ``sig`` to the processes still running; wait up to ``seconds`` for all of them to end."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(sig)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
+        time.sleep(0.05)
+
+
 def stop_processes(procs):
     """Ctrl-C: everything stopped within about two seconds (a second SIGINT makes Odoo skip its graceful wait)."""
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 1.0
-    while time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
-        time.sleep(0.05)
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + 0.7
-    while time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
-        time.sleep(0.05)
-    for proc in procs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    _signal_and_wait(procs, signal.SIGINT, 1.0)
+    _signal_and_wait(procs, signal.SIGINT, 0.7)
+    _signal_and_wait(procs, signal.SIGKILL, 1.0)
 
 
 def cmd_run(args):

@@ -248,7 +248,7 @@ def prepare_race(registry, control, port, http_port, count, first_number, latenc
         account = env["africastalking.account"].search([], limit=1)
         account.write({"timeout": 30, "concurrency": 16})
         control.configure(callback_urls={"delivery": "http://127.0.0.1:%d%s" % (
-            http_port, account._callback_path("delivery"))})
+            http_port, account._callback_path("delivery", account._generate_callback_secret()))})
         sms_ids = chaos.queue_personal_sms(env, count, first_number, "Race").ids
         cr.commit()
     return sms_ids

@@ -209,7 +209,7 @@ class TestRpcRights(_TwoCompanies, AfricasTalkingHttpCase):
             ("africastalking.sms.check", "default_get", [["service_status", "balance", "mailing_id"]]),
             ("mailing.mailing", "action_put_in_queue", [[self.mailing.id]]),
             ("mailing.mailing", "action_send_sms", [[self.mailing.id]]),
-            ("mailing.mailing", "action_sms_estimate", [[self.mailing.id]]),
+            ("mailing.mailing", "read", [[self.mailing.id], ["sms_estimate_cost", "sms_estimate_note"]]),
             ("mailing.mailing", "action_buy_sms_credits", [[self.mailing.id]]),
             ("africastalking.account", "_generate_callback_secret", [[self.account.id]]),
         ]

@@ -49,15 +49,8 @@ class _TwoCompanies:
         return self.env.cr.fetchone()
 
 
-@tagged("post_install", "-at_install")
-class TestTemplateAttacks(_TwoCompanies, AfricasTalkingHttpCase):
-    """Item 1: a marketing user's mailing text reaches no key and changes no account: Check, Test, cron."""
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls._setup_companies()
-        cls.user_marketing.password = "marketing_mary"
+class _JsonRpc:
+    """Calls over JSON-RPC, as the web client (or a script with the session cookie) makes them."""
 
     def _call_kw(self, model, method, args, kwargs=None):
         payload = {"jsonrpc": "2.0", "method": "call", "id": 1,
@@ -67,6 +60,17 @@ class TestTemplateAttacks(_TwoCompanies, AfricasTalkingHttpCase):
                                  headers={"Content-Type": "application/json"}, timeout=30)
         self.env.invalidate_all()
         return response.json()
+
+
+@tagged("post_install", "-at_install")
+class TestTemplateAttacks(_JsonRpc, _TwoCompanies, AfricasTalkingHttpCase):
+    """Item 1: a marketing user's mailing text reaches no key and changes no account: Check, Test, cron."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._setup_companies()
+        cls.user_marketing.password = "marketing_mary"
 
     def _create_mailing(self, body):
         answer = self._call_kw("mailing.mailing", "create", [{
@@ -160,7 +164,7 @@ class TestTemplateAttacks(_TwoCompanies, AfricasTalkingHttpCase):
 
 
 @tagged("post_install", "-at_install")
-class TestRpcRights(_TwoCompanies, AfricasTalkingHttpCase):
+class TestRpcRights(_JsonRpc, _TwoCompanies, AfricasTalkingHttpCase):
     """Item 2: portal and internal users over JSON-RPC: refused before any call to AT, nothing written."""
 
     @classmethod
@@ -178,15 +182,6 @@ class TestRpcRights(_TwoCompanies, AfricasTalkingHttpCase):
             "subject": "Exams", "mailing_type": "sms", "body_plaintext": "Exams on Monday",
             "mailing_model_id": cls.env["ir.model"]._get_id("mailing.list"),
             "contact_list_ids": [Command.link(cls.mailing_list.id)]})
-
-    def _call_kw(self, model, method, args, kwargs=None):
-        payload = {"jsonrpc": "2.0", "method": "call", "id": 1,
-                   "params": {"model": model, "method": method, "args": args, "kwargs": kwargs or {}}}
-        self.env.flush_all()
-        response = self.url_open("/web/dataset/call_kw/%s/%s" % (model, method), data=json.dumps(payload),
-                                 headers={"Content-Type": "application/json"}, timeout=30)
-        self.env.invalidate_all()
-        return response.json()
 
     def _assertRefused(self, calls):
         before = [self._account_values(account) for account in (self.account, self.account_b)]

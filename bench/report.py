@@ -381,9 +381,9 @@ def screens(run):
                 continue
             judged_here = n >= SCREEN_SIZES[name]
             verdict_text = (PASS if screen["met"] else MISS) if judged_here else (
-                "%s (goal at %s)" % (NOT_MEASURED, "{:,}".format(SCREEN_SIZES[name])))
+                "%s (goal at %s)" % (NOT_MEASURED, f"{SCREEN_SIZES[name]:,}"))
             out.append("| %s | %s | %.3f | %.3f | ≤ %.1f s | %s |" % (
-                label.format(n="{:,}".format(n)), "{:,}".format(n), screen["median"], screen["first"],
+                label.format(n=f"{n:,}"), f"{n:,}", screen["median"], screen["first"],
                 screen["goal_seconds"], verdict_text))
     return out + [""]
 

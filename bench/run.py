@@ -762,9 +762,9 @@ def post_json(url, data):
 def scenario_screens(count, realistic=False):
     """The screens of bench/screens.py over ``count`` traces, messages and records, through a real server."""
     del realistic  # the screens' data is generated in bulk, the same either way
-    from odoo import SUPERUSER_ID, api
-
     import screens
+
+    from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
     with gateway("ours") as _gateway:  # the estimate asks AT's balance, as it does in production

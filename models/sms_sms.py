@@ -356,24 +356,28 @@ class SmsSms(models.Model):
     def _africastalking_mark_accepted(self, results, unlink_sent):
         """Accepted by AT: SMS 'pending' ("Sent"), and so their notifications and traces, in set-based SQL.
 
-        This is what ``sms.tracker._action_update_from_sms_state('pending')`` does record by record, with the same
-        rule (a notification or trace already 'pending' or 'sent' keeps its status), for the one outcome that
-        every message of a mailing has; AT's id, status, cost and parts are written onto the traces in the same
+        This is what ``sms.tracker._action_update_from_sms_state('pending')`` does record by record, with stock's
+        rules (sms_tracker.py: NOTIFICATION_/TRACE_STATUSES_TO_IGNORE), for the one outcome that every message of
+        a mailing has; AT's id, status, cost and parts are written onto the traces in the same
         statement. At thousands of SMS per batch the ORM path costs more than the requests to AT.
         """
         self.flush_recordset()
         for model in ("sms.tracker", "mail.notification", "mailing.trace"):
             self.env[model].flush_model()
         cr = self.env.cr
+        sms_state = self.IAP_TO_SMS_STATE_SUCCESS[SUCCESS]  # 'pending' ("Sent")
         cr.execute(
             """
-            UPDATE sms_sms SET state = 'pending', failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
+            UPDATE sms_sms SET state = %s, failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
                    write_uid = %s, write_date = now() at time zone 'UTC'
              WHERE id = ANY(%s) AND state = 'process'
             """,
-            (bool(unlink_sent), self.env.uid, self.ids),
+            (sms_state, bool(unlink_sent), self.env.uid, self.ids),
         )
-        cr.execute(
+        tracker = self.env["sms.tracker"]
+        notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
+        trace_moves = tracker._africastalking_sql_trace_may_move(SQL("tr.trace_status"), trace_status)
+        cr.execute(SQL(
             """
             WITH facts AS (
                 SELECT * FROM unnest(%(uuids)s::varchar[], %(ids)s::varchar[], %(statuses)s::varchar[],
@@ -387,17 +391,19 @@ class SmsSms(models.Model):
                                        WHERE sms_uuid = f.sms_uuid LIMIT 1) t
             ), notifications AS (
                 UPDATE mail_notification n
-                   SET notification_status = 'pending', failure_type = NULL, failure_reason = NULL
+                   SET notification_status = %(notification_status)s, failure_type = NULL, failure_reason = NULL
                   FROM trackers t
-                 WHERE n.id = t.mail_notification_id AND n.notification_status NOT IN ('pending', 'sent')
+                 WHERE n.id = t.mail_notification_id AND %(notification_moves)s
              RETURNING n.mail_message_id
             ), traces AS (
+                -- every trace gets AT's facts; its status only moves as stock's rules allow
                 UPDATE mailing_trace tr
-                   SET trace_status = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.trace_status
-                                           ELSE 'pending' END,
-                       failure_type = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.failure_type END,
-                       failure_reason = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.failure_reason END,
-                       sent_datetime = COALESCE(tr.sent_datetime, now() at time zone 'UTC'),
+                   SET trace_status = CASE WHEN %(trace_moves)s THEN %(trace_status)s ELSE tr.trace_status END,
+                       failure_type = CASE WHEN %(trace_moves)s THEN NULL ELSE tr.failure_type END,
+                       failure_reason = CASE WHEN %(trace_moves)s THEN NULL ELSE tr.failure_reason END,
+                       sent_datetime = CASE WHEN %(trace_moves)s AND %(stamps_sent)s
+                                            THEN COALESCE(tr.sent_datetime, now() at time zone 'UTC')
+                                            ELSE tr.sent_datetime END,
                        at_message_id = t.at_message_id, at_status = t.at_status, at_cost = t.cost,
                        at_currency = t.currency, at_parts = t.parts
                   FROM trackers t
@@ -409,16 +415,20 @@ class SmsSms(models.Model):
                    (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
                                                 WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
             """,
-            {
-                "uuids": [result.key for result in results],
-                "ids": [result.message_id for result in results],
-                "statuses": [result.status or None for result in results],
-                "costs": [result.cost for result in results],
-                "currencies": [result.currency for result in results],
-                "parts": [result.parts for result in results],
-            },
-        )
-        self.env["sms.tracker"]._africastalking_after_sql_update(*cr.fetchone(), "pending")
+            uuids=[result.key for result in results],
+            ids=[result.message_id for result in results],
+            statuses=[result.status or None for result in results],
+            costs=[result.cost for result in results],
+            currencies=[result.currency for result in results],
+            parts=[result.parts for result in results],
+            notification_status=notification_status,
+            notification_moves=tracker._africastalking_sql_notification_may_move(
+                SQL("n.notification_status"), notification_status),
+            trace_status=trace_status,
+            trace_moves=trace_moves,
+            stamps_sent=tracker._africastalking_sql_stamps_sent_datetime(trace_status),
+        ))
+        tracker._africastalking_after_sql_update(*cr.fetchone(), trace_status)
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")

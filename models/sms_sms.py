@@ -10,7 +10,7 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.at_gateway import E164_RE, OutgoingMessage, SendResult
+from ..tools.at_gateway import E164_RE, SendResult
 from ..tools.outcomes import (
     ACCOUNT_SEND_STATES,
     NOT_CONFIGURED,
@@ -280,7 +280,7 @@ class SmsSms(models.Model):
                                    failure_reason=str(error)) for row in rows if numbers[row.id]]
         else:
             with gateway:
-                results += gateway.send_messages(self._africastalking_outgoing_messages(rows, numbers))
+                results += gateway._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
         for result in results:
             result.account = account
         return results
@@ -301,19 +301,12 @@ class SmsSms(models.Model):
 
     @api.model
     def _africastalking_outgoing_messages(self, rows, numbers):
-        """Group by text; a number appearing twice with one text goes in a second request, so results match."""
-        rounds_by_body = defaultdict(list)
+        """The SMS of ``rows`` in the shape of stock's ``_send``: one entry per text, with its numbers and uuids."""
+        numbers_by_body = defaultdict(list)
         for row in rows:
-            number = numbers[row.id]
-            if not number:
-                continue
-            rounds = rounds_by_body[row.body or ""]
-            target = next((message for message in rounds if number not in message.recipients), None)
-            if target is None:
-                target = OutgoingMessage(body=row.body or "")
-                rounds.append(target)
-            target.recipients[number] = row.uuid
-        return [message for rounds in rounds_by_body.values() for message in rounds]
+            if numbers[row.id]:
+                numbers_by_body[row.body or ""].append({"uuid": row.uuid, "number": numbers[row.id]})
+        return [{"content": body, "numbers": recipients} for body, recipients in numbers_by_body.items()]
 
     def _africastalking_apply_results(self, results, unlink_failed=False, unlink_sent=True):
         """Write the outcome of each SMS, its tracker (notification / trace) and the AT message log.

@@ -5,25 +5,15 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
-from ..tools.at_callbacks import FAILED_STATUSES, delivery_error
-from .phone_blacklist import NETWORK_BLACKLIST_REASONS
+from ..tools.outcomes import delivery_error, message_state_of_send
 from .sms_sms import SMS_ORIGINS
 
 _logger = logging.getLogger(__name__)
 
-FINAL_STATES = ("delivered", "failed")
-BOUNCE_ERRORS = ("invalid_destination", "not_allowed", "rejected")
 # An unknown outcome is settled by a report of its number received from its send (less a clock skew) to this long
 # after it: AT retries a message for up to about two days.
 REPORT_CLOCK_SKEW = timedelta(minutes=1)
 REPORT_WINDOW = timedelta(hours=72)
-
-
-def _report_state(report):
-    """The message state a report sets: 'delivered' / 'failed' when final, None (no change) when intermediate."""
-    if report.is_delivered:
-        return "delivered"
-    return "failed" if report.status in FAILED_STATUSES else None
 
 
 def _strongest_report_per_message(reports):
@@ -35,19 +25,6 @@ def _strongest_report_per_message(reports):
                                                                                    current.is_final):
             chosen[report.message_id] = report
     return list(chosen.values())
-
-
-def _tracker_statuses(state, at_status, network, failure_reason):
-    """(trace status, notification status, failure type, AT status, network, final) for a message's state."""
-    network = network or None
-    if state == "delivered":
-        return "sent", "sent", None, at_status, network, True
-    if state == "failed":
-        error = delivery_error(at_status, failure_reason)
-        bounce = error in BOUNCE_ERRORS
-        return ("bounce" if bounce else "error", "bounce" if bounce else "exception", "sms_" + error,
-                at_status, network, True)
-    return "pending", "pending", None, at_status, network, False
 
 
 class AfricasTalkingMessage(models.Model):
@@ -160,10 +137,10 @@ class AfricasTalkingMessage(models.Model):
         self.flush_model()
         columns = {
             "ids": [r.message_id for r in reports],
-            "states": [_report_state(r) for r in reports],
+            "states": [r.message_state for r in reports],
             "statuses": [r.status for r in reports],
             "networks": [r.network_code or None for r in reports],
-            "reasons": [(r.failure_reason or r.status) if r.status in FAILED_STATUSES else None for r in reports],
+            "reasons": [r.failure_text for r in reports],
         }
         self.env.cr.execute(
             """
@@ -197,8 +174,7 @@ class AfricasTalkingMessage(models.Model):
     @api.model
     def _block_numbers_blacklisted_at_network(self, reports):
         """UserInBlacklist: the subscriber refused promotional SMS at the operator; stop mailing them."""
-        numbers = [report.phone_number for report in reports
-                   if report.status in FAILED_STATUSES and report.failure_reason in NETWORK_BLACKLIST_REASONS]
+        numbers = [report.phone_number for report in reports if report.is_network_opt_out]
         if numbers:
             self.env["phone.blacklist"]._africastalking_block(
                 numbers, "network",
@@ -270,7 +246,7 @@ class AfricasTalkingMessage(models.Model):
         for message in messages:
             report = adopted[message.id]
             message.write({"at_message_id": report.message_id, **self._report_values(report),
-                           **({} if report.status in FAILED_STATUSES else {"failure_reason": False})})
+                           **({} if report.is_failed else {"failure_reason": False})})
         messages._estimate_missing_cost()
         messages._propagate_to_trackers()
         self._copy_send_facts_to_traces(self._facts_columns(messages))
@@ -305,10 +281,10 @@ class AfricasTalkingMessage(models.Model):
             "at_status": report.status,
             "network_code": report.network_code or False,
             "report_date": fields.Datetime.now(),
-            "state": _report_state(report) or "pending",
+            "state": report.message_state or "pending",
         }
-        if report.status in FAILED_STATUSES:
-            values["failure_reason"] = report.failure_reason or report.status
+        if report.is_failed:
+            values["failure_reason"] = report.failure_text
         return values
 
     def _propagate_to_trackers(self):
@@ -322,21 +298,42 @@ class AfricasTalkingMessage(models.Model):
                                 for m in self if m.sms_uuid])
 
     @api.model
+    def _tracker_statuses(self, state, at_status, failure_reason):
+        """(notification status, trace status, failure type, final) for a message's state, as stock's report path
+        sets them: a delivered report is the SMS state 'sent', a failed one a provider error (Odoo's delivery error
+        of AT's status and reason), an intermediate one the SMS state 'pending'."""
+        tracker = self.env["sms.tracker"]
+        if state == "failed":
+            notification_status, trace_status, failure_type, _reason = \
+                tracker._africastalking_statuses_from_provider_error(delivery_error(at_status, failure_reason))
+            return notification_status, trace_status, failure_type, True
+        sms_state = self.env["sms.sms"].IAP_TO_SMS_STATE_SUCCESS["delivered" if state == "delivered" else "success"]
+        notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
+        return notification_status, trace_status, None, state == "delivered"
+
+    @api.model
     def _propagate_states(self, states):
         """``states``: (sms uuid, state, AT status, network code, failure reason) of messages; see above."""
         if not states:
             return
-        rows = [(uuid, *_tracker_statuses(state, at_status, network, reason))
-                for uuid, state, at_status, network, reason in states]
+        statuses = {}  # a batch has a handful of distinct outcomes
+        for _uuid, state, at_status, _network, reason in states:
+            if (state, at_status, reason) not in statuses:
+                statuses[state, at_status, reason] = self._tracker_statuses(state, at_status, reason)
+        rows = []
+        for uuid, state, at_status, network, reason in states:
+            notification_status, trace_status, failure_type, final = statuses[state, at_status, reason]
+            rows.append((uuid, notification_status, trace_status, failure_type, at_status, network or None, final))
         for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
             self.env[model].flush_model()
-        self.env.cr.execute(
+        tracker = self.env["sms.tracker"]
+        self.env.cr.execute(SQL(
             """
             WITH r AS (
-                SELECT * FROM unnest(%(uuids)s::varchar[], %(trace)s::varchar[], %(notif)s::varchar[],
+                SELECT * FROM unnest(%(uuids)s::varchar[], %(notif)s::varchar[], %(trace)s::varchar[],
                                      %(failure)s::varchar[], %(status)s::varchar[], %(network)s::varchar[],
                                      %(final)s::bool[])
-                       AS r(uuid, trace_status, notif_status, failure_type, at_status, network, final)
+                       AS r(uuid, notif_status, trace_status, failure_type, at_status, network, final)
             ), trackers AS (
                 SELECT t.mail_notification_id, t.mailing_trace_id, r.*
                   FROM r
@@ -348,22 +345,17 @@ class AfricasTalkingMessage(models.Model):
                    SET notification_status = k.notif_status, failure_type = k.failure_type,
                        failure_reason = NULL
                   FROM trackers k
-                 WHERE n.id = k.mail_notification_id
-                   AND NOT (n.notification_status = k.notif_status
-                            OR n.notification_status = 'sent' AND k.notif_status = 'pending'
-                            OR n.notification_status = 'sent' AND k.notif_status = 'bounce')
+                 WHERE n.id = k.mail_notification_id AND %(notification_moves)s
              RETURNING n.mail_message_id
             ), traces AS (
                 UPDATE mailing_trace tr
                    SET trace_status = k.trace_status, failure_type = k.failure_type, failure_reason = NULL,
                        at_status = k.at_status, at_network_code = COALESCE(k.network, tr.at_network_code),
-                       sent_datetime = CASE WHEN k.trace_status IN ('pending', 'sent', 'bounce')
+                       sent_datetime = CASE WHEN %(stamps_sent)s
                                             THEN COALESCE(tr.sent_datetime, now() at time zone 'UTC')
                                             ELSE tr.sent_datetime END
                   FROM trackers k
-                 WHERE tr.id = k.mailing_trace_id
-                   AND NOT (tr.trace_status = k.trace_status
-                            OR tr.trace_status = 'sent' AND k.trace_status = 'pending')
+                 WHERE tr.id = k.mailing_trace_id AND %(trace_moves)s
              RETURNING tr.id, tr.mass_mailing_id
             ), done_sms AS (
                 -- An unknown outcome a report speaks of was accepted by AT: "Sent", never expired nor resent
@@ -380,11 +372,14 @@ class AfricasTalkingMessage(models.Model):
                    (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
                                                 WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
             """,
-            {name: [row[index] for row in rows] for index, name in enumerate(
-                ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
-            log_exceptions=False,  # a concurrent update is retried by the caller, not an error to log
-        )
-        self.env["sms.tracker"]._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
+            **{name: [row[index] for row in rows] for index, name in enumerate(
+                ("uuids", "notif", "trace", "failure", "status", "network", "final"))},
+            notification_moves=tracker._africastalking_sql_notification_may_move(
+                SQL("n.notification_status"), SQL("k.notif_status")),
+            trace_moves=tracker._africastalking_sql_trace_may_move(SQL("tr.trace_status"), SQL("k.trace_status")),
+            stamps_sent=tracker._africastalking_sql_stamps_sent_datetime(SQL("k.trace_status")),
+        ), log_exceptions=False)  # a concurrent update is retried by the caller, not an error to log
+        tracker._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
 
     # ------------------------------------------------------------------
     # Send results
@@ -456,7 +451,6 @@ class AfricasTalkingMessage(models.Model):
 
     @api.model
     def _send_result_columns(self, results):
-        states = {"success": "pending", "unknown_outcome": "unknown"}
         names = ("account_id", "company_id", "sms_uuid", "number", "state", "at_message_id", "status_code",
                  "at_status", "failure_reason", "cost", "currency", "parts")
         columns = {name: [] for name in names}
@@ -467,7 +461,7 @@ class AfricasTalkingMessage(models.Model):
             if account_id not in company_of:
                 company_of[account_id] = account.company_id.id if account else None
             row = (account_id, company_of[account_id], result.key, result.number,
-                   states.get(result.state, "rejected"), result.message_id or None, result.status_code,
+                   message_state_of_send(result.state), result.message_id or None, result.status_code,
                    result.status or None, result.failure_reason or None, result.cost, result.currency,
                    result.parts)
             for name, value in zip(names, row, strict=True):

@@ -10,7 +10,15 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
+from ..tools.at_gateway import E164_RE, SendResult
+from ..tools.outcomes import (
+    ACCOUNT_SEND_STATES,
+    NOT_CONFIGURED,
+    SEND_STATE_FAILURE_TYPES,
+    SUCCESS,
+    UNKNOWN_OUTCOME,
+    WRONG_NUMBER_FORMAT,
+)
 from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway
 
@@ -64,11 +72,7 @@ class SmsSms(models.Model):
 
     _inherit = "sms.sms"
 
-    IAP_TO_SMS_FAILURE_TYPE = {
-        **SmsSmsBase.IAP_TO_SMS_FAILURE_TYPE,
-        "blacklisted": "sms_blacklist",
-        "not_configured": "sms_acc",
-    }
+    IAP_TO_SMS_FAILURE_TYPE = {**SmsSmsBase.IAP_TO_SMS_FAILURE_TYPE, **SEND_STATE_FAILURE_TYPES}
 
     state = fields.Selection(
         selection_add=[("unknown", "Unknown Outcome")],
@@ -260,23 +264,23 @@ class SmsSms(models.Model):
     def _africastalking_send_rows(self, account, rows):
         """Send the SMS of ``rows`` (see _africastalking_dispatch_rows) through ``account``; one result each."""
         if not account:
-            return [SendResult(number=row.number, key=row.uuid, state="not_configured",
+            return [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
                                failure_reason=_("No Africa's Talking account is configured for %s.",
                                                 self.env["res.company"].browse(row.company_id).name
                                                 or self.env.company.name))
                     for row in rows]
         numbers = {row.id: self._africastalking_row_number(row) for row in rows}
-        results = [SendResult(number=row.number, key=row.uuid, state="wrong_number_format",
+        results = [SendResult(number=row.number, key=row.uuid, state=WRONG_NUMBER_FORMAT,
                               failure_reason=_("Invalid phone number"))
                    for row in rows if not numbers[row.id]]
         try:
             gateway = open_gateway(account)
         except UserError as error:  # no usable API key: nothing leaves, each SMS says why
-            results += [SendResult(number=row.number, key=row.uuid, state="not_configured",
+            results += [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
                                    failure_reason=str(error)) for row in rows if numbers[row.id]]
         else:
             with gateway:
-                results += gateway.send_messages(self._africastalking_outgoing_messages(rows, numbers))
+                results += gateway._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
         for result in results:
             result.account = account
         return results
@@ -297,19 +301,12 @@ class SmsSms(models.Model):
 
     @api.model
     def _africastalking_outgoing_messages(self, rows, numbers):
-        """Group by text; a number appearing twice with one text goes in a second request, so results match."""
-        rounds_by_body = defaultdict(list)
+        """The SMS of ``rows`` in the shape of stock's ``_send``: one entry per text, with its numbers and uuids."""
+        numbers_by_body = defaultdict(list)
         for row in rows:
-            number = numbers[row.id]
-            if not number:
-                continue
-            rounds = rounds_by_body[row.body or ""]
-            target = next((message for message in rounds if number not in message.recipients), None)
-            if target is None:
-                target = OutgoingMessage(body=row.body or "")
-                rounds.append(target)
-            target.recipients[number] = row.uuid
-        return [message for rounds in rounds_by_body.values() for message in rounds]
+            if numbers[row.id]:
+                numbers_by_body[row.body or ""].append({"uuid": row.uuid, "number": numbers[row.id]})
+        return [{"content": body, "numbers": recipients} for body, recipients in numbers_by_body.items()]
 
     def _africastalking_apply_results(self, results, unlink_failed=False, unlink_sent=True):
         """Write the outcome of each SMS, its tracker (notification / trace) and the AT message log.
@@ -352,24 +349,28 @@ class SmsSms(models.Model):
     def _africastalking_mark_accepted(self, results, unlink_sent):
         """Accepted by AT: SMS 'pending' ("Sent"), and so their notifications and traces, in set-based SQL.
 
-        This is what ``sms.tracker._action_update_from_sms_state('pending')`` does record by record, with the same
-        rule (a notification or trace already 'pending' or 'sent' keeps its status), for the one outcome that
-        every message of a mailing has; AT's id, status, cost and parts are written onto the traces in the same
+        This is what ``sms.tracker._action_update_from_sms_state('pending')`` does record by record, with stock's
+        rules (sms_tracker.py: NOTIFICATION_/TRACE_STATUSES_TO_IGNORE), for the one outcome that every message of
+        a mailing has; AT's id, status, cost and parts are written onto the traces in the same
         statement. At thousands of SMS per batch the ORM path costs more than the requests to AT.
         """
         self.flush_recordset()
         for model in ("sms.tracker", "mail.notification", "mailing.trace"):
             self.env[model].flush_model()
         cr = self.env.cr
+        sms_state = self.IAP_TO_SMS_STATE_SUCCESS[SUCCESS]  # 'pending' ("Sent")
         cr.execute(
             """
-            UPDATE sms_sms SET state = 'pending', failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
+            UPDATE sms_sms SET state = %s, failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
                    write_uid = %s, write_date = now() at time zone 'UTC'
              WHERE id = ANY(%s) AND state = 'process'
             """,
-            (bool(unlink_sent), self.env.uid, self.ids),
+            (sms_state, bool(unlink_sent), self.env.uid, self.ids),
         )
-        cr.execute(
+        tracker = self.env["sms.tracker"]
+        notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
+        trace_moves = tracker._africastalking_sql_trace_may_move(SQL("tr.trace_status"), trace_status)
+        cr.execute(SQL(
             """
             WITH facts AS (
                 SELECT * FROM unnest(%(uuids)s::varchar[], %(ids)s::varchar[], %(statuses)s::varchar[],
@@ -383,17 +384,19 @@ class SmsSms(models.Model):
                                        WHERE sms_uuid = f.sms_uuid LIMIT 1) t
             ), notifications AS (
                 UPDATE mail_notification n
-                   SET notification_status = 'pending', failure_type = NULL, failure_reason = NULL
+                   SET notification_status = %(notification_status)s, failure_type = NULL, failure_reason = NULL
                   FROM trackers t
-                 WHERE n.id = t.mail_notification_id AND n.notification_status NOT IN ('pending', 'sent')
+                 WHERE n.id = t.mail_notification_id AND %(notification_moves)s
              RETURNING n.mail_message_id
             ), traces AS (
+                -- every trace gets AT's facts; its status only moves as stock's rules allow
                 UPDATE mailing_trace tr
-                   SET trace_status = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.trace_status
-                                           ELSE 'pending' END,
-                       failure_type = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.failure_type END,
-                       failure_reason = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.failure_reason END,
-                       sent_datetime = COALESCE(tr.sent_datetime, now() at time zone 'UTC'),
+                   SET trace_status = CASE WHEN %(trace_moves)s THEN %(trace_status)s ELSE tr.trace_status END,
+                       failure_type = CASE WHEN %(trace_moves)s THEN NULL ELSE tr.failure_type END,
+                       failure_reason = CASE WHEN %(trace_moves)s THEN NULL ELSE tr.failure_reason END,
+                       sent_datetime = CASE WHEN %(trace_moves)s AND %(stamps_sent)s
+                                            THEN COALESCE(tr.sent_datetime, now() at time zone 'UTC')
+                                            ELSE tr.sent_datetime END,
                        at_message_id = t.at_message_id, at_status = t.at_status, at_cost = t.cost,
                        at_currency = t.currency, at_parts = t.parts
                   FROM trackers t
@@ -405,16 +408,20 @@ class SmsSms(models.Model):
                    (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
                                                 WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
             """,
-            {
-                "uuids": [result.key for result in results],
-                "ids": [result.message_id for result in results],
-                "statuses": [result.status or None for result in results],
-                "costs": [result.cost for result in results],
-                "currencies": [result.currency for result in results],
-                "parts": [result.parts for result in results],
-            },
-        )
-        self.env["sms.tracker"]._africastalking_after_sql_update(*cr.fetchone(), "pending")
+            uuids=[result.key for result in results],
+            ids=[result.message_id for result in results],
+            statuses=[result.status or None for result in results],
+            costs=[result.cost for result in results],
+            currencies=[result.currency for result in results],
+            parts=[result.parts for result in results],
+            notification_status=notification_status,
+            notification_moves=tracker._africastalking_sql_notification_may_move(
+                SQL("n.notification_status"), notification_status),
+            trace_status=trace_status,
+            trace_moves=trace_moves,
+            stamps_sent=tracker._africastalking_sql_stamps_sent_datetime(trace_status),
+        ))
+        tracker._africastalking_after_sql_update(*cr.fetchone(), trace_status)
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")
@@ -430,7 +437,7 @@ class SmsSms(models.Model):
             sms.write({"state": "error", "failure_type": failure_type, "at_failure_reason": reason,
                        "to_delete": unlink_failed})
         self._africastalking_notify_authors_of_failure(reasons)
-        if state in ("insufficient_credit", UNREGISTERED, "not_configured"):
+        if state in ACCOUNT_SEND_STATES:
             _logger.warning("Africa's Talking refused %d SMS: %s", len(self), state)
 
     def _africastalking_notify_authors_of_failure(self, reasons):

@@ -3,6 +3,8 @@ import logging
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools.phone import normalize_number
+
 _logger = logging.getLogger(__name__)
 
 
@@ -165,7 +167,7 @@ class SmsAfricastalkingApi(models.AbstractModel):
                     continue
                 target = resolver._partner_recipient(partner.sudo())
             elif isinstance(item, str):
-                number = self.env["res.partner"]._phone_format(number=item, country=company.country_id)
+                number = normalize_number(item, company.country_id.code).e164 or False
                 target = {"recipient_key": "number:%s" % number, "partner_id": False, "mailing_contact_id": False,
                           "number": number}
             else:

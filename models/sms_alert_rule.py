@@ -9,6 +9,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.phone import normalize_number
 from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
@@ -280,7 +281,7 @@ class SmsAlertRule(models.Model):
         number = partner.mobile or partner.phone
         country = partner.country_id or self.company_id.country_id
         return {"recipient_key": "partner:%d" % partner.id, "partner_id": partner.id, "mailing_contact_id": False,
-                "number": partner._phone_format(number=number, country=country) or number or False}
+                "number": normalize_number(number, country.code).e164 or number or False}
 
     def _contact_recipient(self, contact):
         return {"recipient_key": "contact:%d" % contact.id, "partner_id": False, "mailing_contact_id": contact.id,

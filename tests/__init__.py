@@ -29,3 +29,5 @@ from . import test_import_hardening
 from . import test_send_feedback
 from . import test_send_feedback_tours
 from . import test_state_transitions
+from . import test_phone_numbers
+from . import test_recipient_rules

@@ -10,7 +10,7 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from ..models import mailing_mailing
+from ..models import mailing_mailing_estimate
 from .common import AfricasTalkingCase
 from .test_contact_import import csv_bytes
 
@@ -54,15 +54,15 @@ class TestLiveEstimate(AfricasTalkingCase):
                             for index in range(12)],
         })
         rendered = []
-        original = mailing_mailing.MailingMailing._sms_estimate_texts
+        original = mailing_mailing_estimate.MailingMailing._sms_estimate_texts
 
         def counting(mailing, res_model, res_ids, body, allow_unsubscribe):
             rendered.append(len(res_ids))
             return original(mailing, res_model, res_ids, body, allow_unsubscribe)
 
         body = "Dear {{ object.name }}, the library closes at 5."
-        with patch.object(mailing_mailing, "ESTIMATE_EXACT_LIMIT", 5), \
-                patch.object(mailing_mailing.MailingMailing, "_sms_estimate_texts", counting):
+        with patch.object(mailing_mailing_estimate, "ESTIMATE_EXACT_LIMIT", 5), \
+                patch.object(mailing_mailing_estimate.MailingMailing, "_sms_estimate_texts", counting):
             mailing = self.create_sms_mailing(body=body, contact_list_ids=[Command.set(big.ids)])
             self.assertTrue(mailing.sms_estimate_approximate)
             self.assertEqual(rendered, [5], "5 of 12 recipients rendered")

@@ -14,6 +14,7 @@ from . import mailing_trace
 from . import sms_team
 from . import mailing_list
 from . import mailing_mailing
+from . import mailing_mailing_team
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

@@ -45,6 +45,8 @@
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
         "views/sms_team_views.xml",
+        "wizard/sms_mailing_approval_views.xml",
+        "views/mailing_mailing_approval_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -15,6 +15,7 @@ from . import sms_team
 from . import mailing_list
 from . import mailing_mailing
 from . import mailing_mailing_team
+from . import mailing_mailing_approval
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

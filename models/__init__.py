@@ -11,11 +11,14 @@ from . import sms_tracker
 from . import sms_budget
 from . import mailing_contact
 from . import mailing_trace
+from . import sms_team
 from . import mailing_list
 from . import mailing_mailing
 from . import mailing_mailing_estimate
 from . import mailing_mailing_prepare
 from . import mailing_mailing_guardians
+from . import mailing_mailing_team
+from . import mailing_mailing_approval
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

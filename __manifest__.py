@@ -43,6 +43,8 @@
         "wizard/sms_composer_views.xml",
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
+        "data/sms_spend_cron.xml",
+        "views/sms_spend_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -22,3 +22,11 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import sms_spend
+from . import africastalking_account_spend
+from . import africastalking_message_spend
+from . import africastalking_rate_fallback
+from . import res_company_spend
+from . import sms_sms_spend
+from . import mailing_mailing_spend
+from . import sms_alert_spend

@@ -22,6 +22,7 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import mail_notification
 from . import sms_spend
 from . import africastalking_account_spend
 from . import africastalking_message_spend
@@ -30,3 +31,4 @@ from . import res_company_spend
 from . import sms_sms_spend
 from . import mailing_mailing_spend
 from . import sms_alert_spend
+from . import africastalking_account_low_balance

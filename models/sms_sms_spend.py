@@ -1,6 +1,7 @@
 from odoo import SUPERUSER_ID, _, api, fields, models
 
 from .ir_actions_server import AUTOMATED_SEND_KEY
+from .mail_notification import AT_FAILURE_LABELS
 from .sms_spend import SpendRefused
 
 # Set by a mailing launch (mailing.mailing_spend): the mailing's SMS created while it prepares are paid by the
@@ -28,6 +29,8 @@ class SmsSms(models.Model):
 
     _inherit = "sms.sms"
 
+    # AT's words for the failures the ledger and AT report (see mail_notification.py)
+    failure_type = fields.Selection(selection_add=AT_FAILURE_LABELS)
     at_spend_id = fields.Many2one("sms.spend", "Ledger Line", readonly=True, copy=False, ondelete="set null",
                                   index="btree_not_null")
 
@@ -50,6 +53,14 @@ class SmsSms(models.Model):
     def action_set_canceled(self):
         result = super().action_set_canceled()
         self.sudo().at_spend_id._close_finished()
+        return result
+
+    @api.model
+    def _process_queue(self, ids=None):
+        result = super()._process_queue(ids=ids)
+        # What the run spent shows in the balance (and its low-balance alert) within a minute, not at the next
+        # manual check; rate-limited per account (africastalking_account_low_balance.py).
+        self.env["africastalking.account"].sudo()._sms_refresh_balances_after_dispatch()
         return result
 
     def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True):

@@ -16,6 +16,7 @@
     },
     "data": [
         "security/sms_africastalking_security.xml",
+        "security/sms_team_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",
@@ -45,6 +46,7 @@
         "views/sms_optout_templates.xml",
         "data/sms_spend_cron.xml",
         "views/sms_spend_views.xml",
+        "views/sms_team_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -11,8 +11,10 @@ from . import sms_tracker
 from . import sms_budget
 from . import mailing_contact
 from . import mailing_trace
+from . import sms_team
 from . import mailing_list
 from . import mailing_mailing
+from . import mailing_mailing_team
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

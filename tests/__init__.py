@@ -30,3 +30,5 @@ from . import test_send_feedback
 from . import test_send_feedback_tours
 from . import test_sms_ledger
 from . import test_low_balance
+from . import test_sms_team
+from . import test_sms_team_lists

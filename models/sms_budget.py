@@ -12,7 +12,7 @@ PERIOD_MONTHS = {"month": 1, "term": 4, "year": 12}
 
 
 class SmsBudget(models.Model):
-    """A spending limit on SMS for a set of users (a team, a department) over a period.
+    """A spending limit on SMS for a team (sms.team) and/or a set of users over a period.
 
     Used is what the SMS ledger (``sms.spend``) holds for the sends its members caused during the period, on every
     path (mailings they launched, composers, the API, actions they ran, Test): AT's billed cost of each settled
@@ -27,7 +27,10 @@ class SmsBudget(models.Model):
 
     name = fields.Char(required=True, help="Team or department, e.g. ICT Office")
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    user_ids = fields.Many2many("res.users", string="Members", required=True)
+    team_id = fields.Many2one("sms.team", "Team", index="btree_not_null",
+                              help="The team's members share this budget (with the users listed here, if any).")
+    user_ids = fields.Many2many("res.users", string="Members",
+                                help="Users whose sends this budget counts; with a team, in addition to its members.")
     period_type = fields.Selection(
         [("custom", "Fixed Dates"), ("month", "Monthly"), ("term", "Per Term (4 months)"), ("year", "Yearly")],
         "Period", required=True, default="custom",
@@ -52,6 +55,14 @@ class SmsBudget(models.Model):
             if budget.date_end < budget.date_start:
                 raise ValidationError(_("A budget period must end after it starts."))
 
+    @api.constrains("team_id", "user_ids")
+    def _check_members(self):
+        for budget in self:
+            if not budget.team_id and not budget.user_ids:
+                raise ValidationError(_("A budget needs a team or members."))
+            if budget.team_id and budget.team_id.company_id != budget.company_id:
+                raise ValidationError(_("The budget's team belongs to another company."))
+
     @api.constrains("limit_amount")
     def _check_limit(self):
         if any(budget.limit_amount < 0 for budget in self):
@@ -72,17 +83,23 @@ class SmsBudget(models.Model):
             budget.reserved_amount = used - billed
             budget.remaining_amount = budget.limit_amount - used
 
+    def _members(self):
+        """Whose sends count: the team's members and the listed users. A member counts for what they caused,
+        whichever of their lists or paths they used."""
+        self.ensure_one()
+        return self.sudo().team_id.member_ids | self.sudo().user_ids
+
     def _spend_domain_sql(self):
         self.ensure_one()
         return SQL(
             """spend.user_id = ANY(%s) AND spend.company_id = %s AND spend.currency = %s
                AND spend.date >= %s AND spend.date < %s::date + 1""",
-            self.user_ids.ids, self.company_id.id, self.currency, self.date_start, self.date_end)
+            self._members().ids, self.company_id.id, self.currency, self.date_start, self.date_end)
 
     def _get_billed_and_used(self):
         """``(billed, used)`` in SQL: a period can hold thousands of sends. Used counts what open sends hold."""
         self.ensure_one()
-        if not self.user_ids:
+        if not self._members():
             return 0.0, 0.0
         self.env["sms.spend"].flush_model()
         self.env.cr.execute(SQL("SELECT COALESCE(SUM(spend.amount_billed), 0), COALESCE(SUM(%s), 0) "
@@ -102,8 +119,8 @@ class SmsBudget(models.Model):
         if not user:
             return self.browse()
         today = fields.Date.context_today(self)
-        budgets = self.search([("user_ids", "in", user.ids), ("company_id", "=", company.id),
-                               ("currency", "=", currency or "KES")])
+        budgets = self.search(["|", ("user_ids", "in", user.ids), ("team_id.member_ids", "in", user.ids),
+                               ("company_id", "=", company.id), ("currency", "=", currency or "KES")])
         budgets._roll_periods(today)
         return budgets.filtered(lambda budget: budget.date_start <= today <= budget.date_end)
 

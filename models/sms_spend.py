@@ -54,6 +54,9 @@ class SmsSpend(models.Model):
                                  index="btree_not_null")
     user_id = fields.Many2one("res.users", "Caused By", readonly=True, index="btree_not_null",
                               help="Who made this send: their budgets count it.")
+    team_id = fields.Many2one("sms.team", "Team", readonly=True, index="btree_not_null",
+                              help="The team of who caused the send: the team owning the mailing's lists, else "
+                                   "their first team in the company.")
     budget_ids = fields.Many2many("sms.budget", string="Budgets", readonly=True,
                                   help="The budgets this send counted against when it was reserved.")
     origin = fields.Selection(SMS_ORIGINS, readonly=True)
@@ -135,6 +138,7 @@ class SmsSpend(models.Model):
             return self.browse()
         now = fields.Datetime.now()
         values.update({
+            "team_id": self._team_of(values.get("user_id"), values["company_id"], mailing).id,
             "name": name or _("%(origin)s: %(count)s SMS", origin=dict(SMS_ORIGINS).get(origin) or _("Send"),
                               count=estimate["recipients"]),
             "date": now,
@@ -145,6 +149,17 @@ class SmsSpend(models.Model):
             "expire_date": now + RESERVATION_LIFETIME,
         })
         return self.sudo().create(values)
+
+    @api.model
+    def _team_of(self, user_id, company_id, mailing=None):
+        """The team a send is reported under: of the caller's teams in the company, the one owning the mailing's
+        lists, else the first."""
+        teams = self.env["sms.team"].sudo().search([("member_ids", "in", [user_id or 0]),
+                                                     ("company_id", "=", company_id)])
+        if mailing and len(teams) > 1:
+            owning = teams & mailing.sudo().contact_list_ids.sms_team_ids
+            teams = owning or teams
+        return teams[:1]
 
     @api.model
     def _check(self, company, estimate, user=None, lock=False):

@@ -2,15 +2,19 @@
 AT billed, released when it ends; refused with which limit, what it needs and what is left. The concurrency tests
 run two sends at once on committed data, each in its own thread and database cursor."""
 
+import base64
+import csv
+import io
 import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
+import openpyxl
 import psycopg2.errors
 
 from odoo import Command, fields
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 
 from ..models.sms_spend import SpendRefused
@@ -360,3 +364,101 @@ class TestSmsLedgerConcurrency(LedgerMixin, TransactionCase):
         self.assertIn("SMS budget \"Clubs\" has only KES 1.80 left", refusal)
         self.assertEqual((lines, queued), (1, 4))
         self.assertAlmostEqual(reserved, 3.2)
+
+
+@tagged("post_install", "-at_install")
+class TestSmsLedgerTeamsAndReport(LedgerMixin, AfricasTalkingCase):
+    """Team budgets count what every member caused; the spending report per team and period, exported for finance;
+    who may read the ledger."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        group_user = cls.env.ref("base.group_user")
+        group_marketing = cls.env.ref("mass_mailing.group_mass_mailing_user")
+        cls.user_other = cls.env["res.users"].create({
+            "name": "Club Carl", "login": "ledger_club_carl",
+            "groups_id": [Command.set([group_user.id, group_marketing.id])]})
+        cls.user_manager = cls.env["res.users"].create({
+            "name": "Manager Maggie", "login": "ledger_manager_maggie",
+            "groups_id": [Command.set([group_user.id, cls.env.ref("sms_africastalking.group_sms_manager").id])]})
+        cls.team_ict = cls.env["sms.team"].create({"name": "ICT Department", "member_ids": [
+            Command.set([cls.user_marketing.id])]})
+        cls.team_club = cls.env["sms.team"].create({"name": "=Marketing Club", "member_ids": [
+            Command.set([cls.user_other.id])]})
+
+    def send_as(self, user, count, prefix):
+        self.env["sms.africastalking.api"].with_user(user).send_sms(
+            ["+25473340%s%03d" % (prefix, index) for index in range(count)], "Meeting at 10")
+
+    def test_team_budget_counts_every_member_on_every_path(self):
+        today = fields.Date.today()
+        budget = self.env["sms.budget"].create({
+            "name": "ICT", "team_id": self.team_ict.id, "period_type": "month", "date_start": today,
+            "date_end": today + timedelta(days=29), "limit_amount": 4.0, "currency": "KES"})
+        self.send_as(self.user_marketing, 2, "1")  # API: 1.60
+        mailing = self.create_sms_mailing(body="Short")  # 4 recipients: 3.20, more than the 2.40 left
+        with self.assertRefused(r"SMS budget \"ICT\" has only KES 2\.40 left"):
+            mailing.action_put_in_queue()
+        self.run_sms_queue()
+        self.assertAlmostEqual(budget.spent_amount, 1.6)
+        self.assertEqual(self.ledger(origin="api").team_id, self.team_ict)
+
+    def test_budget_period_rolls(self):
+        budget = self.env["sms.budget"].create({
+            "name": "Term", "team_id": self.team_ict.id, "period_type": "term", "date_start": "2025-01-01",
+            "date_end": "2025-04-30", "limit_amount": 10.0, "currency": "KES"})
+        budget._roll_periods(fields.Date.to_date("2026-12-01"))
+        self.assertEqual((str(budget.date_start), str(budget.date_end)), ("2026-09-01", "2026-12-31"))
+
+    def test_export_per_team_and_period(self):
+        self.send_as(self.user_marketing, 2, "2")
+        self.send_as(self.user_other, 3, "3")
+        self.run_sms_queue()
+        export = self.env["sms.spend.export"].with_user(self.user_manager).create({"file_format": "csv"})
+        action = export.action_export()
+        self.assertIn("/web/content/sms.spend.export/", action["url"])
+        rows = list(csv.reader(io.StringIO(base64.b64decode(export.file).decode("utf-8-sig"))))
+        by_team = {row[0]: row for row in rows[1:]}
+        self.assertEqual(by_team["ICT Department"][1], fields.Date.today().strftime("%Y-%m"))
+        self.assertAlmostEqual(float(by_team["ICT Department"][9]), 1.6)
+        self.assertAlmostEqual(float(by_team["'=Marketing Club"][9]), 2.4, msg="formula-safe team name")
+        export.file_format = "xlsx"
+        export.action_export()
+        sheet = openpyxl.load_workbook(io.BytesIO(base64.b64decode(export.file))).active
+        values = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+        self.assertAlmostEqual(values["ICT Department"][9], 1.6)
+        # A marketing user exports only their own lines
+        export = self.env["sms.spend.export"].with_user(self.user_other).create({"file_format": "csv"})
+        export.action_export()
+        rows = list(csv.reader(io.StringIO(base64.b64decode(export.file).decode("utf-8-sig"))))
+        self.assertEqual([row[0] for row in rows[1:]], ["'=Marketing Club"])
+
+    def test_who_reads_the_ledger(self):
+        self.send_as(self.user_marketing, 1, "4")
+        self.send_as(self.user_other, 1, "5")
+        mine = self.env["sms.spend"].with_user(self.user_other).search([("id", ">", self.last_spend_id)])
+        self.assertEqual(mine.user_id, self.user_other)
+        every = self.env["sms.spend"].with_user(self.user_manager).search([("id", ">", self.last_spend_id)])
+        self.assertEqual(every.user_id, self.user_marketing | self.user_other)
+        self.team_club.manager_id = self.user_marketing
+        theirs = self.env["sms.spend"].with_user(self.user_marketing).search([("id", ">", self.last_spend_id)])
+        self.assertEqual(theirs.user_id, self.user_marketing | self.user_other, "a team manager reads the team's")
+        portal = self.env["res.users"].create({"name": "Portal Pat", "login": "ledger_portal",
+                                               "groups_id": [Command.set([self.env.ref("base.group_portal").id])]})
+        with self.assertRaises(AccessError):
+            self.env["sms.spend"].with_user(portal).search([])
+        with self.assertRaises(AccessError):
+            mine.with_user(self.user_other).write({"amount_billed": 0})
+        internal = self.env["res.users"].create({"name": "Internal Ian", "login": "ledger_internal",
+                                                 "groups_id": [Command.set([self.env.ref("base.group_user").id])]})
+        with self.assertRaises(AccessError):
+            self.env["sms.spend.export"].with_user(internal).create({}).action_export()
+
+    def test_other_company_lines_are_hidden(self):
+        self.send_as(self.user_marketing, 1, "6")
+        company_b = self.env["res.company"].create({"name": "Other School"})
+        self.user_manager.write({"company_ids": [Command.link(company_b.id)], "company_id": company_b.id})
+        seen = self.env["sms.spend"].with_user(self.user_manager).with_context(
+            allowed_company_ids=[company_b.id]).search([("id", ">", self.last_spend_id)])
+        self.assertFalse(seen)

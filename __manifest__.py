@@ -17,6 +17,7 @@
     "data": [
         "security/sms_africastalking_security.xml",
         "security/sms_team_security.xml",
+        "security/sms_spend_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",
@@ -44,6 +45,9 @@
         "wizard/sms_composer_views.xml",
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
+        "data/sms_spend_cron.xml",
+        "views/sms_spend_views.xml",
+        "wizard/sms_spend_export_views.xml",
         "views/sms_team_views.xml",
         "wizard/sms_mailing_approval_views.xml",
         "views/mailing_mailing_approval_views.xml",

@@ -28,3 +28,13 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import mail_notification
+from . import sms_spend
+from . import africastalking_account_spend
+from . import africastalking_message_spend
+from . import africastalking_rate_fallback
+from . import res_company_spend
+from . import sms_sms_spend
+from . import mailing_mailing_spend
+from . import sms_alert_spend
+from . import africastalking_account_low_balance

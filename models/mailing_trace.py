@@ -6,6 +6,8 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 
+from .mail_notification import AT_FAILURE_LABELS
+
 # Unsubscribe links carry a signed token per trace instead of stock's 3-character code (238,328 values: 3,000
 # guesses found valid codes). Token = random nonce + HMAC-SHA256 of it under the database secret, in base 62:
 # a forged token is refused without a database query, and guessing one means guessing ~71 bits.
@@ -32,6 +34,7 @@ class MailingTrace(models.Model):
     # Stock sizes the opt-out link of its SMS length estimate with it, and draws codes of this size.
     CODE_SIZE = UNSUBSCRIBE_TOKEN_SIZE
 
+    failure_type = fields.Selection(selection_add=AT_FAILURE_LABELS)
     trace_status = fields.Selection(
         selection_add=[("unknown", "Unknown Outcome")],
         ondelete={"unknown": lambda traces: traces.write({"trace_status": "error"})},

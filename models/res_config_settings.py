@@ -14,6 +14,8 @@ class ResConfigSettings(models.TransientModel):
     sms_window_end = fields.Float(related="company_id.sms_window_end", readonly=False)
     sms_segments_warn = fields.Integer(related="company_id.sms_segments_warn", readonly=False)
     sms_segments_cap = fields.Integer(related="company_id.sms_segments_cap", readonly=False)
+    sms_fallback_rate = fields.Float(related="company_id.sms_fallback_rate", readonly=False)
+    sms_fallback_currency = fields.Char(related="company_id.sms_fallback_currency", readonly=False)
 
     sms_keyword_stop = fields.Char(related="company_id.sms_keyword_stop", readonly=False)
     sms_keyword_start = fields.Char(related="company_id.sms_keyword_start", readonly=False)

@@ -91,8 +91,10 @@ class SmsComposer(models.TransientModel):
         if self.composition_mode == "mass":
             estimate = self._get_sms_cost_estimate()
             mailings = self.env["mailing.mailing"]
-            problem = estimate and ((not automated and mailings._sms_send_check(estimate)["block"])
-                                    or mailings._sms_credit_problem(estimate))
+            # An automation is not refused here (that would undo the change that triggered it): the ledger's
+            # reservation fails its SMS with the reason instead (sms.sms._sms_spend_reserve).
+            problem = estimate and not automated and (mailings._sms_send_check(estimate)["block"]
+                                                      or mailings._sms_credit_problem(estimate))
             if problem:
                 raise UserError(problem)
         # A server action sends through a composer too: it said so already.

@@ -22,3 +22,7 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import sms_conversation
+from . import africastalking_inbound_conversation
+from . import sms_sms_conversation
+from . import africastalking_message_conversation

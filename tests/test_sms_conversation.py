@@ -121,7 +121,7 @@ class TestSmsConversation(AfricasTalkingHttpCase):
         self.assertEqual(conversation.user_id, self.user_marketing)
         action = conversation.with_user(self.user_marketing).action_create_contact()
         self.assertEqual(action["res_model"], "res.partner")
-        partner = self.env["res.partner"].with_user(self.user_marketing).with_context(action["context"]).create(
+        partner = self.env["res.partner"].with_user(self.user_marketing).with_context(**action["context"]).create(
             {"name": "New Parent"})
         self.assertEqual(partner.mobile, "+254733000009")
         conversation.invalidate_recordset()

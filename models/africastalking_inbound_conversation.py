@@ -9,6 +9,9 @@ class AfricasTalkingInbound(models.Model):
 
     conversation_id = fields.Many2one("sms.conversation", index="btree_not_null", ondelete="set null",
                                       readonly=True)
+    # AT's linkId lets one answer be billed to the sender of an on-demand premium SMS: the first reply of the
+    # thread uses it (and records its SMS here), later ones leave as ordinary SMS.
+    link_reply_uuid = fields.Char("Premium Reply SMS UUID", readonly=True, copy=False)
 
     @api.model
     def _process_inbound_message(self, account, message):

@@ -61,6 +61,9 @@ class SmsConversation(models.Model):
     reply_body = fields.Text("Reply", help="The answer to send to this number.")
     reply_segments = fields.Integer("Reply Segments", compute="_compute_reply_cost")
     reply_cost_display = fields.Char("Reply Cost", compute="_compute_reply_cost")
+    reply_route = fields.Char("Reply From", compute="_compute_reply_route",
+                              help="Where the reply leaves from: the premium short code the person wrote to (with "
+                                   "its link id), or the account's sender ID.")
     thread_html = fields.Html("Thread", compute="_compute_thread_html", sanitize=False)
     text_search = fields.Char("Text", compute="_compute_text_search", search="_search_text")
 
@@ -153,6 +156,26 @@ class SmsConversation(models.Model):
             conversation.reply_segments = pricing.segments
             conversation.reply_cost_display = (rates._format_cost(pricing.cost, pricing.currency)
                                                if pricing.cost is not None else _("Cost not available"))
+
+    @api.depends("last_inbound_id.link_id", "last_inbound_id.link_reply_uuid", "company_id")
+    def _compute_reply_route(self):
+        for conversation in self:
+            inbound = conversation._premium_inbound()
+            if inbound:
+                conversation.reply_route = _("Premium short code %s (answer to their SMS)", inbound.to_number)
+            else:
+                account = conversation.company_id._get_africastalking_account()
+                conversation.reply_route = (account.sender_id if account and account.sender_id
+                                            else _("The account's default sender"))
+
+    def _premium_inbound(self):
+        """The inbound SMS a reply answers through AT's premium send: the newest one of the thread, when it came
+        to a premium short code (it has a link id) and its link id was not used by an earlier reply."""
+        self.ensure_one()
+        inbound = self.sudo().last_inbound_id
+        if inbound.link_id and inbound.to_number and not inbound.link_reply_uuid:
+            return inbound
+        return inbound.browse()
 
     @api.depends("number", "company_id", "inbound_ids", "last_message_date")
     def _compute_thread_html(self):
@@ -286,15 +309,18 @@ class SmsConversation(models.Model):
         if not normalize_number(self.number, self.company_id.country_id.code or None).valid:
             raise UserError(_("%s is not a valid phone number: it cannot receive SMS.", self.number))
         # sms.sms is for administrators only (stock): the caller's rights on the thread were checked above.
-        sms = self.env["sms.sms"].sudo().create(self._reply_sms_values(body))
+        premium = self._premium_inbound()
+        sms = self.env["sms.sms"].sudo().create(self._reply_sms_values(body, premium))
+        if premium:
+            premium.link_reply_uuid = sms.uuid
         self.write({"reply_body": False, "last_message_date": fields.Datetime.now(),
                     "last_message_preview": body[:100], "unread_count": 0, "state": "open"})
         sms._send()
         return True
 
-    def _reply_sms_values(self, body):
+    def _reply_sms_values(self, body, premium=None):
         self.ensure_one()
-        return {
+        values = {
             "number": self.number,
             "body": body,
             "partner_id": self.partner_id.id,
@@ -302,6 +328,9 @@ class SmsConversation(models.Model):
             "conversation_id": self.id,
             "at_origin": "conversation",
         }
+        if premium:
+            values.update(at_short_code=premium.to_number, at_link_id=premium.link_id)
+        return values
 
     def action_mark_read(self):
         self.check_access_rights("read")

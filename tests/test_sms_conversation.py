@@ -148,3 +148,76 @@ class TestSmsConversation(AfricasTalkingHttpCase):
         self.assertEqual(first, second)
         with self.assertRaises(UserError):
             self.Conversation._get_or_create("", self.env.company)
+
+
+@tagged("post_install", "-at_install")
+class TestSmsConversationReply(AfricasTalkingHttpCase):
+    """Inbound -> thread -> reply -> AT (the simulator, real HTTP) -> delivery report -> thread, bulk and premium."""
+
+    def _receive(self, number, text, **kwargs):
+        self.env.flush_all()
+        self.assertEqual(self.simulator.send_inbound(number, text, **kwargs), 200)
+        self.env.invalidate_all()
+        return self.env["sms.conversation"].search([("number", "=", number)])
+
+    def _reply(self, conversation, text):
+        conversation = conversation.with_user(self.user_marketing)
+        conversation.reply_body = text
+        conversation.action_send_reply()
+        self.assertFalse(conversation.reply_body, "the reply box empties once the reply is queued")
+        queued = conversation._thread_entries()[-1]
+        self.assertEqual((queued["direction"], queued["text"], queued["state"]), ("out", text, "queued"))
+        self.run_sms_queue()
+        self.deliver_reports()
+
+    def test_bulk_reply_round_trip(self):
+        conversation = self._receive("+254711000001", "Is the school bus running?")
+        self.assertEqual(conversation.reply_route, "ODOOTEST", "an ordinary SMS is answered from the sender ID")
+        self._reply(conversation, "Yes, from 7 am.")
+        (sent,) = self.simulator.messages
+        self.assertEqual((sent["number"], sent["text"], sent["sender_id"], sent["premium"]),
+                         ("+254711000001", "Yes, from 7 am.", "ODOOTEST", False))
+        self.assertSentOnce("+254711000001", "Yes, from 7 am.")
+        last = conversation._thread_entries()[-1]
+        self.assertEqual((last["direction"], last["text"], last["state"]), ("out", "Yes, from 7 am.", "delivered"))
+        log = self.env["africastalking.message"].search([("number", "=", "+254711000001")], limit=1)
+        self.assertEqual(log.origin, "conversation")
+        self.assertEqual(log.partner_id, self.partners[1])
+
+    def test_premium_reply_round_trip_carries_the_link_id_once(self):
+        conversation = self._receive("+254711000002", "RESULTS 2026", to="22384", premium=True)
+        link_id = self.simulator.link_id_of("+254711000002")
+        self.assertEqual(conversation.last_inbound_id.link_id, link_id)
+        self.assertIn("22384", conversation.reply_route)
+        self._reply(conversation, "Your results: Maths A, English B+")
+        (sent,) = self.simulator.messages
+        self.assertEqual((sent["sender_id"], sent["premium"], sent["link_id"]), ("22384", True, link_id),
+                         "bulkSMSMode=0 from the short code, with the inbound's linkId")
+        self.assertEqual(conversation._thread_entries()[-1]["state"], "delivered",
+                         "the simulator accepted the linkId (a foreign one fails with InvalidLinkId)")
+        self.assertEqual(self.simulator.stats()["premium"], 1)
+
+        self.simulator.reset()
+        conversation.invalidate_recordset()
+        self.assertEqual(conversation.reply_route, "ODOOTEST", "a link id answers one SMS only")
+        self._reply(conversation, "Anything else?")
+        (second,) = self.simulator.messages
+        self.assertEqual((second["sender_id"], second["premium"]), ("ODOOTEST", False))
+
+        self.simulator.reset()
+        self._receive("+254711000002", "Thanks", to="22384", premium=True)
+        self._reply(conversation, "Welcome")
+        (third,) = self.simulator.messages
+        self.assertEqual((third["premium"], third["link_id"]),
+                         (True, self.simulator.link_id_of("+254711000002")), "a new SMS brings a new link id")
+
+    def test_reply_cost_and_refusals(self):
+        conversation = self._receive("+254711000001", "Hello").with_user(self.user_marketing)
+        conversation.reply_body = "x" * 170
+        self.assertEqual(conversation.reply_segments, 2)
+        self.assertTrue(conversation.reply_cost_display)
+        conversation.reply_body = "   "
+        with self.assertRaises(UserError):
+            conversation.action_send_reply()
+        self.run_sms_queue()
+        self.assertNothingSent()

@@ -16,6 +16,7 @@
     },
     "data": [
         "security/sms_africastalking_security.xml",
+        "security/sms_team_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",
@@ -44,6 +45,7 @@
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
         "views/sms_conversation_views.xml",
+        "views/sms_team_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

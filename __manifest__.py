@@ -17,6 +17,7 @@
     "data": [
         "security/sms_africastalking_security.xml",
         "security/sms_team_security.xml",
+        "security/sms_conversation_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",

@@ -2,6 +2,7 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools.phone import normalize_number
 
@@ -50,6 +51,12 @@ class SmsConversation(models.Model):
     contact_name = fields.Char("Name", compute="_compute_contacts", search="_search_contact_name")
     user_id = fields.Many2one("res.users", string="Assigned To", index=True, tracking=True,
                               domain="[('share', '=', False)]")
+    team_id = fields.Many2one("sms.team", string="Team", index="btree_not_null", tracking=True,
+                              domain="[('company_id', '=', company_id)]")
+    team_member_ids = fields.Many2many(
+        "res.users", string="Team Members", compute="_compute_team_member_ids", search="_search_team_member_ids",
+        help="Members of the teams this conversation belongs to: its team, and the teams owning a mailing list "
+             "with this number. Conversations of no team are everyone's (see the record rules).")
     state = fields.Selection([("open", "Open"), ("done", "Done")], default="open", required=True, tracking=True,
                              index=True)
     unread_count = fields.Integer("Unread", readonly=True, default=0,
@@ -77,6 +84,11 @@ class SmsConversation(models.Model):
         self.env.cr.execute(
             "CREATE INDEX IF NOT EXISTS africastalking_message_number_idx ON africastalking_message (number)"
         )
+        # The access rule joins conversations to mailing contacts by number (teams own lists, not numbers).
+        self.env.cr.execute(
+            "CREATE INDEX IF NOT EXISTS mailing_contact_phone_sanitized_idx ON mailing_contact (phone_sanitized) "
+            "WHERE phone_sanitized IS NOT NULL"
+        )
 
     # ------------------------------------------------------------------
     # Computes and searches
@@ -103,6 +115,53 @@ class SmsConversation(models.Model):
         for conversation in self:
             name = conversation.contact_name
             conversation.display_name = "%s (%s)" % (name, conversation.number) if name else conversation.number
+
+    @api.depends("team_id", "number")
+    def _compute_team_member_ids(self):
+        stored = self.filtered(lambda conversation: isinstance(conversation.id, int))
+        members = {}
+        if stored:
+            for model in ("sms.team", "mailing.contact", "mailing.subscription"):
+                self.env[model].flush_model()
+            self.env.cr.execute(SQL("SELECT conversation_id, array_agg(DISTINCT user_id) FROM (%s) t "
+                                    "WHERE conversation_id = ANY(%s) GROUP BY conversation_id",
+                                    self._team_membership_query(), stored.ids))
+            members = dict(self.env.cr.fetchall())
+        for conversation in self:
+            conversation.team_member_ids = self.env["res.users"].browse(members.get(conversation.id, []))
+
+    @api.model
+    def _team_membership_query(self):
+        """(conversation_id, user_id) for each member of each active team a conversation belongs to: its own team,
+        and the teams (of its company) owning a mailing list that has a contact with its number."""
+        return SQL("""
+            SELECT c.id AS conversation_id, m.user_id
+              FROM sms_conversation c
+              JOIN sms_team t ON t.id = c.team_id AND t.active
+              JOIN sms_team_member_rel m ON m.team_id = t.id
+             UNION
+            SELECT c.id, m.user_id
+              FROM sms_conversation c
+              JOIN mailing_contact mc ON mc.phone_sanitized = c.number
+              JOIN mailing_subscription s ON s.contact_id = mc.id
+              JOIN sms_team_mailing_list_rel r ON r.list_id = s.list_id
+              JOIN sms_team t ON t.id = r.team_id AND t.active AND t.company_id = c.company_id
+              JOIN sms_team_member_rel m ON m.team_id = t.id
+        """)
+
+    def _search_team_member_ids(self, operator, value):
+        """``in`` users: conversations of those users' teams; ``= False``: conversations of no team at all."""
+        for model in ("sms.team", "mailing.contact", "mailing.subscription", "mailing.list"):
+            self.env[model].flush_model()
+        self.flush_model(["team_id", "number", "company_id"])
+        if operator in ("=", "!=") and value is False:
+            team_of_some = SQL("(SELECT conversation_id FROM (%s) t)", self._team_membership_query())
+            return [("id", "not in" if operator == "=" else "in", team_of_some)]
+        if operator == "in" or (operator == "=" and isinstance(value, int)):
+            user_ids = [value] if isinstance(value, int) else list(value)
+            return [("id", "in", SQL("(SELECT conversation_id FROM (%s) t WHERE user_id = ANY(%s))",
+                                     self._team_membership_query(), user_ids))]
+        raise UserError(_("Unsupported search on team members."))
 
     def _compute_text_search(self):
         self.text_search = False
@@ -281,9 +340,16 @@ class SmsConversation(models.Model):
         conversation.write(values)
         return conversation.with_env(self.env)
 
-    def _assign(self, user=None):
-        """Assign these conversations to ``user`` (a res.users); for keyword actions and routing rules."""
-        self.sudo().write({"user_id": user.id if user else False})
+    def _assign(self, user=None, team=None):
+        """Assign these conversations to ``user`` (res.users) and/or ``team`` (sms.team); for keyword actions and
+        routing rules (no access check: the caller decides)."""
+        values = {}
+        if user is not None:
+            values["user_id"] = user.id
+        if team is not None:
+            values["team_id"] = team.id
+        if values:
+            self.sudo().write(values)
 
     @api.model
     def systray_unread_count(self):

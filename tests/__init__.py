@@ -30,3 +30,4 @@ from . import test_send_feedback
 from . import test_send_feedback_tours
 from . import test_sms_conversation
 from . import test_sms_team
+from . import test_sms_conversation_access

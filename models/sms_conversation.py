@@ -51,7 +51,7 @@ class SmsConversation(models.Model):
     contact_name = fields.Char("Name", compute="_compute_contacts", search="_search_contact_name")
     user_id = fields.Many2one("res.users", string="Assigned To", index=True, tracking=True,
                               domain="[('share', '=', False)]")
-    team_id = fields.Many2one("sms.team", string="Team", index="btree_not_null", tracking=True,
+    team_id = fields.Many2one("sms.team", index="btree_not_null", tracking=True,
                               domain="[('company_id', '=', company_id)]")
     team_member_ids = fields.Many2many(
         "res.users", string="Team Members", compute="_compute_team_member_ids", search="_search_team_member_ids",
@@ -66,7 +66,7 @@ class SmsConversation(models.Model):
     last_message_date = fields.Datetime("Last Message", readonly=True, index=True)
     last_message_preview = fields.Char("Last Text", readonly=True)
     reply_body = fields.Text("Reply", help="The answer to send to this number.")
-    reply_segments = fields.Integer("Reply Segments", compute="_compute_reply_cost")
+    reply_segments = fields.Integer("Segments of the Reply", compute="_compute_reply_cost")
     reply_cost_display = fields.Char("Reply Cost", compute="_compute_reply_cost")
     reply_route = fields.Char("Reply From", compute="_compute_reply_route",
                               help="Where the reply leaves from: the premium short code the person wrote to (with "

@@ -31,3 +31,4 @@ from . import test_send_feedback_tours
 from . import test_sms_conversation
 from . import test_sms_team
 from . import test_sms_conversation_access
+from . import test_sms_conversation_tour

@@ -27,3 +27,4 @@ from . import sms_conversation
 from . import africastalking_inbound_conversation
 from . import sms_sms_conversation
 from . import africastalking_message_conversation
+from . import res_partner_conversation

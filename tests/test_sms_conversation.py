@@ -221,3 +221,18 @@ class TestSmsConversationReply(AfricasTalkingHttpCase):
             conversation.action_send_reply()
         self.run_sms_queue()
         self.assertNothingSent()
+
+
+@tagged("post_install", "-at_install")
+class TestSmsConversationFromContact(AfricasTalkingHttpCase):
+
+    def test_contact_opens_its_thread(self):
+        partner = self.partners[2].with_user(self.user_marketing)
+        action = partner.action_open_sms_conversation()
+        conversation = self.env["sms.conversation"].browse(action["res_id"])
+        self.assertEqual((conversation.number, conversation.company_id), ("+254711000002", self.env.company))
+        self.assertEqual(conversation.partner_ids, self.partners[2])
+        self.assertEqual(partner.action_open_sms_conversation()["res_id"], conversation.id, "one thread per number")
+        nobody = self.env["res.partner"].create({"name": "No phone"}).with_user(self.user_marketing)
+        with self.assertRaises(UserError):
+            nobody.action_open_sms_conversation()

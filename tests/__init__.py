@@ -32,3 +32,4 @@ from . import test_sms_conversation
 from . import test_sms_team
 from . import test_sms_conversation_access
 from . import test_sms_conversation_tour
+from . import test_sms_conversation_timing

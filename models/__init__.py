@@ -38,3 +38,8 @@ from . import sms_sms_spend
 from . import mailing_mailing_spend
 from . import sms_alert_spend
 from . import africastalking_account_low_balance
+from . import sms_conversation
+from . import africastalking_inbound_conversation
+from . import sms_sms_conversation
+from . import africastalking_message_conversation
+from . import res_partner_conversation

@@ -36,3 +36,7 @@ from . import test_low_balance
 from . import test_sms_team
 from . import test_sms_team_lists
 from . import test_mailing_approval
+from . import test_sms_conversation
+from . import test_sms_conversation_access
+from . import test_sms_conversation_tour
+from . import test_sms_conversation_timing

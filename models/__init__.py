@@ -2,6 +2,9 @@ from . import africastalking_account
 from . import africastalking_message
 from . import africastalking_delivery_report
 from . import africastalking_inbound
+from . import africastalking_inbound_keyword
+from . import sms_keyword
+from . import sms_keyword_action
 from . import africastalking_rate
 from . import res_company
 from . import res_partner

@@ -1,0 +1,127 @@
+import logging
+from datetime import timedelta
+
+from odoo import fields, models
+
+from ..tools.phone import normalize_number
+from .africastalking_inbound import KEYWORD_REPLY_INTERVAL_MINUTES
+
+_logger = logging.getLogger(__name__)
+
+
+class AfricasTalkingInbound(models.Model):
+    """Custom keywords (sms.keyword): an ordinary inbound SMS equal to one of them runs its actions."""
+
+    _inherit = "africastalking.inbound"
+
+    sms_keyword_id = fields.Many2one("sms.keyword", "Custom Keyword", readonly=True, index="btree_not_null",
+                                     ondelete="set null")
+
+    def _process_message(self):
+        keyword = self.env["sms.keyword"]._match(self.company_id, self.text, self.to_number)
+        if not keyword:
+            return super()._process_message()
+        self.sms_keyword_id = keyword
+        keyword.action_ids._run(self)
+        return True
+
+    # ------------------------------------------------------------------
+    # What the actions do
+    # ------------------------------------------------------------------
+
+    def _subscribe_to_list(self, mailing_list):
+        """Subscribe the sender's number to ``mailing_list``: their mailing contact on it when there is one (an
+        opt-out is lifted), else a new mailing contact. Returns the subscription."""
+        self.ensure_one()
+        Subscription = self.env["mailing.subscription"]
+        contacts = self.mailing_contact_ids.filtered(lambda contact: contact.phone_sanitized == self.from_number)
+        subscription = Subscription.search([("contact_id", "in", contacts.ids), ("list_id", "=", mailing_list.id)],
+                                           limit=1)
+        if subscription:
+            if subscription.opt_out:
+                subscription.opt_out = False
+            return subscription
+        contact = contacts[:1] or self.env["mailing.contact"].create({
+            "name": self.partner_ids[:1].name or self.from_number,
+            "mobile": self.from_number,
+            "country_id": self.company_id.country_id.id,
+        })
+        self.mailing_contact_ids = [fields.Command.link(contact.id)]
+        return Subscription.create({"contact_id": contact.id, "list_id": mailing_list.id})
+
+    def _unsubscribe_from_list(self, mailing_list):
+        self.ensure_one()
+        subscriptions = self.env["mailing.subscription"].search([
+            ("contact_id.phone_sanitized", "=", self.from_number), ("list_id", "=", mailing_list.id),
+            ("opt_out", "=", False),
+        ])
+        subscriptions.write({"opt_out": True})
+        return subscriptions
+
+    def _sms_reply_language(self):
+        """'sw' or 'en' when the sender is a known contact with that language, else None (both texts).
+
+        The STOP / START / HELP replies carry English and Swahili in one SMS; a keyword's reply does the same for a
+        number Odoo does not know, and speaks the contact's language when it knows them."""
+        lang = (self.partner_ids[:1].lang or "").lower()
+        if lang.startswith("sw"):
+            return "sw"
+        if lang.startswith("en"):
+            return "en"
+        return None
+
+    def _bilingual_text(self, text_en, text_sw):
+        text_en, text_sw = (text_en or "").strip(), (text_sw or "").strip()
+        language = self._sms_reply_language()
+        if language == "sw" and text_sw:
+            return text_sw
+        if language == "en" and text_en:
+            return text_en
+        return " ".join(text for text in (text_en, text_sw) if text)
+
+    def _send_bilingual_reply(self, text_en, text_sw):
+        """Answer the sender with the text in their language, through the SMS queue like the STOP replies (the
+        company's account, its spending): at most one answer per keyword and number per reply window."""
+        self.ensure_one()
+        body = self._bilingual_text(text_en, text_sw)
+        if not body:
+            return self.env["sms.sms"]
+        if not normalize_number(self.from_number, self.company_id.country_id.code or None).valid:
+            _logger.info("No keyword reply to inbound SMS %s: the sender's number is not a valid phone number",
+                         self.id)
+            return self.env["sms.sms"]
+        if self._keyword_recently_answered():
+            _logger.info("No keyword reply to inbound SMS %s: that number got one less than %s minutes ago",
+                         self.id, KEYWORD_REPLY_INTERVAL_MINUTES)
+            return self.env["sms.sms"]
+        return self._queue_reply(body)
+
+    def _queue_reply(self, body):
+        sms = self.env["sms.sms"].create({
+            "number": self.from_number,
+            "body": body,
+            "partner_id": self.partner_ids[:1].id,
+            "company_id": self.company_id.id,
+            "at_origin": "keyword",
+        })
+        if not self.reply_sms_uuid:
+            self.reply_sms_uuid = sms.uuid
+        sms._send()
+        return sms
+
+    def _keyword_recently_answered(self):
+        self.ensure_one()
+        since = fields.Datetime.now() - timedelta(minutes=KEYWORD_REPLY_INTERVAL_MINUTES)
+        return bool(self.search_count([
+            ("id", "!=", self.id), ("company_id", "=", self.company_id.id), ("from_number", "=", self.from_number),
+            ("sms_keyword_id", "=", self.sms_keyword_id.id), ("reply_sms_uuid", "!=", False),
+            ("create_date", ">=", since),
+        ], limit=1))
+
+    def _sms_conversation(self):
+        """The conversation of this SMS, once conversations exist (None until then)."""
+        return None
+
+    def _sms_activity_target(self):
+        """The record an activity about this SMS goes on: the conversation, else the sender's contact."""
+        return self._sms_conversation() or self.partner_ids[:1]

@@ -44,6 +44,7 @@
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
         "views/sms_keyword_views.xml",
+        "views/sms_consent_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -2,9 +2,6 @@ from . import africastalking_account
 from . import africastalking_message
 from . import africastalking_delivery_report
 from . import africastalking_inbound
-from . import africastalking_inbound_keyword
-from . import sms_keyword
-from . import sms_keyword_action
 from . import africastalking_rate
 from . import res_company
 from . import res_partner
@@ -25,3 +22,13 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import africastalking_inbound_keyword
+from . import sms_keyword
+from . import sms_keyword_action
+from . import sms_consent
+from . import phone_blacklist_consent
+from . import mailing_subscription
+from . import mailing_mailing_consent
+from . import africastalking_message_consent
+from . import res_partner_consent
+from . import mailing_list_consent

@@ -1,10 +1,11 @@
 import logging
 from datetime import timedelta
 
-from odoo import fields, models
+from odoo import _, api, fields, models
 
 from ..tools.phone import normalize_number
 from .africastalking_inbound import KEYWORD_REPLY_INTERVAL_MINUTES
+from .sms_consent import CONSENT_EVIDENCE_KEY, CONSENT_INBOUND_KEY, CONSENT_SOURCE_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -16,6 +17,23 @@ class AfricasTalkingInbound(models.Model):
 
     sms_keyword_id = fields.Many2one("sms.keyword", "Custom Keyword", readonly=True, index="btree_not_null",
                                      ondelete="set null")
+
+    def _with_consent_source(self, source):
+        """This SMS as the evidence of the consent changes made while handling it."""
+        self.ensure_one()
+        evidence = _("SMS “%(text)s” (AT id %(id)s)", text=(self.text or "").strip()[:80], id=self.at_message_id or "-")
+        return self.with_context(**{CONSENT_SOURCE_KEY: source, CONSENT_INBOUND_KEY: self.id,
+                                    CONSENT_EVIDENCE_KEY: evidence})
+
+    def _apply_keyword(self):
+        return super(AfricasTalkingInbound, self._with_consent_source("keyword"))._apply_keyword()
+
+    @api.model
+    def _process_opt_out(self, account, opt_out):
+        evidence = _("Africa's Talking opt-out callback (sender %s)", opt_out.sender_id or "-")
+        return super(AfricasTalkingInbound, self.with_context(**{
+            CONSENT_SOURCE_KEY: "at_optout", CONSENT_EVIDENCE_KEY: evidence,
+        }))._process_opt_out(account, opt_out)
 
     def _process_message(self):
         keyword = self.env["sms.keyword"]._match(self.company_id, self.text, self.to_number)
@@ -29,19 +47,20 @@ class AfricasTalkingInbound(models.Model):
     # What the actions do
     # ------------------------------------------------------------------
 
-    def _subscribe_to_list(self, mailing_list):
+    def _subscribe_to_list(self, mailing_list, source="keyword_join"):
         """Subscribe the sender's number to ``mailing_list``: their mailing contact on it when there is one (an
         opt-out is lifted), else a new mailing contact. Returns the subscription."""
         self.ensure_one()
-        Subscription = self.env["mailing.subscription"]
-        contacts = self.mailing_contact_ids.filtered(lambda contact: contact.phone_sanitized == self.from_number)
+        inbound = self._with_consent_source(source)
+        Subscription = inbound.env["mailing.subscription"]
+        contacts = inbound.mailing_contact_ids.filtered(lambda contact: contact.phone_sanitized == self.from_number)
         subscription = Subscription.search([("contact_id", "in", contacts.ids), ("list_id", "=", mailing_list.id)],
                                            limit=1)
         if subscription:
             if subscription.opt_out:
                 subscription.opt_out = False
             return subscription
-        contact = contacts[:1] or self.env["mailing.contact"].create({
+        contact = contacts[:1] or inbound.env["mailing.contact"].create({
             "name": self.partner_ids[:1].name or self.from_number,
             "mobile": self.from_number,
             "country_id": self.company_id.country_id.id,
@@ -49,9 +68,10 @@ class AfricasTalkingInbound(models.Model):
         self.mailing_contact_ids = [fields.Command.link(contact.id)]
         return Subscription.create({"contact_id": contact.id, "list_id": mailing_list.id})
 
-    def _unsubscribe_from_list(self, mailing_list):
+    def _unsubscribe_from_list(self, mailing_list, source="keyword_leave"):
         self.ensure_one()
-        subscriptions = self.env["mailing.subscription"].search([
+        inbound = self._with_consent_source(source)
+        subscriptions = inbound.env["mailing.subscription"].search([
             ("contact_id.phone_sanitized", "=", self.from_number), ("list_id", "=", mailing_list.id),
             ("opt_out", "=", False),
         ])

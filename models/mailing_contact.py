@@ -17,7 +17,7 @@ class MailingContact(models.Model):
     def create(self, vals_list):
         contacts = super().create(vals_list)
         # list_ids is a many2many on the subscription table, written past mailing.subscription's consent hooks.
-        with_lists = [contact.id for contact, vals in zip(contacts, vals_list) if vals.get("list_ids")]
+        with_lists = [contact.id for contact, vals in zip(contacts, vals_list, strict=True) if vals.get("list_ids")]
         if with_lists:
             Subscription = self.env["mailing.subscription"]
             Subscription._record_sms_consent_changes({}, Subscription._sms_pairs(contact_ids=with_lists))

@@ -10,7 +10,8 @@ class MailingList(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         lists = super().create(vals_list)
-        with_contacts = [mailing_list.id for mailing_list, vals in zip(lists, vals_list) if vals.get("contact_ids")]
+        with_contacts = [mailing_list.id for mailing_list, vals in zip(lists, vals_list, strict=True)
+                         if vals.get("contact_ids")]
         if with_contacts:
             Subscription = self.env["mailing.subscription"]
             Subscription._record_sms_consent_changes({}, Subscription._sms_pairs(list_ids=with_contacts))

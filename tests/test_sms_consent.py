@@ -73,7 +73,8 @@ class TestSmsConsent(JsonRpcMixin, KeywordCaseMixin, AfricasTalkingHttpCase):
         self.student_subscription(number).opt_out = True
         start = self.sms_in(number, "anza")
         records = self.history(number).filtered(lambda r: r.inbound_id == start)
-        self.assertEqual(sorted(records.mapped(lambda r: (r.consent, r.scope))), [("opt_in", "all"), ("opt_in", "list")])
+        self.assertEqual(sorted(records.mapped(lambda r: (r.consent, r.scope))),
+                         [("opt_in", "all"), ("opt_in", "list")])
         self.assertEqual(records.filtered(lambda r: r.scope == "list").list_name, "Students")
         self.assertEqual(set(records.mapped("source")), {"keyword"})
 

@@ -13,8 +13,8 @@ from odoo.tools import email_normalize
 from odoo.tools.misc import clean_context
 from odoo.tools.translate import _lt
 
-from ..tools import contact_files
 from ..models.sms_consent import CONSENT_EVIDENCE_KEY, CONSENT_SOURCE_KEY
+from ..tools import contact_files
 from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table, write_safe_csv_row
 from ..tools.keywords import normalize_keyword
@@ -30,8 +30,8 @@ CONTACT_COLUMNS = ("name", "mobile", "phone_sanitized", "email", "email_normaliz
                    "message_bounce")
 SUBSCRIPTION_COLUMNS = ("contact_id", "list_id", "opt_out", "opt_out_datetime")
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
-CONSENT_COLUMNS = ("date", "number", "consent", "scope", "mailing_list_id", "list_name", "source", "evidence", "user_id",
-                   "company_id", *LOG_COLUMNS)
+CONSENT_COLUMNS = ("date", "number", "consent", "scope", "mailing_list_id", "list_name", "source", "evidence",
+                   "user_id", "company_id", *LOG_COLUMNS)
 PREVIEW_ROWS = 20
 # Outcomes of a row that import it (see _RowJudge); the others reject it.
 ACCEPTED_KINDS = ("create", "subscribe")
@@ -561,7 +561,7 @@ class _Importer:
         opt_out_date = cr.now()
         subscriptions = [(contact_id, list_id, "t" if opt_out else "f", opt_out_date if opt_out else None, *log)
                          for contact_id, list_id, opt_out in to_subscribe]
-        numbers = dict(zip(contact_ids, (parsed.e164 for parsed in to_create)))
+        numbers = dict(zip(contact_ids, (parsed.e164 for parsed in to_create), strict=True))
         if to_subscribe:
             self.env.cr.execute("SELECT id, phone_sanitized FROM mailing_contact WHERE id = ANY(%s)",
                                 ([contact_id for contact_id, _list_id, _opt_out in to_subscribe],))

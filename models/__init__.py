@@ -32,3 +32,6 @@ from . import mailing_mailing_consent
 from . import africastalking_message_consent
 from . import res_partner_consent
 from . import mailing_list_consent
+from . import res_company_keyword
+from . import res_config_settings_keyword
+from . import sms_opt_in_request

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
+from ..tools.keywords import is_confirmation
 from ..tools.phone import normalize_number
 from .africastalking_inbound import KEYWORD_REPLY_INTERVAL_MINUTES
 from .sms_consent import CONSENT_EVIDENCE_KEY, CONSENT_INBOUND_KEY, CONSENT_SOURCE_KEY
@@ -36,6 +37,8 @@ class AfricasTalkingInbound(models.Model):
         }))._process_opt_out(account, opt_out)
 
     def _process_message(self):
+        if is_confirmation(self.text) and self._confirm_opt_in():
+            return True
         keyword = self.env["sms.keyword"]._match(self.company_id, self.text, self.to_number)
         if not keyword:
             return super()._process_message()
@@ -67,6 +70,42 @@ class AfricasTalkingInbound(models.Model):
         })
         self.mailing_contact_ids = [fields.Command.link(contact.id)]
         return Subscription.create({"contact_id": contact.id, "list_id": mailing_list.id})
+
+    def _request_confirmation(self, mailing_list, keyword):
+        """Double opt-in: remember the join and ask the number to confirm it; nothing is subscribed yet."""
+        self.ensure_one()
+        number = self.from_number
+        if self.env["mailing.subscription"].search_count([
+                ("contact_id.phone_sanitized", "=", number), ("list_id", "=", mailing_list.id),
+                ("opt_out", "=", False)], limit=1):
+            return self.env["sms.opt.in.request"]
+        Request = self.env["sms.opt.in.request"]
+        pending = Request._pending(self.company_id, number).filtered(
+            lambda request: request.mailing_list_id == mailing_list)
+        if pending:
+            return pending  # already asked; a second JOIN within the window does not send a second SMS
+        request = Request.create({
+            "number": number, "mailing_list_id": mailing_list.id, "keyword_id": keyword.id,
+            "company_id": self.company_id.id, "inbound_id": self.id,
+            "deadline": Request._deadline_for(self.company_id),
+        })
+        inbound = self._with_consent_source("double_opt_in_request")
+        inbound.env["sms.consent"]._record([number], "requested", mailing_list=mailing_list)
+        sms = self._send_bilingual_reply(*keyword._confirmation_texts(mailing_list))
+        request.confirmation_sms_uuid = sms.uuid or False
+        return request
+
+    def _confirm_opt_in(self):
+        """A YES / NDIO within the window of pending joins of this number: subscribe them. False when nothing waited
+        (or it came too late): the SMS is then an ordinary message."""
+        self.ensure_one()
+        requests = self.env["sms.opt.in.request"]._pending(self.company_id, self.from_number)
+        if not requests:
+            return False
+        for request in requests:
+            self._subscribe_to_list(request.mailing_list_id, source="double_opt_in_confirm")
+        requests.write({"state": "confirmed", "confirm_inbound_id": self.id})
+        return True
 
     def _unsubscribe_from_list(self, mailing_list, source="keyword_leave"):
         self.ensure_one()

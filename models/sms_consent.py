@@ -45,7 +45,10 @@ class SmsConsent(models.Model):
 
     date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now, index=True)
     number = fields.Char(required=True, readonly=True, index=True)
-    consent = fields.Selection([("opt_in", "Opt-in"), ("opt_out", "Opt-out")], required=True, readonly=True)
+    consent = fields.Selection(
+        [("opt_in", "Opt-in"), ("opt_out", "Opt-out"), ("requested", "Opt-in requested (unconfirmed)")],
+        required=True, readonly=True,
+        help="'Opt-in requested': a keyword join waiting for its double opt-in confirmation; it subscribes nothing.")
     scope = fields.Selection([("all", "All SMS mailings (blacklist)"), ("list", "Mailing list")],
                              required=True, readonly=True, default="all")
     mailing_list_id = fields.Many2one("mailing.list", "Mailing List", readonly=True, ondelete="set null",

@@ -27,6 +27,20 @@ class SmsKeyword(models.Model):
     )
     short_code_normalized = fields.Char(compute="_compute_normalized", store=True, index=True)
     action_ids = fields.One2many("sms.keyword.action", "keyword_id", string="Actions", copy=True)
+    double_opt_in = fields.Boolean(
+        "Double Opt-in",
+        help="A join only counts once the number answers YES (or NDIO) to a confirmation SMS within the "
+        "confirmation window (Settings). On for every keyword when the company setting is on.",
+    )
+    confirmation_en = fields.Text(
+        "Confirmation (English)",
+        default="Reply YES to confirm you want to receive SMS from %(list)s.",
+        help="The confirmation SMS of a double opt-in; %(list)s is the list's name.",
+    )
+    confirmation_sw = fields.Text(
+        "Confirmation (Swahili)",
+        default="Jibu NDIO kuthibitisha unataka kupokea SMS za %(list)s.",
+    )
     subscription_list_id = fields.Many2one(
         "mailing.list", "Premium Subscription List", ondelete="restrict",
         help="Africa's Talking premium subscriptions of this short code and keyword (subscription notifications, "
@@ -84,6 +98,21 @@ class SmsKeyword(models.Model):
             ("short_code_normalized", "in", [normalize_sender(to) or "*", "*"]),
         ])
         return candidates.sorted(lambda keyword: keyword.short_code_normalized == "*")[:1]
+
+    def _double_opt_in_required(self):
+        self.ensure_one()
+        return self.double_opt_in or self.company_id.sudo().sms_double_opt_in
+
+    def _confirmation_texts(self, mailing_list):
+        """The confirmation SMS (English, Swahili) with the list's name; a broken placeholder leaves it as typed."""
+        self.ensure_one()
+        texts = []
+        for text in (self.confirmation_en, self.confirmation_sw):
+            try:
+                texts.append((text or "") % {"list": mailing_list.name})
+            except (KeyError, ValueError, TypeError):
+                texts.append(text or "")
+        return texts
 
     def action_view_inbound(self):
         self.ensure_one()

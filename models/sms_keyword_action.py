@@ -69,7 +69,11 @@ class SmsKeywordAction(models.Model):
             getattr(action, "_run_%s" % action.action_type)(inbound)
 
     def _run_list_join(self, inbound):
-        inbound._subscribe_to_list(self.mailing_list_id)
+        keyword = self.keyword_id
+        if keyword._double_opt_in_required():
+            inbound._request_confirmation(self.mailing_list_id, keyword)
+        else:
+            inbound._subscribe_to_list(self.mailing_list_id)
 
     def _run_list_leave(self, inbound):
         inbound._unsubscribe_from_list(self.mailing_list_id)

@@ -30,3 +30,4 @@ from . import test_send_feedback
 from . import test_send_feedback_tours
 from . import test_sms_keywords
 from . import test_sms_consent
+from . import test_sms_double_opt_in

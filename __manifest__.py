@@ -16,6 +16,8 @@
     },
     "data": [
         "security/sms_africastalking_security.xml",
+        "security/sms_team_security.xml",
+        "security/sms_conversation_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",
@@ -43,6 +45,8 @@
         "wizard/sms_composer_views.xml",
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
+        "views/sms_conversation_views.xml",
+        "views/sms_team_views.xml",
         "views/sms_keyword_views.xml",
         "views/sms_consent_views.xml",
     ],

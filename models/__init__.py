@@ -11,6 +11,7 @@ from . import sms_tracker
 from . import sms_budget
 from . import mailing_contact
 from . import mailing_trace
+from . import sms_team
 from . import mailing_list
 from . import mailing_mailing
 from . import utm_campaign
@@ -22,6 +23,10 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import sms_conversation
+from . import africastalking_inbound_conversation
+from . import sms_sms_conversation
+from . import africastalking_message_conversation
 from . import africastalking_inbound_keyword
 from . import sms_keyword
 from . import sms_keyword_action

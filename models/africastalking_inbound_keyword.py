@@ -156,13 +156,23 @@ class AfricasTalkingInbound(models.Model):
         return self._queue_reply(body)
 
     def _queue_reply(self, body):
-        sms = self.env["sms.sms"].create({
+        """Queue ``body`` to the sender in their thread; an SMS received on a premium short code is answered from
+        that short code with its linkId (once, as conversation replies do), others from the account's sender."""
+        conversation = self._sms_conversation()
+        values = {
             "number": self.from_number,
             "body": body,
             "partner_id": self.partner_ids[:1].id,
             "company_id": self.company_id.id,
             "at_origin": "keyword",
-        })
+            "conversation_id": conversation.id,
+        }
+        premium = self.link_id and self.to_number and not self.link_reply_uuid
+        if premium:
+            values.update(at_short_code=self.to_number, at_link_id=self.link_id)
+        sms = self.env["sms.sms"].create(values)
+        if premium:
+            self.link_reply_uuid = sms.uuid
         if not self.reply_sms_uuid:
             self.reply_sms_uuid = sms.uuid
         sms._send()
@@ -178,8 +188,12 @@ class AfricasTalkingInbound(models.Model):
         ], limit=1))
 
     def _sms_conversation(self):
-        """The conversation of this SMS, once conversations exist (None until then)."""
-        return None
+        """The thread of this SMS: attached now when a keyword action needs it before the inbound hook of the
+        conversations attaches it (which then leaves it as it is)."""
+        self.ensure_one()
+        if not self.conversation_id:
+            self.env["sms.conversation"].sudo()._attach_inbound(self, unread=not self.keyword)
+        return self.conversation_id
 
     def _sms_activity_target(self):
         """The record an activity about this SMS goes on: the conversation, else the sender's contact."""

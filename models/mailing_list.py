@@ -1,8 +1,15 @@
-from odoo import models
+from odoo import fields, models
 
 
 class MailingList(models.Model):
     _inherit = "mailing.list"
+
+    # Owning teams: only their members (and SMS managers) see and message the list; no team = everyone's list.
+    sms_team_ids = fields.Many2many(
+        "sms.team", "sms_team_mailing_list_rel", "list_id", "team_id", string="SMS Teams",
+        help="Teams owning this list: only their members and SMS managers see and message it. "
+             "A list owned by no team is visible to every marketing user.",
+    )
 
     def _mailing_get_opt_out_list_sms(self, mailing):
         """Stock's rule (opted out of one of the lists and opted in to none of them) in one query.

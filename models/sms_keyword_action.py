@@ -83,10 +83,10 @@ class SmsKeywordAction(models.Model):
 
     def _run_assign(self, inbound):
         conversation = inbound._sms_conversation()
-        if conversation is None:
+        if not conversation:
             _logger.info("Keyword %s: no conversation to assign for inbound SMS %s", self.keyword_id.id, inbound.id)
             return
-        conversation.write({"user_id": self.user_id.id})
+        conversation._assign(user=self.user_id)
 
     def _run_activity(self, inbound):
         record = inbound._sms_activity_target()

@@ -28,6 +28,9 @@ from . import test_unsubscribe_tokens
 from . import test_import_hardening
 from . import test_send_feedback
 from . import test_send_feedback_tours
+from . import test_sms_conversation
+from . import test_sms_team
+from . import test_sms_conversation_access
 from . import test_sms_keywords
 from . import test_sms_consent
 from . import test_sms_double_opt_in

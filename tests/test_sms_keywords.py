@@ -10,10 +10,10 @@ from .common import AfricasTalkingHttpCase
 class KeywordCaseMixin:
     """Helpers shared by the keyword, consent, double opt-in, poll and premium tests."""
 
-    def sms_in(self, number, text, to="12345", link_id=None):
+    def sms_in(self, number, text, to="12345", link_id=None, premium=False):
         """The phone ``number`` texts ``text`` to ``to``: the simulator posts it to Odoo's inbound route."""
         self.env.flush_all()
-        status = self.simulator.send_inbound(number, text, to=to, link_id=link_id)
+        status = self.simulator.send_inbound(number, text, to=to, link_id=link_id, premium=premium)
         self.env.invalidate_all()
         self.assertEqual(status, 200)
         return self.env["africastalking.inbound"].search([("from_number", "=", number)], limit=1)
@@ -98,12 +98,32 @@ class TestSmsKeywords(KeywordCaseMixin, AfricasTalkingHttpCase):
     def test_activity_for_user(self):
         self.make_keyword("CALL ME", {"action_type": "activity", "user_id": self.user_marketing.id,
                                       "activity_summary": "Call the parent back"})
-        self.sms_in("+254711000002", "call me")
-        activity = self.partners[2].activity_ids
-        self.assertEqual(len(activity), 1)
+        inbound = self.sms_in("+254711000002", "call me")
+        activity = inbound.conversation_id.activity_ids
+        self.assertEqual(len(activity), 1, "the activity is on the number's conversation")
         self.assertEqual(activity.user_id, self.user_marketing)
         self.assertEqual(activity.summary, "Call the parent back")
         self.assertIn("call me", activity.note)
+
+    def test_assign_conversation(self):
+        self.make_keyword("COUNSELLOR", {"action_type": "assign", "user_id": self.user_marketing.id})
+        inbound = self.sms_in("+254711000001", "Counsellor")
+        conversation = self.env["sms.conversation"].search([("number", "=", "+254711000001")])
+        self.assertEqual(len(conversation), 1, "one thread, attached once")
+        self.assertEqual(inbound.conversation_id, conversation)
+        self.assertEqual(conversation.user_id, self.user_marketing)
+        self.assertEqual(conversation.unread_count, 1)
+        self.assertIn(conversation, self.env["sms.conversation"].with_user(self.user_marketing).search([]))
+
+    def test_reply_to_premium_short_code_uses_link_id(self):
+        self.make_keyword("RESULTS", {"action_type": "reply", "reply_en": "Results are out on Friday."},
+                          short_code="22384")
+        inbound = self.sms_in("+254711000001", "results", to="22384", premium=True)
+        self.run_sms_queue()
+        (sent,) = self.simulator.messages
+        self.assertEqual((sent["sender_id"], sent["premium"], sent["link_id"]),
+                         ("22384", True, self.simulator.link_id_of("+254711000001")))
+        self.assertTrue(inbound.link_reply_uuid, "the linkId is used once")
 
     def test_forward_to_email(self):
         self.make_keyword("ABSENT", {"action_type": "email", "email_to": "registrar@school.example"})

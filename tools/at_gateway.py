@@ -80,10 +80,21 @@ class SendResult:
 
 @dataclass
 class OutgoingMessage:
-    """One text for many recipients; ``recipients`` maps each E.164 number to the caller's key for it."""
+    """One text for many recipients; ``recipients`` maps each E.164 number to the caller's key for it.
+
+    With ``short_code`` it is a premium answer (AT's ``send_premium``): it leaves from that short code with
+    ``bulkSMSMode=0`` and, for an answer to an on-demand message, the inbound ``link_id`` (and ``keyword``).
+    """
 
     body: str
     recipients: dict = field(default_factory=dict)
+    short_code: str | None = None
+    link_id: str | None = None
+    keyword: str | None = None
+
+    @property
+    def is_premium(self):
+        return bool(self.short_code)
 
 
 class GatewayError(Exception):
@@ -223,10 +234,10 @@ class AfricasTalkingGateway:
             numbers = list(valid)
             for start in range(0, len(numbers), self.max_recipients):
                 chunk = {number: valid[number] for number in numbers[start:start + self.max_recipients]}
-                requests_to_send.append((message.body, chunk))
+                requests_to_send.append((message.body, chunk, message if message.is_premium else None))
         enqueue = self.enqueue
         if enqueue is None:
-            enqueue = sum(len(chunk) for _body, chunk in requests_to_send) > 1
+            enqueue = sum(len(chunk) for _body, chunk, _premium in requests_to_send) > 1
         if len(requests_to_send) == 1:
             results.extend(self._send_one_request(*requests_to_send[0], enqueue=enqueue))
         elif requests_to_send:
@@ -236,13 +247,21 @@ class AfricasTalkingGateway:
                     results.extend(chunk_results)
         return results
 
-    def _send_one_request(self, body, recipients, enqueue=False):
+    def _request(self, body, recipients, enqueue, premium):
+        """The SDK call: a bulk send from the account's sender id, or a premium send from a short code."""
+        if premium is not None:
+            return self._service().send_premium(body, premium.short_code, list(recipients),
+                                                keyword=premium.keyword or None, link_id=premium.link_id or None,
+                                                timeout=self.timeout)
+        return self._service().send(body, list(recipients), sender_id=self.sender_id, enqueue=enqueue,
+                                    timeout=self.timeout)
+
+    def _send_one_request(self, body, recipients, premium=None, enqueue=False):
         """One AT request for one text; never raises: every recipient gets a result."""
         attempt = 0
         while True:
             try:
-                answer = self._service().send(body, list(recipients), sender_id=self.sender_id,
-                                              enqueue=enqueue, timeout=self.timeout)
+                answer = self._request(body, recipients, enqueue, premium)
             except requests.exceptions.RequestException as exc:
                 if _never_reached_server(exc) and attempt < self.connect_retries:
                     attempt += 1

@@ -183,9 +183,14 @@ class _Message:
     intermediate_done: bool = False
     final_done: bool = False
     seq: int = 0  # arrival order among messages and phone events, for the phone threads
+    # A premium send (AT's send_premium: bulkSMSMode=0 from a short code), with the linkId it answers.
+    premium: bool = False
+    link_id: str | None = None
+    keyword: str | None = None
 
     PUBLIC_FIELDS = ('id', 'number', 'text', 'sender_id', 'username', 'status_code', 'status', 'cost', 'parts',
-                     'delivery_status', 'failure_reason', 'network_code', 'created_at', 'enqueue')
+                     'delivery_status', 'failure_reason', 'network_code', 'created_at', 'enqueue', 'premium',
+                     'link_id', 'keyword')
 
     @property
     def accepted(self):
@@ -208,11 +213,12 @@ class _PhoneEvent:
     seq: int
     http_status: int | None = None  # Odoo's answer to the callback; None while posting or when unreachable
     answered: bool = False
+    link_id: str | None = None  # the linkId AT gave an SMS to a premium short code
 
     def as_entry(self):
         return {'direction': 'sent', 'kind': self.kind, 'id': self.id, 'number': self.number, 'text': self.text,
                 'to': self.to, 'created_at': self.created_at, 'http_status': self.http_status,
-                'answered': self.answered}
+                'answered': self.answered, 'link_id': self.link_id}
 
 
 def _thread_entry(message):
@@ -221,7 +227,8 @@ def _thread_entry(message):
             'sender_id': message.sender_id, 'parts': message.parts, 'cost': message.cost,
             'created_at': message.created_at, 'delivery_status': message.delivery_status or 'Pending',
             'failure_reason': message.failure_reason, 'final': message.final_done,
-            'fate_status': message.fate_status, 'fate_reason': message.fate_reason}
+            'fate_status': message.fate_status, 'fate_reason': message.fate_reason,
+            'premium': message.premium, 'link_id': message.link_id}
 
 
 @dataclass
@@ -410,7 +417,9 @@ class ATSimulator:
             self._accepted_keys = set()
             self._counters = dict.fromkeys(
                 ('requests', 'send_requests', 'messages', 'accepted', 'rejected', 'duplicates', 'faults',
-                 'reports_posted', 'enqueued'), 0)
+                 'reports_posted', 'enqueued', 'premium'), 0)
+            # linkId -> (number, short code) of the SMS phones sent to a premium short code
+            self._link_ids = {}
             self._faults = []
             self._number_rules = {}
             self._delivery_rules = {}
@@ -693,14 +702,30 @@ class ATSimulator:
 
     # ------------------------------------------------------------------ inbound and opt-out
 
-    def send_inbound(self, from_number, text, to='12345', link_id=None):
+    def send_inbound(self, from_number, text, to='12345', link_id=None, premium=False):
         """POST an AT-shaped incoming SMS to the inbound callback; returns its HTTP status (None if
-        unreachable). Raises RuntimeError when no inbound URL is configured."""
+        unreachable). Raises RuntimeError when no inbound URL is configured.
+
+        ``premium``: the SMS goes to the premium short code ``to``: AT gives it a new linkId (unless ``link_id`` is
+        given), which a premium answer to this number from that short code must carry (see :meth:`link_id_of`).
+        """
         url = self._required_callback_url('inbound')
         event = self._record_phone_event('reply', from_number, text, to)
+        if premium and not link_id:
+            link_id = 'SampleLinkId%s' % uuid.uuid4().hex[:12]
+        if link_id:
+            with self._lock:
+                event.link_id = link_id
+                self._link_ids[link_id] = (from_number, to)
         form = {'date': _utc_now().strftime('%Y-%m-%d %H:%M:%S'), 'from': from_number, 'id': event.id,
                 'linkId': link_id or '', 'text': text, 'to': to, 'networkCode': _network_code(from_number)}
         return self._answer_phone_event(event, self._post_form(url, form))
+
+    def link_id_of(self, from_number):
+        """The linkId of the newest SMS ``from_number`` sent to a premium short code (None without one)."""
+        with self._lock:
+            events = [event for event in self._phone_events if event.number == from_number and event.link_id]
+            return events[-1].link_id if events else None
 
     def send_optout(self, phone_number, sender_id='AFRICASTKNG'):
         """POST an AT bulk SMS opt-out to the opt-out callback; returns its HTTP status."""
@@ -798,12 +823,17 @@ class ATSimulator:
         if not numbers:
             return _text(400, 'Missing required field: to')
         sender_id = form.get('from') or None
+        premium = form.get('bulkSMSMode') == '0'
+        if premium and not sender_id:
+            return _text(400, 'Missing required field: from (the premium short code)')
         parts = analyze(form['message']).segments
         with self._lock:
             if sender_id in self.invalid_sender_ids:
                 return _json(201, {'SMSMessageData': {'Message': 'InvalidSenderId', 'Recipients': []}})
             messages = [self._receive(number, form['message'], sender_id, form['username'], parts)
                         for number in numbers]
+            if premium:
+                self._mark_premium(messages, sender_id, form.get('linkId') or None, form.get('keyword') or None)
             if form.get('enqueue') in ('1', 'true', 'True'):
                 self._counters['enqueued'] += len(messages)
                 for message in messages:
@@ -837,6 +867,16 @@ class ATSimulator:
         self._count_received(message)
         self._messages.append(message)
         return message
+
+    def _mark_premium(self, messages, short_code, link_id, keyword):
+        """A premium send: a linkId must be one AT gave an SMS of that number to that short code, else AT's
+        report fails it with InvalidLinkId (the lock is held by the caller)."""
+        self._counters['premium'] += len(messages)
+        issued = self._link_ids.get(link_id) if link_id else None
+        for message in messages:
+            message.premium, message.link_id, message.keyword = True, link_id, keyword
+            if link_id and message.accepted and issued != (message.number, short_code):
+                message.fate_status, message.fate_reason = 'Failed', 'InvalidLinkId'
 
     def _fate_for(self, number):
         """The final delivery status of a new accepted message: its rule, else the failure rate's draw."""
@@ -1009,7 +1049,7 @@ class ATSimulator:
 
     def _control_inbound(self, data):
         status = self.send_inbound(_required(data, 'from'), _required(data, 'text'), to=data.get('to', '12345'),
-                                   link_id=data.get('link_id'))
+                                   link_id=data.get('link_id'), premium=bool(data.get('premium')))
         return {'http_status': status}
 
     def _control_optout(self, data):

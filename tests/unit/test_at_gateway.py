@@ -155,3 +155,37 @@ def test_balance(sim):
                                                 ("", (None, None)), ("KES abc", ("KES", None)), (None, (None, None))])
 def test_parse_amount(text, expected):
     assert parse_amount(text) == expected
+
+
+def test_premium_answer_leaves_from_the_short_code_with_the_link_id(sim):
+    """AT's send_premium: bulkSMSMode=0, the short code as sender, the inbound's linkId; one request each."""
+    sim.set_callback_urls(inbound="http://127.0.0.1:9/unreachable")  # the phone's SMS needs an inbound URL
+    sim.send_inbound("+254711000001", "Results please", to="22384", premium=True)
+    link_id = sim.link_id_of("+254711000001")
+    assert link_id
+    with gateway(sim) as gw:
+        results = gw.send_messages([
+            OutgoingMessage("Your results: A", {"+254711000001": "p"}, short_code="22384", link_id=link_id),
+            OutgoingMessage("Ordinary", {"+254711000002": "b"}),
+        ])
+    assert {result.key: result.state for result in results} == {"p": SUCCESS, "b": SUCCESS}
+    by_number = {message["number"]: message for message in sim.messages}
+    premium = by_number["+254711000001"]
+    assert (premium["premium"], premium["sender_id"], premium["link_id"]) == (True, "22384", link_id)
+    assert premium["enqueue"] is False, "a premium answer is never enqueued as bulk"
+    assert (by_number["+254711000002"]["premium"], by_number["+254711000002"]["sender_id"]) == (False, "SCHOOL")
+    assert sim.stats()["premium"] == 1
+
+
+def test_premium_answer_with_a_foreign_link_id_fails_in_the_report(sim):
+    sim.set_callback_urls(inbound="http://127.0.0.1:9/unreachable")
+    sim.send_inbound("+254711000001", "Results please", to="22384", premium=True)
+    link_id = sim.link_id_of("+254711000001")
+    with gateway(sim) as gw:
+        (result,) = gw.send_messages([OutgoingMessage("For you", {"+254711000002": "x"}, short_code="22384",
+                                                      link_id=link_id)])
+        (wrong_code,) = gw.send_messages([OutgoingMessage("For you", {"+254711000001": "y"}, short_code="11111",
+                                                          link_id=link_id)])
+    assert result.state == SUCCESS and wrong_code.state == SUCCESS, "AT accepts, then its report fails it"
+    fates = {(m["number"], m["sender_id"]): sim.thread(m["number"])[0]["fate_reason"] for m in sim.messages}
+    assert fates == {("+254711000002", "22384"): "InvalidLinkId", ("+254711000001", "11111"): "InvalidLinkId"}

@@ -109,6 +109,7 @@ def test_a_thread_shows_every_message_as_received_newest_first(sim):
         'direction': 'received', 'id': second, 'number': AMINA, 'text': long_text, 'sender_id': '20414',
         'parts': 2, 'cost': 'KES 1.6000', 'created_at': newest['created_at'], 'delivery_status': 'Pending',
         'failure_reason': None, 'final': False, 'fate_status': 'Success', 'fate_reason': None,
+        'premium': False, 'link_id': None,
     }
     sim.deliver_pending()
     assert [entry['delivery_status'] for entry in thread(sim, AMINA)] == ['Success', 'Success']

@@ -49,6 +49,7 @@
         "views/sms_team_views.xml",
         "views/sms_keyword_views.xml",
         "views/sms_consent_views.xml",
+        "views/sms_poll_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

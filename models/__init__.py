@@ -40,3 +40,7 @@ from . import mailing_list_consent
 from . import res_company_keyword
 from . import res_config_settings_keyword
 from . import sms_opt_in_request
+from . import sms_poll
+from . import sms_poll_answer
+from . import sms_poll_vote
+from . import mailing_mailing_poll

@@ -18,6 +18,8 @@ class AfricasTalkingInbound(models.Model):
 
     sms_keyword_id = fields.Many2one("sms.keyword", "Custom Keyword", readonly=True, index="btree_not_null",
                                      ondelete="set null")
+    sms_poll_answer_id = fields.Many2one("sms.poll.answer", "Poll Answer", readonly=True, index="btree_not_null",
+                                         ondelete="set null")
 
     def _with_consent_source(self, source):
         """This SMS as the evidence of the consent changes made while handling it."""
@@ -39,11 +41,23 @@ class AfricasTalkingInbound(models.Model):
     def _process_message(self):
         if is_confirmation(self.text) and self._confirm_opt_in():
             return True
+        if self._count_poll_vote():
+            return True
         keyword = self.env["sms.keyword"]._match(self.company_id, self.text, self.to_number)
         if not keyword:
             return super()._process_message()
         self.sms_keyword_id = keyword
         keyword.action_ids._run(self)
+        return True
+
+    def _count_poll_vote(self):
+        """A reply that answers a poll the number was sent, within its window: counted, and nothing else."""
+        answer, trace = self.env["sms.poll"]._find_answer(self.company_id, self.from_number, self.text,
+                                                          fields.Datetime.now())
+        if not answer:
+            return False
+        self.sms_poll_answer_id = answer
+        answer.poll_id._vote(answer, self, trace)
         return True
 
     # ------------------------------------------------------------------

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 
-from ..tools.keywords import is_confirmation
+from ..tools.keywords import is_confirmation, normalize_sender
 from ..tools.phone import normalize_number
 from .africastalking_inbound import KEYWORD_REPLY_INTERVAL_MINUTES
 from .sms_consent import CONSENT_EVIDENCE_KEY, CONSENT_INBOUND_KEY, CONSENT_SOURCE_KEY
@@ -65,25 +65,66 @@ class AfricasTalkingInbound(models.Model):
     # ------------------------------------------------------------------
 
     def _subscribe_to_list(self, mailing_list, source="keyword_join"):
-        """Subscribe the sender's number to ``mailing_list``: their mailing contact on it when there is one (an
-        opt-out is lifted), else a new mailing contact. Returns the subscription."""
+        """Subscribe the sender's number to ``mailing_list``, with this SMS as the consent's evidence."""
         self.ensure_one()
         inbound = self._with_consent_source(source)
-        Subscription = inbound.env["mailing.subscription"]
-        contacts = inbound.mailing_contact_ids.filtered(lambda contact: contact.phone_sanitized == self.from_number)
-        subscription = Subscription.search([("contact_id", "in", contacts.ids), ("list_id", "=", mailing_list.id)],
-                                           limit=1)
+        contacts = self.mailing_contact_ids.filtered(lambda contact: contact.phone_sanitized == self.from_number)
+        subscription = inbound._subscribe_number(self.from_number, mailing_list, self.company_id, contacts=contacts,
+                                                 name=self.partner_ids[:1].name)
+        self.mailing_contact_ids = [fields.Command.link(subscription.contact_id.id)]
+        return subscription
+
+    @api.model
+    def _subscribe_number(self, number, mailing_list, company, contacts=None, name=None):
+        """Subscribe ``number`` to ``mailing_list``: its mailing contact on the list when there is one (an opt-out
+        is lifted), else one of ``contacts`` (or of any contact with the number), else a new mailing contact.
+        Returns the subscription; the consent hooks record the change with the context's source."""
+        Subscription = self.env["mailing.subscription"]
+        if contacts is None:
+            contacts = self.env["mailing.contact"].search([("phone_sanitized", "=", number)])
+        subscription = Subscription.search([("contact_id.phone_sanitized", "=", number),
+                                            ("list_id", "=", mailing_list.id)], limit=1)
         if subscription:
             if subscription.opt_out:
                 subscription.opt_out = False
             return subscription
-        contact = contacts[:1] or inbound.env["mailing.contact"].create({
-            "name": self.partner_ids[:1].name or self.from_number,
-            "mobile": self.from_number,
-            "country_id": self.company_id.country_id.id,
+        contact = contacts[:1] or self.env["mailing.contact"].create({
+            "name": name or number, "mobile": number, "country_id": company.country_id.id,
         })
-        self.mailing_contact_ids = [fields.Command.link(contact.id)]
         return Subscription.create({"contact_id": contact.id, "list_id": mailing_list.id})
+
+    @api.model
+    def _unsubscribe_number(self, number, mailing_list):
+        subscriptions = self.env["mailing.subscription"].search([
+            ("contact_id.phone_sanitized", "=", number), ("list_id", "=", mailing_list.id), ("opt_out", "=", False),
+        ])
+        subscriptions.write({"opt_out": True})
+        return subscriptions
+
+    @api.model
+    def _process_subscription(self, account, update):
+        """AT's premium subscription notification (tools.at_callbacks.SubscriptionUpdate): the number joined
+        ('addition') or left ('deletion') the premium service of a short code and keyword; the list of the matching
+        keyword (its Premium Subscription List) follows, with a consent record. A notification for a short code
+        and keyword without a list changes nothing (logged)."""
+        company = account.company_id
+        number = self._e164(update.phone_number, company)
+        keyword = self.env["sms.keyword"]._match(company, update.keyword or "", update.short_code).filtered(
+            "subscription_list_id")
+        if not keyword:
+            keyword = self.env["sms.keyword"].search([
+                ("company_id", "=", company.id), ("subscription_list_id", "!=", False),
+                ("short_code_normalized", "=", normalize_sender(update.short_code))], limit=1)
+        if not keyword:
+            _logger.info("Premium subscription %s of short code %s, keyword %s: no keyword with a subscription "
+                         "list matches it; nothing changed", update.update_type, update.short_code, update.keyword)
+            return self.env["mailing.subscription"]
+        evidence = _("Africa's Talking subscription notification: %(type)s, short code %(code)s, keyword %(word)s",
+                     type=update.update_type, code=update.short_code, word=update.keyword or "-")
+        model = self.with_context(**{CONSENT_SOURCE_KEY: "premium", CONSENT_EVIDENCE_KEY: evidence})
+        if update.update_type == "addition":
+            return model._subscribe_number(number, keyword.subscription_list_id, company)
+        return model._unsubscribe_number(number, keyword.subscription_list_id)
 
     def _request_confirmation(self, mailing_list, keyword):
         """Double opt-in: remember the join and ask the number to confirm it; nothing is subscribed yet."""
@@ -123,13 +164,7 @@ class AfricasTalkingInbound(models.Model):
 
     def _unsubscribe_from_list(self, mailing_list, source="keyword_leave"):
         self.ensure_one()
-        inbound = self._with_consent_source(source)
-        subscriptions = inbound.env["mailing.subscription"].search([
-            ("contact_id.phone_sanitized", "=", self.from_number), ("list_id", "=", mailing_list.id),
-            ("opt_out", "=", False),
-        ])
-        subscriptions.write({"opt_out": True})
-        return subscriptions
+        return self._with_consent_source(source)._unsubscribe_number(self.from_number, mailing_list)
 
     def _sms_reply_language(self):
         """'sw' or 'en' when the sender is a known contact with that language, else None (both texts).

@@ -35,3 +35,4 @@ from . import test_sms_keywords
 from . import test_sms_consent
 from . import test_sms_double_opt_in
 from . import test_sms_poll
+from . import test_sms_premium_subscription

@@ -53,6 +53,9 @@
         "views/sms_team_views.xml",
         "wizard/sms_mailing_approval_views.xml",
         "views/mailing_mailing_approval_views.xml",
+        "views/sms_keyword_views.xml",
+        "views/sms_consent_views.xml",
+        "views/sms_poll_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

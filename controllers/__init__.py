@@ -1,1 +1,4 @@
 from . import main
+from . import consent
+from . import poll
+from . import subscription

@@ -261,11 +261,11 @@ class AfricasTalkingAccount(models.Model):
         return CALLBACK_ROUTE % (self.id, secret, kind)
 
     def _callback_urls(self, secret):
-        """``{kind: URL}`` of the three callback routes, for the plain ``secret``."""
+        """``{kind: URL}`` of the callback routes, for the plain ``secret``."""
         self.ensure_one()
         base_url = self.get_base_url()
         return {kind: url_join(base_url, self._callback_path(kind, secret))
-                for kind in ("delivery", "inbound", "optout")}
+                for kind in ("delivery", "inbound", "optout", "subscription")}
 
     @api.constrains("environment", "api_url", "username")
     def _check_endpoint(self):
@@ -329,7 +329,8 @@ class AfricasTalkingAccount(models.Model):
         urls = self._callback_urls(self._generate_callback_secret())
         message = _("New callback URLs of %(account)s, shown only now: paste them into the Africa's Talking "
                     "dashboard (the previous ones no longer work).\nDelivery reports: %(delivery)s\n"
-                    "Incoming messages: %(inbound)s\nBulk SMS opt-out: %(optout)s",
+                    "Incoming messages: %(inbound)s\nBulk SMS opt-out: %(optout)s\n"
+                    "Subscription notifications (premium): %(subscription)s",
                     account=self.name, **urls)
         action = self._notify(message, "warning")
         action["params"].update(sticky=True, title=_("Callback URLs"))

@@ -86,7 +86,7 @@ class AfricasTalkingInbound(models.Model):
         if keyword:
             inbound._apply_keyword()
         else:
-            inbound._post_on_contacts()
+            inbound._process_message()
         return inbound
 
     @api.model
@@ -186,6 +186,11 @@ class AfricasTalkingInbound(models.Model):
             ("id", "!=", self.id), ("company_id", "=", self.company_id.id), ("from_number", "=", self.from_number),
             ("keyword", "=", self.keyword), ("reply_sms_uuid", "!=", False), ("create_date", ">=", since),
         ], limit=1))
+
+    def _process_message(self):
+        """An inbound SMS that is no STOP / START / HELP: posted on the sender's contacts. The hook other parts
+        extend to route it first (custom keywords, double opt-in confirmations, poll answers)."""
+        self._post_on_contacts()
 
     def _post_on_contacts(self):
         self.ensure_one()

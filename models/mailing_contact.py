@@ -1,4 +1,6 @@
-from odoo import fields, models
+from odoo import api, fields, models
+
+from .sms_consent import export_consent_action
 
 
 class MailingContact(models.Model):
@@ -8,3 +10,38 @@ class MailingContact(models.Model):
     # values of a recomputed field one row at a time, which made a 100k-row import issue 100k extra queries.
     phone_sanitized = fields.Char(compute="_compute_phone_sanitized", store=True, precompute=True)
     email_normalized = fields.Char(compute="_compute_email_normalized", store=True, precompute=True)
+
+    sms_consent_count = fields.Integer("Consent Records", compute="_compute_sms_consent_count")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        contacts = super().create(vals_list)
+        # list_ids is a many2many on the subscription table, written past mailing.subscription's consent hooks.
+        with_lists = [contact.id for contact, vals in zip(contacts, vals_list, strict=True) if vals.get("list_ids")]
+        if with_lists:
+            Subscription = self.env["mailing.subscription"]
+            Subscription._record_sms_consent_changes({}, Subscription._sms_pairs(contact_ids=with_lists))
+        return contacts
+
+    def write(self, vals):
+        if "list_ids" not in vals:
+            return super().write(vals)
+        Subscription = self.env["mailing.subscription"]
+        before = Subscription._sms_pairs(contact_ids=self.ids)
+        result = super().write(vals)
+        Subscription._record_sms_consent_changes(before, Subscription._sms_pairs(contact_ids=self.ids))
+        return result
+
+    def _compute_sms_consent_count(self):
+        Consent = self.env["sms.consent"]
+        for contact in self:
+            number = contact.phone_sanitized
+            contact.sms_consent_count = Consent.search_count([("number", "=", number)]) if number else 0
+
+    def action_view_sms_consent(self):
+        self.ensure_one()
+        return self.env["sms.consent"]._action_history([self.phone_sanitized], self.display_name)
+
+    def action_export_sms_consent(self):
+        self.ensure_one()
+        return export_consent_action([self.phone_sanitized])

@@ -345,7 +345,7 @@ def simulator_command(base_url, setup):
     if setup["account"] and setup["secret"]:
         callback = "%s/sms_africastalking/%s/%s/" % (base_url, setup["account"], setup["secret"])
         cmd += ["--delivery-url", callback + "delivery", "--inbound-url", callback + "inbound",
-                "--optout-url", callback + "optout"]
+                "--optout-url", callback + "optout", "--subscription-url", callback + "subscription"]
     else:
         print("warning: no AT account points at the simulator: it will not post delivery reports", flush=True)
     return cmd

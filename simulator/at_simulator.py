@@ -97,7 +97,7 @@ FAULT_ENDPOINTS = ('messaging', 'user', 'any')
 SAFARICOM_PREFIX = '+2547'
 SAFARICOM_NETWORK = '63902'
 OTHER_NETWORK = '99999'  # AT's sandbox network "Athena"
-CALLBACK_KINDS = ('delivery', 'inbound', 'optout')
+CALLBACK_KINDS = ('delivery', 'inbound', 'optout', 'subscription')
 
 
 def redact_url(url):
@@ -208,7 +208,7 @@ class _PhoneEvent:
     """Something a phone sent: a reply (AT's inbound callback) or a bulk SMS opt-out (AT's opt-out callback)."""
 
     id: str
-    kind: str  # 'reply' or 'optout'
+    kind: str  # 'reply', 'optout' or 'subscription'
     number: str
     text: str
     to: str
@@ -487,11 +487,12 @@ class ATSimulator:
         with self._lock:
             self._faults.append(fault)
 
-    def set_callback_urls(self, delivery=None, inbound=None, optout=None):
-        """Set all three callback URLs; None means "not configured" (nothing is posted). Loopback only, unless
+    def set_callback_urls(self, delivery=None, inbound=None, optout=None, subscription=None):
+        """Set the callback URLs; None means "not configured" (nothing is posted). Loopback only, unless
         the simulator was created with ``allow_remote``."""
         urls = {kind: _checked_callback_url(url, self.allow_remote)
-                for kind, url in (('delivery', delivery), ('inbound', inbound), ('optout', optout))}
+                for kind, url in (('delivery', delivery), ('inbound', inbound), ('optout', optout),
+                                  ('subscription', subscription))}
         with self._lock:
             self._callback_urls = urls
 
@@ -737,6 +738,15 @@ class ATSimulator:
         form = {'senderId': sender_id, 'phoneNumber': phone_number}
         return self._answer_phone_event(event, self._post_form(url, form))
 
+    def send_subscription(self, phone_number, short_code, keyword='', update_type='addition'):
+        """POST an AT premium subscription notification (``updateType`` 'addition' or 'deletion') to the
+        subscription callback; returns its HTTP status."""
+        url = self._required_callback_url('subscription')
+        event = self._record_phone_event('subscription', phone_number, ('%s %s' % (update_type, keyword)).strip(),
+                                         short_code)
+        form = {'phoneNumber': phone_number, 'shortCode': short_code, 'keyword': keyword, 'updateType': update_type}
+        return self._answer_phone_event(event, self._post_form(url, form))
+
     def _record_phone_event(self, kind, number, text, to):
         """Show what the phone sent in its thread at once, before Odoo answers."""
         with self._lock:
@@ -939,6 +949,7 @@ class ATSimulator:
             ('POST', '/__sim__/fate'): self._control_fate,
             ('POST', '/__sim__/inbound'): self._control_inbound,
             ('POST', '/__sim__/optout'): self._control_optout,
+            ('POST', '/__sim__/subscription'): self._control_subscription,
             ('POST', '/__sim__/reset'): self._control_reset,
         }
         route = routes.get((method, path))
@@ -1057,6 +1068,13 @@ class ATSimulator:
 
     def _control_optout(self, data):
         status = self.send_optout(_required(data, 'phone_number'), sender_id=data.get('sender_id', 'AFRICASTKNG'))
+        return {'http_status': status}
+
+    def _control_subscription(self, data):
+        update_type = data.get('update_type', 'addition')
+        _require(update_type in ('addition', 'deletion'), 'update_type must be addition or deletion')
+        status = self.send_subscription(_required(data, 'phone_number'), _required(data, 'short_code'),
+                                        keyword=data.get('keyword', ''), update_type=update_type)
         return {'http_status': status}
 
     def _control_reset(self, _data):
@@ -1337,10 +1355,12 @@ def _parse_args(argv):
     parser.add_argument('--currency', default='KES')
     parser.add_argument('--rate', type=_decimal_argument, default=Decimal('0.80'), help='price of one message part')
     parser.add_argument('--callback-base', metavar='URL',
-                        help='sets the delivery, inbound and optout URLs to URL/delivery, URL/inbound, URL/optout')
+                        help='sets the delivery, inbound, optout and subscription URLs to URL/delivery, URL/inbound, '
+                             'URL/optout, URL/subscription')
     parser.add_argument('--delivery-url', metavar='URL')
     parser.add_argument('--inbound-url', metavar='URL')
     parser.add_argument('--optout-url', metavar='URL')
+    parser.add_argument('--subscription-url', metavar='URL', help='premium subscription notifications')
     parser.add_argument('--auto-deliver', type=float, metavar='SECONDS',
                         help='post delivery reports by themselves, SECONDS after each send')
     parser.add_argument('--failure-rate', type=_fraction_argument, default=0.0, metavar='FRACTION',

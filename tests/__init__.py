@@ -40,3 +40,8 @@ from . import test_sms_conversation
 from . import test_sms_conversation_access
 from . import test_sms_conversation_tour
 from . import test_sms_conversation_timing
+from . import test_sms_keywords
+from . import test_sms_consent
+from . import test_sms_double_opt_in
+from . import test_sms_poll
+from . import test_sms_premium_subscription

@@ -99,6 +99,7 @@ class AfricasTalkingHttpCase(AfricasTalkingMixin, HttpCase):
             delivery=self.base_url() + self.account._callback_path("delivery", self.callback_secret),
             inbound=self.base_url() + self.account._callback_path("inbound", self.callback_secret),
             optout=self.base_url() + self.account._callback_path("optout", self.callback_secret),
+            subscription=self.base_url() + self.account._callback_path("subscription", self.callback_secret),
         )
 
     def deliver_reports(self, **kwargs):

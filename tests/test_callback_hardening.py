@@ -98,7 +98,7 @@ class TestCallbackHostileInput(AfricasTalkingHttpCase):
             (b'{"from": "+254711000001", "text": "STOP"}', "application/json"),
             (b"\x00" * 100, "application/octet-stream"),
         ]
-        for kind in ("delivery", "inbound", "optout"):
+        for kind in ("delivery", "inbound", "optout", "subscription"):
             for body, content_type in cases:
                 with self.subTest(kind=kind, body=body, content_type=content_type):
                     status = self._raw("POST", self._path(kind), body, headers={"Content-Type": content_type})

@@ -9,7 +9,7 @@ from odoo.tests import Form, tagged
 
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase, AfricasTalkingHttpCase
 
-CALLBACK_KINDS = ("delivery", "inbound", "optout")
+CALLBACK_KINDS = ("delivery", "inbound", "optout", "subscription")
 
 
 def _valid_form(kind, message_id):
@@ -18,6 +18,8 @@ def _valid_form(kind, message_id):
     if kind == "inbound":
         return {"from": "+254711000001", "text": "STOP", "to": "12345", "id": "inbound-forged-1",
                 "date": "2025-01-01 10:00:00"}
+    if kind == "subscription":
+        return {"phoneNumber": "+254711000001", "shortCode": "22384", "keyword": "RESULTS", "updateType": "addition"}
     return {"phoneNumber": "+254711000001", "senderId": "ODOOTEST"}
 
 

@@ -99,6 +99,20 @@ class OptOut:
     sender_id: str = ""
 
 
+@dataclass(frozen=True)
+class SubscriptionUpdate:
+    """A premium subscription notification: ``update_type`` is 'addition' (subscribed) or 'deletion'."""
+
+    phone_number: str
+    short_code: str
+    keyword: str
+    update_type: str
+
+
+SUBSCRIPTION_UPDATE_TYPES = frozenset({"addition", "deletion"})
+SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9+\-_. ]{1,20}$")
+
+
 def check_form(form):
     """Refuse a form with a NUL character in any name or value: PostgreSQL cannot store it (a 500 before)."""
     for name in form:
@@ -165,3 +179,16 @@ def parse_inbound_message(form):
 def parse_opt_out(form):
     check_form(form)
     return OptOut(phone_number=_phone(form, "phoneNumber"), sender_id=_field(form, "senderId", required=False))
+
+
+def parse_subscription(form):
+    check_form(form)
+    update_type = _field(form, "updateType").lower()
+    if update_type not in SUBSCRIPTION_UPDATE_TYPES:
+        raise CallbackError("unknown updateType")
+    return SubscriptionUpdate(
+        phone_number=_phone(form, "phoneNumber"),
+        short_code=_field(form, "shortCode", pattern=SHORT_CODE_RE),
+        keyword=_field(form, "keyword", required=False),
+        update_type=update_type,
+    )

@@ -141,6 +141,8 @@ FIELD_HEADER_WORDS = {
                "nambari": 2, "whatsapp": 2},
     "email": {"email": 4, "e mail": 4, "mail": 2, "email address": 5, "barua pepe": 4},
     "country": {"country": 4, "nchi": 4},
+    # Swahili: idhini / ridhaa (consent), kubali (agree).
+    "consent": {"consent": 4, "sms consent": 5, "opt in": 3, "optin": 3, "idhini": 4, "ridhaa": 4, "kubali": 3},
 }
 
 # 7 to 15 digits with separators, optionally after '+' or '('; never the tail of a word or an email.
@@ -355,7 +357,7 @@ def looks_like_header(cells: list[str]) -> bool:
 
 
 def guess_mapping(header: list[str], sample_rows: Iterable[list[str]] = ()) -> dict[str, int]:
-    """Propose ``{field: column_index}`` for 'name', 'mobile', 'email', 'country' from header words.
+    """Propose ``{field: column_index}`` for 'name', 'mobile', 'email', 'country', 'consent' from header words.
 
     Fields the header does not name are guessed from ``sample_rows`` (a few data rows) by content:
     the column of phone-like numbers, the column of email addresses, the first column of words. Each column

@@ -17,6 +17,10 @@ DEFAULT_KEYWORDS = {
     "help": ("HELP", "INFO", "MSAADA"),
 }
 
+# The answers that confirm a pending double opt-in (English, Swahili): a custom keyword may not use them, since a
+# confirmation would then be ambiguous.
+CONFIRMATION_WORDS = ("YES", "NDIO")
+
 # Longer messages are conversations, not keywords; skipping them keeps the parser cheap on big inputs.
 MAX_KEYWORD_MESSAGE_LENGTH = 160
 
@@ -73,3 +77,18 @@ def parse_keyword_config(text) -> tuple[str, ...]:
         return ()
     keywords = (normalize_keyword(part) for part in _CONFIG_SEPARATORS.split(text))
     return tuple(dict.fromkeys(word for word in keywords if word))
+
+
+def is_confirmation(text) -> bool:
+    """Whether ``text`` is a double opt-in confirmation ("yes", "Ndio!"), normalised as keywords are."""
+    if not isinstance(text, str) or len(text) > MAX_KEYWORD_MESSAGE_LENGTH:
+        return False
+    return normalize_keyword(text) in CONFIRMATION_WORDS
+
+
+def normalize_sender(value) -> str:
+    """A short code or sender id as compared between an inbound's ``to`` and a keyword's: no spaces, no leading
+    '+', upper case ('  +20414 ' -> '20414', 'MySchool' -> 'MYSCHOOL'); '' for nothing."""
+    if not isinstance(value, str):
+        return ""
+    return "".join(value.split()).lstrip("+").upper()

@@ -13,9 +13,11 @@ from odoo.tools import email_normalize
 from odoo.tools.misc import clean_context
 from odoo.tools.translate import _lt
 
+from ..models.sms_consent import CONSENT_EVIDENCE_KEY, CONSENT_SOURCE_KEY
 from ..tools import contact_files
 from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table, write_safe_csv_row
+from ..tools.keywords import normalize_keyword
 from ..tools.phone import normalize_number
 
 _logger = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ CONTACT_COLUMNS = ("name", "mobile", "phone_sanitized", "email", "email_normaliz
                    "message_bounce")
 SUBSCRIPTION_COLUMNS = ("contact_id", "list_id", "opt_out", "opt_out_datetime")
 LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
+CONSENT_COLUMNS = ("date", "number", "consent", "scope", "mailing_list_id", "list_name", "source", "evidence",
+                   "user_id", "company_id", *LOG_COLUMNS)
 PREVIEW_ROWS = 20
 # Outcomes of a row that import it (see _RowJudge); the others reject it.
 ACCEPTED_KINDS = ("create", "subscribe")
@@ -98,7 +102,12 @@ COLUMN_FIELDS = [
     ("country", "Country"),
     ("company_name", "Company / Organisation"),
     ("tag", "Extra: tag (class, department, club...)"),
+    ("consent", "Consent to SMS (yes / no)"),
 ]
+# Cells of a consent column (normalised as keywords are: case, accents, punctuation ignored); anything else, or an
+# empty cell, records the subscription without a stated consent.
+CONSENT_YES = {"YES", "Y", "1", "TRUE", "X", "NDIO", "OPT IN", "OPT-IN", "AGREED", "CONSENT", "SUBSCRIBED"}
+CONSENT_NO = {"NO", "N", "0", "FALSE", "HAPANA", "OPT OUT", "OPT-OUT", "REFUSED", "UNSUBSCRIBED"}
 
 
 class SmsContactImport(models.TransientModel):
@@ -305,7 +314,7 @@ class SmsContactImportColumn(models.TransientModel):
 
 
 class _ParsedRow:
-    __slots__ = ("name", "raw_mobile", "e164", "reason", "email", "country_id", "company_name", "tags")
+    __slots__ = ("name", "raw_mobile", "e164", "reason", "email", "country_id", "company_name", "tags", "consent")
 
 
 def _values(cells, indexes):
@@ -350,6 +359,7 @@ class _RowParser:
         parsed.email = self._cell(cells, "email")
         parsed.company_name = self._cell(cells, "company_name", " ")
         parsed.tags = _values(cells, self.mapping.get("tag"))
+        parsed.consent = _consent(self._cell(cells, "consent")) if "consent" in self.mapping else None
         country_id, code = self.default_country_id, self.default_code
         country_text = self._cell(cells, "country").upper() if self.countries else ""
         if country_text and country_text in self.countries:
@@ -362,6 +372,16 @@ class _RowParser:
         parsed.e164 = normalized.e164
         parsed.reason = None if normalized.valid else self.reasons.get(normalized.reason, self.reasons["invalid"])
         return parsed
+
+
+def _consent(cell):
+    """True (a stated yes), False (a stated no) or None (empty or unclear) for a consent cell."""
+    word = normalize_keyword(cell)
+    if word in CONSENT_YES:
+        return True
+    if word in CONSENT_NO:
+        return False
+    return None
 
 
 class _Outcome:
@@ -511,14 +531,18 @@ class _Importer:
         if not batch:
             return
         to_create, to_subscribe = [], []
+        self.rows_of = {}  # E.164: (row number, stated consent), the evidence of the consent records
         for outcome in self.judge.judge(batch):
             if outcome.kind == "create":
                 to_create.append(outcome.parsed)
             elif outcome.kind == "subscribe":
-                to_subscribe += [(outcome.contact_id, list_id) for list_id in outcome.missing_list_ids]
+                to_subscribe += [(outcome.contact_id, list_id, outcome.parsed.consent is False)
+                                 for list_id in outcome.missing_list_ids]
                 self.counts["subscribed"] += 1
             else:
                 self._reject(outcome.row_number, outcome.cells, outcome.reason, outcome.kind)
+                continue
+            self.rows_of[outcome.parsed.e164] = (outcome.row_number, outcome.parsed.consent)
         if self.use_sql:
             self._insert(to_create, to_subscribe)
         else:
@@ -534,29 +558,46 @@ class _Importer:
         contact_ids = next_ids(cr, "mailing_contact_id_seq", len(to_create))
         log = (self.env.uid, cr.now(), self.env.uid, cr.now())
         contacts, tags = [], []
-        subscriptions = [(contact_id, list_id, "f", None, *log) for contact_id, list_id in to_subscribe]
+        opt_out_date = cr.now()
+        subscriptions = [(contact_id, list_id, "t" if opt_out else "f", opt_out_date if opt_out else None, *log)
+                         for contact_id, list_id, opt_out in to_subscribe]
+        numbers = dict(zip(contact_ids, (parsed.e164 for parsed in to_create), strict=True))
+        if to_subscribe:
+            self.env.cr.execute("SELECT id, phone_sanitized FROM mailing_contact WHERE id = ANY(%s)",
+                                ([contact_id for contact_id, _list_id, _opt_out in to_subscribe],))
+            numbers.update(self.env.cr.fetchall())
         for contact_id, parsed in zip(contact_ids, to_create, strict=True):
             email_normalized = email_normalize(parsed.email, strict=False) if parsed.email else None
             contacts.append((contact_id, parsed.name or None, parsed.e164, parsed.e164, parsed.email or None,
                              email_normalized or None, parsed.country_id or None, parsed.company_name or None, 0,
                              *log))
-            subscriptions += [(contact_id, list_id, "f", None, *log) for list_id in self.list_ids]
+            opt_out = parsed.consent is False
+            subscriptions += [(contact_id, list_id, "t" if opt_out else "f", opt_out_date if opt_out else None, *log)
+                              for list_id in self.list_ids]
             tags += [(contact_id, tag_id) for tag_id in dict.fromkeys(self._tag_id(name) for name in parsed.tags)]
         self.env["res.partner.category"].flush_model()  # tags created above are referenced by the COPY
         copy_rows(cr, "mailing_contact", ("id", *CONTACT_COLUMNS, *LOG_COLUMNS), contacts)
         copy_rows(cr, "mailing_subscription", (*SUBSCRIPTION_COLUMNS, *LOG_COLUMNS), subscriptions)
+        # The consent records the ORM hooks of mailing.subscription would have written, with the file as evidence.
+        copy_rows(cr, "sms_consent", CONSENT_COLUMNS, [
+            self._consent_row(numbers[contact_id], list_id, opt_out == "t", log)
+            for contact_id, list_id, opt_out, *_rest in subscriptions if numbers.get(contact_id)])
         field = self.contact_model._fields["tag_ids"]
         copy_rows(cr, field.relation, (field.column1, field.column2), tags)
 
     def _create(self, to_create, to_subscribe):
         """The same contacts through the ORM, when another module gives contacts values the SQL insert would miss."""
+        consent_context = {CONSENT_SOURCE_KEY: "import", CONSENT_EVIDENCE_KEY: {
+            number: self._consent_evidence(number) for number in self.rows_of}}
         if to_create:
-            self.contact_model.create([self._contact_values(parsed) for parsed in to_create])
+            self.contact_model.with_context(**consent_context).create(
+                [self._contact_values(parsed) for parsed in to_create])
         if to_subscribe:
             # A new context, not a merged one: the default_* keys of the calling action must not leak in.
             self.env["mailing.subscription"].with_context(  # pylint: disable=context-overridden
-                clean_context(self.env.context)).create([
-                {"contact_id": contact_id, "list_id": list_id} for contact_id, list_id in to_subscribe])
+                clean_context(self.env.context), **consent_context).create([
+                {"contact_id": contact_id, "list_id": list_id, "opt_out": opt_out}
+                for contact_id, list_id, opt_out in to_subscribe])
         self.env.flush_all()
 
     def _contact_values(self, parsed):
@@ -566,11 +607,23 @@ class _Importer:
             "email": parsed.email or False,
             "country_id": parsed.country_id,
             "company_name": parsed.company_name or False,
-            "subscription_ids": [Command.create({"list_id": list_id}) for list_id in self.list_ids],
+            "subscription_ids": [Command.create({"list_id": list_id, "opt_out": parsed.consent is False})
+                                 for list_id in self.list_ids],
         }
         if parsed.tags:
             values["tag_ids"] = [Command.set([self._tag_id(name) for name in parsed.tags])]
         return values
+
+    def _consent_evidence(self, number):
+        row_number, consent = self.rows_of.get(number, (None, None))
+        stated = {True: _("consent: yes"), False: _("consent: no"), None: _("no consent stated")}[consent]
+        return _("File %(file)s, row %(row)s (%(stated)s)", file=self.wizard.filename or "-", row=row_number,
+                 stated=stated)
+
+    def _consent_row(self, number, list_id, opt_out, log):
+        mailing_list = self.env["mailing.list"].browse(list_id)
+        return (fields.Datetime.now(), number, "opt_out" if opt_out else "opt_in", "list", list_id, mailing_list.name,
+                "import", self._consent_evidence(number), self.env.uid, self.env.company.id, *log)
 
     def _tag_id(self, name):
         if name not in self.tag_ids:

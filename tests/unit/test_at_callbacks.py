@@ -6,7 +6,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tools.at_callbacks import CallbackError, parse_delivery_report, parse_inbound_message, parse_opt_out
+from tools.at_callbacks import (
+    CallbackError,
+    parse_delivery_report,
+    parse_inbound_message,
+    parse_opt_out,
+    parse_subscription,
+)
 
 REPORT = {"id": "ATXid_0123456789abcdef", "status": "Success", "phoneNumber": "+254711000001",
           "networkCode": "63902", "retryCount": "0"}
@@ -76,3 +82,19 @@ def test_parsers_only_raise_callback_error(form):
     for parser in (parse_delivery_report, parse_inbound_message, parse_opt_out):
         with contextlib.suppress(CallbackError):
             parser(form)
+
+
+def test_parse_subscription():
+    update = parse_subscription({"phoneNumber": "254711000001", "shortCode": "22384", "keyword": "RESULTS",
+                                 "updateType": "Addition"})
+    assert (update.phone_number, update.short_code, update.keyword, update.update_type) == (
+        "+254711000001", "22384", "RESULTS", "addition")
+    assert parse_subscription({"phoneNumber": "+254711000001", "shortCode": "22384",
+                               "updateType": "deletion"}).keyword == ""
+    for form in ({"phoneNumber": "+254711000001", "shortCode": "22384", "updateType": "upgrade"},
+                 {"phoneNumber": "+254711000001", "updateType": "addition"},
+                 {"phoneNumber": "not a number", "shortCode": "22384", "updateType": "addition"},
+                 {"phoneNumber": "+254711000001", "shortCode": "22384<script>", "updateType": "addition"},
+                 {"phoneNumber": "+254711000001", "shortCode": "22384", "updateType": "addition\x00"}):
+        with pytest.raises(CallbackError):
+            parse_subscription(form)

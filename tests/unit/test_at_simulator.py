@@ -392,7 +392,7 @@ def test_config_endpoint_applies_settings(sim, sms):
     assert sim.callback_urls['delivery'].endswith('/delivery')  # untouched
     # The JSON never shows a callback's path: it holds the Odoo account's secret.
     assert config['callback_urls'] == {'inbound': 'http://127.0.0.1:9/…', 'delivery': config['callback_urls'][
-        'delivery'], 'optout': config['callback_urls']['optout']}
+        'delivery'], 'optout': config['callback_urls']['optout'], 'subscription': None}
     assert '/delivery' not in json.dumps(config)
     assert (sim.delivery_delay, sim.hang_seconds, sim.invalid_sender_ids) == (0.5, 2.0, {'BAD'})
     with pytest.raises(AfricasTalkingException):
@@ -474,8 +474,10 @@ def test_command_line_callback_urls():
     args = _parse_args(['--callback-base', 'http://odoo/sms/1/secret', '--optout-url', 'http://other/optout'])
     assert _callback_urls(args) == {'delivery': 'http://odoo/sms/1/secret/delivery',
                                     'inbound': 'http://odoo/sms/1/secret/inbound',
-                                    'optout': 'http://other/optout'}
-    assert _callback_urls(_parse_args([])) == {'delivery': None, 'inbound': None, 'optout': None}
+                                    'optout': 'http://other/optout',
+                                    'subscription': 'http://odoo/sms/1/secret/subscription'}
+    assert _callback_urls(_parse_args([])) == {'delivery': None, 'inbound': None, 'optout': None,
+                                               'subscription': None}
 
 
 # ---------------------------------------------------------------------- control API hardening (issue 15, item 9)

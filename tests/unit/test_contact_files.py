@@ -642,3 +642,9 @@ def test_split_contact_line_never_raises(line):
 ])
 def test_spreadsheet_safe(value, expected):
     assert contact_files.spreadsheet_safe(value) == expected
+
+
+def test_guess_mapping_consent_column():
+    from tools.contact_files import guess_mapping
+    assert guess_mapping(["Jina", "Simu", "Idhini"]) == {"name": 0, "mobile": 1, "consent": 2}
+    assert guess_mapping(["Name", "Mobile", "SMS consent"])["consent"] == 2

@@ -91,3 +91,21 @@ def test_config_feeds_the_parser():
 def test_parse_keyword_never_raises(text):
     assert parse_keyword(text) in {None, "stop", "start", "help"}
     assert isinstance(parse_keyword_config(text), tuple)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("yes", True), (" Yes! ", True), ("NDIO", True), ("ndío.", True), ("yes please", False), ("", False),
+    (None, False), ("y" * 500, False),
+])
+def test_is_confirmation(text, expected):
+    from tools.keywords import is_confirmation
+    assert is_confirmation(text) is expected
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("20414", "20414"), (" +20414 ", "20414"), ("MySchool", "MYSCHOOL"), ("My School", "MYSCHOOL"), ("", ""),
+    (None, ""), (False, ""),
+])
+def test_normalize_sender(value, expected):
+    from tools.keywords import normalize_sender
+    assert normalize_sender(value) == expected

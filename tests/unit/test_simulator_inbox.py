@@ -25,7 +25,7 @@ def running_simulator():
 def sim(running_simulator, receiver):
     running_simulator.reset()
     running_simulator.set_callback_urls(delivery=receiver.url + '/delivery', inbound=receiver.url + '/inbound',
-                                        optout=receiver.url + '/optout')
+                                        optout=receiver.url + '/optout', subscription=receiver.url + '/subscription')
     receiver.clear()
     return running_simulator
 
@@ -164,6 +164,26 @@ def test_the_bulk_optout_callback_is_posted_and_shown(sim, receiver):
     assert receiver.forms('/optout') == [{'senderId': 'UNIVERSITY', 'phoneNumber': AMINA}]
     optout = thread(sim, AMINA)[0]
     assert (optout['kind'], optout['to'], optout['http_status']) == ('optout', 'UNIVERSITY', 200)
+
+
+def test_a_premium_subscription_notification_is_posted_and_shown(sim, receiver):
+    payload = {'phone_number': AMINA, 'short_code': '22384', 'keyword': 'RESULTS', 'update_type': 'addition'}
+    assert post(sim, 'subscription', payload).json() == {'http_status': 200}
+    assert post(sim, 'subscription', {**payload, 'update_type': 'deletion'}).json() == {'http_status': 200}
+    assert receiver.forms('/subscription') == [
+        {'phoneNumber': AMINA, 'shortCode': '22384', 'keyword': 'RESULTS', 'updateType': 'addition'},
+        {'phoneNumber': AMINA, 'shortCode': '22384', 'keyword': 'RESULTS', 'updateType': 'deletion'}]
+    entries = thread(sim, AMINA)
+    assert [(entry['kind'], entry['to'], entry['text']) for entry in entries] == [
+        ('subscription', '22384', 'deletion RESULTS'), ('subscription', '22384', 'addition RESULTS')]
+    assert post(sim, 'subscription', {**payload, 'update_type': 'maybe'}).status_code == 400
+    assert post(sim, 'subscription', {'phone_number': AMINA}).status_code == 400
+
+
+def test_the_phone_page_has_the_subscription_controls(sim):
+    page = requests.get(sim.url + '/', timeout=TIMEOUT).text
+    assert 'data-update-type="addition"' in page and 'data-update-type="deletion"' in page
+    assert 'call("subscription"' in page
 
 
 def test_nothing_is_shown_when_no_callback_url_is_configured(sim, receiver):

@@ -1,0 +1,72 @@
+from collections import defaultdict
+
+from odoo import _, api, models
+
+
+class MailingSubscription(models.Model):
+    """Every subscription to a list, opt-out from it and opt-in again appends a consent record for the contact's
+    number (contacts without a mobile number have no SMS consent to record)."""
+
+    _inherit = "mailing.subscription"
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        subscriptions = super().create(vals_list)
+        subscriptions._record_sms_consent()
+        return subscriptions
+
+    def write(self, vals):
+        if not {"opt_out", "opt_out_datetime", "opt_out_reason_id"} & set(vals):
+            return super().write(vals)
+        before = {subscription.id: subscription.opt_out for subscription in self}
+        result = super().write(vals)
+        self.filtered(lambda subscription: subscription.opt_out != before[subscription.id])._record_sms_consent()
+        return result
+
+    def unlink(self):
+        removed = self.filtered(lambda subscription: not subscription.opt_out)
+        groups = removed._group_by_consent()
+        result = super().unlink()
+        for (_consent, mailing_list), numbers in groups.items():
+            self.env["sms.consent"]._record(numbers, "opt_out", mailing_list=mailing_list,
+                                            evidence=_("Removed from the list"))
+        return result
+
+    @api.model
+    def _sms_pairs(self, contact_ids=(), list_ids=()):
+        """``{(contact id, list id): opted out}`` of the subscriptions of these contacts or lists (one query)."""
+        self.flush_model(["contact_id", "list_id", "opt_out"])
+        self.env.cr.execute(
+            "SELECT contact_id, list_id, COALESCE(opt_out, false) FROM mailing_subscription "
+            "WHERE contact_id = ANY(%s) OR list_id = ANY(%s)", (list(contact_ids), list(list_ids)))
+        return {(contact_id, list_id): opt_out for contact_id, list_id, opt_out in self.env.cr.fetchall()}
+
+    @api.model
+    def _record_sms_consent_changes(self, before, after):
+        """Consent of the subscriptions added or removed between two ``_sms_pairs`` snapshots: mailing.list's
+        ``contact_ids`` and mailing.contact's ``list_ids`` write the subscription table directly, past the hooks
+        above."""
+        groups = defaultdict(set)
+        for (contact_id, list_id), opt_out in after.items():
+            if (contact_id, list_id) not in before:
+                groups[("opt_out" if opt_out else "opt_in", list_id, None)].add(contact_id)
+        for (contact_id, list_id), opt_out in before.items():
+            if (contact_id, list_id) not in after and not opt_out:
+                groups[("opt_out", list_id, _("Removed from the list"))].add(contact_id)
+        for (consent, list_id, evidence), contact_ids in groups.items():
+            contacts = self.env["mailing.contact"].browse(contact_ids)
+            self.env["sms.consent"]._record(contacts.mapped("phone_sanitized"), consent,
+                                            mailing_list=self.env["mailing.list"].browse(list_id), evidence=evidence)
+
+    def _record_sms_consent(self):
+        for (consent, mailing_list), numbers in self._group_by_consent().items():
+            self.env["sms.consent"]._record(numbers, consent, mailing_list=mailing_list)
+
+    def _group_by_consent(self):
+        groups = defaultdict(list)
+        for subscription in self:
+            number = subscription.contact_id.phone_sanitized
+            if number:
+                consent = "opt_out" if subscription.opt_out else "opt_in"
+                groups[(consent, subscription.list_id)].append(number)
+        return groups

@@ -43,6 +43,7 @@
         "wizard/sms_composer_views.xml",
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
+        "views/africastalking_delivery_analysis_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

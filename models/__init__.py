@@ -22,3 +22,6 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import africastalking_message_network
+from . import mailing_trace_delivery
+from . import africastalking_delivery_analysis

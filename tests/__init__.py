@@ -28,3 +28,4 @@ from . import test_unsubscribe_tokens
 from . import test_import_hardening
 from . import test_send_feedback
 from . import test_send_feedback_tours
+from . import test_delivery_network

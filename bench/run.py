@@ -36,7 +36,7 @@ DATABASE = os.environ.get("BENCH_DB", "sms_africastalking_bench")
 TEMPLATES = {"ours": DATABASE + "_template", "stock": DATABASE + "_stock_template"}
 BENCH_ADDONS = ROOT / "bench" / "addons"
 RESULTS_DIR = ROOT / "bench" / "results"
-# The simulators this script starts inherit this control-API token (tools.at_simulator.CONTROL_TOKEN_ENV).
+# The simulators this script starts inherit this control-API token (simulator.at_simulator.CONTROL_TOKEN_ENV).
 SIMULATOR_TOKEN_ENV = "AT_SIMULATOR_CONTROL_TOKEN"
 os.environ.setdefault(SIMULATOR_TOKEN_ENV, secrets.token_urlsafe(24))
 PERSONALISED = "Hello {{ object.name }}, exams start Monday."
@@ -155,7 +155,7 @@ class OursGateway:
     def __enter__(self):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.at_simulator", "--port", str(self.port), "--balance", "100000000"],
+            [sys.executable, "-m", "simulator.at_simulator", "--port", str(self.port), "--balance", "100000000"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         if self.latency:

@@ -12,7 +12,7 @@ from odoo.sql_db import connection_info_for
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 from . import chaos
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase
 

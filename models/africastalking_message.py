@@ -3,27 +3,18 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.tools import SQL
 
-from ..tools.at_callbacks import FAILED_STATUSES, delivery_error
-from .phone_blacklist import NETWORK_BLACKLIST_REASONS
+from ..tools.outcomes import delivery_error, message_state_of_send
 from .sms_sms import SMS_ORIGINS
 
 _logger = logging.getLogger(__name__)
 
-FINAL_STATES = ("delivered", "failed")
-BOUNCE_ERRORS = ("invalid_destination", "not_allowed", "rejected")
 # An unknown outcome is settled by a report of its number received from its send (less a clock skew) to this long
 # after it: AT retries a message for up to about two days.
 REPORT_CLOCK_SKEW = timedelta(minutes=1)
 REPORT_WINDOW = timedelta(hours=72)
-
-
-def _report_state(report):
-    """The message state a report sets: 'delivered' / 'failed' when final, None (no change) when intermediate."""
-    if report.is_delivered:
-        return "delivered"
-    return "failed" if report.status in FAILED_STATUSES else None
 
 
 def _strongest_report_per_message(reports):
@@ -44,7 +35,7 @@ def _tracker_statuses(state, at_status, network, failure_reason):
         return "sent", "sent", None, at_status, network, True
     if state == "failed":
         error = delivery_error(at_status, failure_reason)
-        bounce = error in BOUNCE_ERRORS
+        bounce = "sms_" + error in SmsSmsBase.BOUNCE_DELIVERY_ERRORS
         return ("bounce" if bounce else "error", "bounce" if bounce else "exception", "sms_" + error,
                 at_status, network, True)
     return "pending", "pending", None, at_status, network, False
@@ -160,10 +151,10 @@ class AfricasTalkingMessage(models.Model):
         self.flush_model()
         columns = {
             "ids": [r.message_id for r in reports],
-            "states": [_report_state(r) for r in reports],
+            "states": [r.message_state for r in reports],
             "statuses": [r.status for r in reports],
             "networks": [r.network_code or None for r in reports],
-            "reasons": [(r.failure_reason or r.status) if r.status in FAILED_STATUSES else None for r in reports],
+            "reasons": [r.failure_text for r in reports],
         }
         self.env.cr.execute(
             """
@@ -197,8 +188,7 @@ class AfricasTalkingMessage(models.Model):
     @api.model
     def _block_numbers_blacklisted_at_network(self, reports):
         """UserInBlacklist: the subscriber refused promotional SMS at the operator; stop mailing them."""
-        numbers = [report.phone_number for report in reports
-                   if report.status in FAILED_STATUSES and report.failure_reason in NETWORK_BLACKLIST_REASONS]
+        numbers = [report.phone_number for report in reports if report.is_network_opt_out]
         if numbers:
             self.env["phone.blacklist"]._africastalking_block(
                 numbers, "network",
@@ -270,7 +260,7 @@ class AfricasTalkingMessage(models.Model):
         for message in messages:
             report = adopted[message.id]
             message.write({"at_message_id": report.message_id, **self._report_values(report),
-                           **({} if report.status in FAILED_STATUSES else {"failure_reason": False})})
+                           **({} if report.is_failed else {"failure_reason": False})})
         messages._estimate_missing_cost()
         messages._propagate_to_trackers()
         self._copy_send_facts_to_traces(self._facts_columns(messages))
@@ -305,10 +295,10 @@ class AfricasTalkingMessage(models.Model):
             "at_status": report.status,
             "network_code": report.network_code or False,
             "report_date": fields.Datetime.now(),
-            "state": _report_state(report) or "pending",
+            "state": report.message_state or "pending",
         }
-        if report.status in FAILED_STATUSES:
-            values["failure_reason"] = report.failure_reason or report.status
+        if report.is_failed:
+            values["failure_reason"] = report.failure_text
         return values
 
     def _propagate_to_trackers(self):
@@ -456,7 +446,6 @@ class AfricasTalkingMessage(models.Model):
 
     @api.model
     def _send_result_columns(self, results):
-        states = {"success": "pending", "unknown_outcome": "unknown"}
         names = ("account_id", "company_id", "sms_uuid", "number", "state", "at_message_id", "status_code",
                  "at_status", "failure_reason", "cost", "currency", "parts")
         columns = {name: [] for name in names}
@@ -467,7 +456,7 @@ class AfricasTalkingMessage(models.Model):
             if account_id not in company_of:
                 company_of[account_id] = account.company_id.id if account else None
             row = (account_id, company_of[account_id], result.key, result.number,
-                   states.get(result.state, "rejected"), result.message_id or None, result.status_code,
+                   message_state_of_send(result.state), result.message_id or None, result.status_code,
                    result.status or None, result.failure_reason or None, result.cost, result.currency,
                    result.parts)
             for name, value in zip(names, row, strict=True):

@@ -4,8 +4,6 @@ from odoo import api, fields, models
 
 _logger = logging.getLogger(__name__)
 
-NETWORK_BLACKLIST_REASONS = ("UserInBlacklist", "UserInBlackList")
-
 
 class PhoneBlacklist(models.Model):
     _inherit = "phone.blacklist"

@@ -10,7 +10,15 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
+from ..tools.at_gateway import E164_RE, OutgoingMessage, SendResult
+from ..tools.outcomes import (
+    ACCOUNT_SEND_STATES,
+    NOT_CONFIGURED,
+    SEND_STATE_FAILURE_TYPES,
+    SUCCESS,
+    UNKNOWN_OUTCOME,
+    WRONG_NUMBER_FORMAT,
+)
 from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway
 
@@ -64,11 +72,7 @@ class SmsSms(models.Model):
 
     _inherit = "sms.sms"
 
-    IAP_TO_SMS_FAILURE_TYPE = {
-        **SmsSmsBase.IAP_TO_SMS_FAILURE_TYPE,
-        "blacklisted": "sms_blacklist",
-        "not_configured": "sms_acc",
-    }
+    IAP_TO_SMS_FAILURE_TYPE = {**SmsSmsBase.IAP_TO_SMS_FAILURE_TYPE, **SEND_STATE_FAILURE_TYPES}
 
     state = fields.Selection(
         selection_add=[("unknown", "Unknown Outcome")],
@@ -260,19 +264,19 @@ class SmsSms(models.Model):
     def _africastalking_send_rows(self, account, rows):
         """Send the SMS of ``rows`` (see _africastalking_dispatch_rows) through ``account``; one result each."""
         if not account:
-            return [SendResult(number=row.number, key=row.uuid, state="not_configured",
+            return [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
                                failure_reason=_("No Africa's Talking account is configured for %s.",
                                                 self.env["res.company"].browse(row.company_id).name
                                                 or self.env.company.name))
                     for row in rows]
         numbers = {row.id: self._africastalking_row_number(row) for row in rows}
-        results = [SendResult(number=row.number, key=row.uuid, state="wrong_number_format",
+        results = [SendResult(number=row.number, key=row.uuid, state=WRONG_NUMBER_FORMAT,
                               failure_reason=_("Invalid phone number"))
                    for row in rows if not numbers[row.id]]
         try:
             gateway = open_gateway(account)
         except UserError as error:  # no usable API key: nothing leaves, each SMS says why
-            results += [SendResult(number=row.number, key=row.uuid, state="not_configured",
+            results += [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
                                    failure_reason=str(error)) for row in rows if numbers[row.id]]
         else:
             with gateway:
@@ -430,7 +434,7 @@ class SmsSms(models.Model):
             sms.write({"state": "error", "failure_type": failure_type, "at_failure_reason": reason,
                        "to_delete": unlink_failed})
         self._africastalking_notify_authors_of_failure(reasons)
-        if state in ("insufficient_credit", UNREGISTERED, "not_configured"):
+        if state in ACCOUNT_SEND_STATES:
             _logger.warning("Africa's Talking refused %d SMS: %s", len(self), state)
 
     def _africastalking_notify_authors_of_failure(self, reasons):

@@ -7,47 +7,26 @@ Each parser takes the request's form as a mapping of str to str and returns a sm
 import re
 from dataclasses import dataclass, field
 
+from .outcomes import (
+    DELIVERED_STATUSES,
+    FAILED_STATUSES,
+    INTERMEDIATE_STATUSES,
+    KNOWN_STATUSES,
+    NETWORK_OPT_OUT_REASONS,
+    delivery_error,
+    is_hard_failure,
+    report_message_state,
+)
+
 MAX_FIELD_LENGTH = 1600  # the longest concatenated SMS is ~1,530 characters
 # AT's retryCount is a handful of premium-SMS retries; anything past 6 digits is not AT (and would overflow the
 # PostgreSQL integer column: 2147483648 gave a 500, which AT retries forever).
 MAX_RETRY_COUNT_DIGITS = 6
 
-# Delivery-report statuses. Final ones end the message's life; intermediate ones only say it progressed.
-INTERMEDIATE_STATUSES = frozenset({"Sent", "Submitted", "Buffered"})
-DELIVERED_STATUSES = frozenset({"Success"})
-FAILED_STATUSES = frozenset({"Failed", "Rejected", "AbsentSubscriber", "Expired"})
-KNOWN_STATUSES = INTERMEDIATE_STATUSES | DELIVERED_STATUSES | FAILED_STATUSES
-
-# The delivery error Odoo knows (sms.sms.DELIVERY_ERRORS without the ``sms_`` prefix) for AT's failure reason.
-FAILURE_REASON_TO_DELIVERY_ERROR = {
-    "UserInBlackList": "not_allowed",
-    "UserInBlacklist": "not_allowed",
-    "DoNotDisturbRejection": "not_allowed",
-    "UserNotSubscribedToProduct": "not_allowed",
-    "UserAccountSuspended": "not_allowed",
-    "UserIsInactive": "invalid_destination",
-    "UserDoesNotExist": "invalid_destination",
-    "NotNetworkSubcriber": "invalid_destination",
-    "InsufficientCredit": "rejected",
-    "InvalidLinkId": "rejected",
-    "DeliveryFailure": "not_delivered",
-}
-STATUS_TO_DELIVERY_ERROR = {
-    "Rejected": "rejected",
-    "Expired": "expired",
-    "AbsentSubscriber": "not_delivered",
-    "Failed": "not_delivered",
-}
-
 MESSAGE_ID_RE = re.compile(r"^[A-Za-z0-9_.:\-]{1,100}$")
 # ASCII digits only: ``\d`` alone also matches the digits of other scripts (Arabic-Indic, Devanagari...).
 PHONE_RE = re.compile(r"^\+?\d{6,17}$", re.ASCII)
 NETWORK_CODE_RE = re.compile(r"^\d{0,10}$", re.ASCII)
-
-
-def delivery_error(status, failure_reason):
-    """Odoo's delivery error (``not_delivered``, ``not_allowed``, ...) for a failed report's status and reason."""
-    return FAILURE_REASON_TO_DELIVERY_ERROR.get(failure_reason) or STATUS_TO_DELIVERY_ERROR.get(status, "not_delivered")
 
 
 class CallbackError(ValueError):
@@ -77,6 +56,30 @@ class DeliveryReport:
     def delivery_error(self):
         """Odoo's delivery error for a failed report (``not_delivered``, ``not_allowed``, ...), else None."""
         return delivery_error(self.status, self.failure_reason) if self.status in FAILED_STATUSES else None
+
+    @property
+    def is_failed(self):
+        return self.status in FAILED_STATUSES
+
+    @property
+    def message_state(self):
+        """The message state it sets: 'delivered' / 'failed' when final, None (no change) when intermediate."""
+        return report_message_state(self.status)
+
+    @property
+    def failure_text(self):
+        """What a failed report says went wrong (its reason, else its status); None when it did not fail."""
+        return (self.failure_reason or self.status) if self.is_failed else None
+
+    @property
+    def is_hard_failure(self):
+        """Failed because the number cannot receive SMS (outcomes.HARD_FAILURE_REASONS)."""
+        return self.is_failed and is_hard_failure(self.failure_reason or self.status)
+
+    @property
+    def is_network_opt_out(self):
+        """Failed because the subscriber blocks promotional SMS at the operator: the number is blacklisted."""
+        return self.is_failed and self.failure_reason in NETWORK_OPT_OUT_REASONS
 
 
 @dataclass(frozen=True)

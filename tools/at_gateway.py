@@ -27,6 +27,16 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 from requests.adapters import HTTPAdapter
 
+from .outcomes import (
+    SERVER_ERROR,
+    STATUS_CODE_TO_STATE,
+    SUCCESS,
+    UNKNOWN_CODE_STATE,
+    UNKNOWN_OUTCOME,
+    UNREGISTERED,
+    WRONG_NUMBER_FORMAT,
+)
+
 _logger = logging.getLogger(__name__)
 
 PRODUCTION_URL = "https://api.africastalking.com"
@@ -35,30 +45,6 @@ SANDBOX_USERNAME = "sandbox"
 
 # The SDK's own check (SMS.py): one number failing it makes the SDK refuse the whole batch, so we check first.
 E164_RE = re.compile(r"^\+\d{1,3}\d{3,}$")
-
-# Outcome states, in Odoo's IAP vocabulary where one exists (see sms.sms.IAP_TO_SMS_*).
-SUCCESS = "success"
-UNKNOWN_OUTCOME = "unknown_outcome"
-SERVER_ERROR = "server_error"
-UNREGISTERED = "unregistered"
-
-# Send-time ``statusCode`` of each recipient (reference/africastalking.md §2.3) -> Odoo outcome state.
-STATUS_CODE_TO_STATE = {
-    100: SUCCESS,  # Processed
-    101: SUCCESS,  # Sent
-    102: SUCCESS,  # Queued
-    401: UNREGISTERED,  # RiskHold: the account is held
-    402: UNREGISTERED,  # InvalidSenderId
-    403: "wrong_number_format",  # InvalidPhoneNumber
-    404: "wrong_number_format",  # UnsupportedNumberType
-    405: "insufficient_credit",  # InsufficientBalance
-    406: "blacklisted",  # UserInBlacklist: the subscriber opted out at the network
-    407: "country_not_supported",  # CouldNotRoute
-    409: "rejected",  # DoNotDisturbRejection (Nigeria)
-    500: SERVER_ERROR,  # InternalServerError: AT says it did not send
-    501: SERVER_ERROR,  # GatewayError
-    502: "rejected",  # RejectedByGateway
-}
 
 
 @dataclass
@@ -218,7 +204,7 @@ class AfricasTalkingGateway:
                 if E164_RE.match(number or ""):
                     valid[number] = key
                 else:
-                    results.append(SendResult(number=number, key=key, state="wrong_number_format",
+                    results.append(SendResult(number=number, key=key, state=WRONG_NUMBER_FORMAT,
                                               failure_reason="InvalidPhoneNumber"))
             numbers = list(valid)
             for start in range(0, len(numbers), self.max_recipients):
@@ -302,7 +288,7 @@ class AfricasTalkingGateway:
         status = str(item.get("status") or "")
         state = STATUS_CODE_TO_STATE.get(code)
         if state is None:
-            state = SUCCESS if code is None and status.lower() == "success" else "rejected"
+            state = SUCCESS if code is None and status.lower() == "success" else UNKNOWN_CODE_STATE
         message_id = item.get("messageId")
         currency, cost = parse_amount(item.get("cost"))
         try:

@@ -44,6 +44,10 @@
         "wizard/sms_resend_views.xml",
         "views/sms_optout_templates.xml",
         "views/africastalking_delivery_analysis_views.xml",
+        "views/sms_number_suppression_views.xml",
+        "views/res_config_settings_delivery_views.xml",
+        "views/africastalking_account_delivery_views.xml",
+        "data/ir_cron_delivery_data.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -25,3 +25,8 @@ from . import ir_http
 from . import africastalking_message_network
 from . import mailing_trace_delivery
 from . import africastalking_delivery_analysis
+from . import res_company_delivery
+from . import res_config_settings_delivery
+from . import sms_number_suppression
+from . import africastalking_message_delivery
+from . import africastalking_account_monitoring

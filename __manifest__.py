@@ -48,6 +48,7 @@
         "views/res_config_settings_delivery_views.xml",
         "views/africastalking_account_delivery_views.xml",
         "data/ir_cron_delivery_data.xml",
+        "views/sms_traffic_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

@@ -30,3 +30,8 @@ from . import res_config_settings_delivery
 from . import sms_number_suppression
 from . import africastalking_message_delivery
 from . import africastalking_account_monitoring
+from . import sms_sms_traffic
+from . import africastalking_account_traffic
+from . import mailing_mailing_traffic
+from . import phone_blacklist_scope
+from . import sms_alert_traffic

@@ -31,3 +31,4 @@ from . import test_send_feedback_tours
 from . import test_delivery_network
 from . import test_dead_numbers
 from . import test_report_monitoring
+from . import test_sms_traffic

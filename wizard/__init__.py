@@ -5,3 +5,5 @@ from . import africastalking_sms_check
 from . import sms_contact_import
 from . import sms_resend
 from . import africastalking_send_confirm
+from . import sms_composer_traffic
+from . import sms_broadcast_traffic

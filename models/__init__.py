@@ -35,3 +35,5 @@ from . import africastalking_account_traffic
 from . import mailing_mailing_traffic
 from . import phone_blacklist_scope
 from . import sms_alert_traffic
+from . import sms_mailing_series
+from . import mailing_mailing_series

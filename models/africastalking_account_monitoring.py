@@ -44,7 +44,7 @@ class AfricasTalkingAccount(models.Model):
         """One activity per silence episode and account: SMS sent more than the company's threshold ago got no
         report, at least the company's minimum of them, and no report of any SMS came since they left."""
         now = fields.Datetime.now()
-        for account in self.sudo().search([]):
+        for account in self.sudo().search([("active", "=", True)]):
             company = account.company_id
             cutoff = now - timedelta(minutes=company.sms_report_silence_minutes or 30)
             if account.report_silence_since or (account.last_report_date and account.last_report_date >= cutoff):

@@ -25,9 +25,9 @@ class AfricasTalkingDeliveryAnalysis(models.Model):
 
     date = fields.Datetime("Sent On", readonly=True)
     company_id = fields.Many2one("res.company", readonly=True)
-    account_id = fields.Many2one("africastalking.account", "Account", readonly=True)
-    mailing_id = fields.Many2one("mailing.mailing", "Mailing", readonly=True)
-    campaign_id = fields.Many2one("utm.campaign", "Campaign", readonly=True)
+    account_id = fields.Many2one("africastalking.account", readonly=True)
+    mailing_id = fields.Many2one("mailing.mailing", readonly=True)
+    campaign_id = fields.Many2one("utm.campaign", readonly=True)
     origin = fields.Selection(SMS_ORIGINS, readonly=True)
     state = fields.Selection(
         [("pending", "Sent"), ("delivered", "Delivered"), ("failed", "Failed"), ("rejected", "Not Sent"),
@@ -36,7 +36,7 @@ class AfricasTalkingDeliveryAnalysis(models.Model):
     network_name = fields.Char("Network", readonly=True)
     country = fields.Char(readonly=True)
     network_guessed = fields.Boolean(
-        "Network Guessed", readonly=True,
+        readonly=True,
         help="No delivery report named the network yet: it is the one the number's prefix belongs to.")
     currency = fields.Char(readonly=True)
     message_count = fields.Integer("Messages", readonly=True)

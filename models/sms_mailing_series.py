@@ -44,7 +44,7 @@ class SmsMailingSeries(models.Model):
     sun = fields.Boolean("Sunday")
     month_day = fields.Integer("Day of Month", default=1, help="A shorter month runs on its last day.")
     date_ids = fields.One2many("sms.mailing.series.date", "series_id", "Term Dates")
-    until = fields.Date("Until", help="No run after this day.")
+    until = fields.Date(help="No run after this day.")
     next_run_date = fields.Datetime("Next Run", readonly=True, copy=False)
     last_run_date = fields.Datetime("Last Run", readonly=True, copy=False)
     run_ids = fields.One2many("mailing.mailing", "sms_series_id", "Runs", readonly=True)
@@ -144,7 +144,7 @@ class SmsMailingSeries(models.Model):
     @api.model
     def _cron_run_due(self):
         now = fields.Datetime.now()
-        for series in self.search([("state", "=", "running"), ("next_run_date", "<=", now)]):
+        for series in self.search([("state", "=", "running"), ("next_run_date", "<=", now)], order="next_run_date"):
             series._run(now)
 
     def _run(self, now):

@@ -67,7 +67,7 @@ class SmsNumberSuppression(models.Model):
         for company_id, number, outcome, reason in outcomes:
             if not (company_id and number):
                 continue
-            reset, failures, last_reason = per_number.get((company_id, number), (False, 0, None))
+            reset, failures, _last_reason = per_number.get((company_id, number), (False, 0, None))
             if outcome == "delivered":
                 per_number[(company_id, number)] = (True, 0, None)
             else:

@@ -4,8 +4,15 @@ import pytest
 from phonenumbers import carrier
 
 from tools import networks
-from tools.networks import (NETWORKS, PREFIX_NETWORKS, SANDBOX_NETWORK_CODE, guess_network_code, network_for_code,
-                            network_label, prefix_network_code)
+from tools.networks import (
+    NETWORKS,
+    PREFIX_NETWORKS,
+    SANDBOX_NETWORK_CODE,
+    guess_network_code,
+    network_for_code,
+    network_label,
+    prefix_network_code,
+)
 
 
 @pytest.mark.parametrize(("code", "country", "name"), [

@@ -351,6 +351,43 @@ def import_estimate(run):
     return out + [""]
 
 
+SCREENS = (
+    ("mailing-form", "an SMS mailing's form and statistics, with {n} traces"),
+    ("contact-sent-sms", "a contact's form with its Sent SMS tab, {n} messages"),
+    ("composer-estimate", "the mass composer's estimate (open, type the text) on {n} records"),
+    ("cost-analysis-pivot", "SMS Cost Analysis pivot over {n} messages"),
+    ("alert-rule-sync", "an alert rule's first sync over {n} records (*Run Now*)"),
+)
+SCREEN_SIZES = {"mailing-form": 1_000_000, "contact-sent-sms": 100_000, "composer-estimate": 100_000,
+                "cost-analysis-pivot": 1_000_000, "alert-rule-sync": 100_000}
+
+
+def screens(run):
+    """The screens a person waits on (bench/screens.py): one row per screen, its goal judged at the goal's size."""
+    samples = [(sample["n"], sample["result"]) for sample in run.data["samples"]
+               if sample["scenario"] == "ours-screens" and "error" not in sample["result"]]
+    if not samples:
+        return []
+    out = ["## Screens a person waits on", "",
+           "Timed through HTTP as the web client calls them (a logged-in session, the view's own fields), warmed "
+           "once, then %s calls; the alert rule's sync is judged on its first call (it creates every alert). "
+           "A goal is judged only at its own size (or above)." % len(samples[0][1]["screens"]["mailing-form"]
+                                                                       ["samples"]), "",
+           "| screen | N | median of calls (s) | first call (s) | goal | result |", "|---|---:|---:|---:|---:|---|"]
+    for n, result in samples:
+        for name, label in SCREENS:
+            screen = result["screens"].get(name)
+            if not screen:
+                continue
+            judged_here = n >= SCREEN_SIZES[name]
+            verdict_text = (PASS if screen["met"] else MISS) if judged_here else (
+                "%s (goal at %s)" % (NOT_MEASURED, f"{SCREEN_SIZES[name]:,}"))
+            out.append("| %s | %s | %.3f | %.3f | ≤ %.1f s | %s |" % (
+                label.format(n=f"{n:,}"), f"{n:,}", screen["median"], screen["first"],
+                screen["goal_seconds"], verdict_text))
+    return out + [""]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", help="a JSON file written by bench/run.py")
@@ -363,7 +400,7 @@ def main():
         source = str(path)
     run = Run(json.loads(path.read_text()), source)
     lines = [*header(run), *goals(run), *mailings(run), *personalised(run), *delivery_reports(run),
-             *import_estimate(run)]
+             *import_estimate(run), *screens(run)]
     sys.stdout.write("\n".join(lines).rstrip() + "\n")
 
 

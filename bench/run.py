@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import odoo_dev  # noqa: E402  (after the path set-up)
 
@@ -754,6 +755,34 @@ def post_json(url, data):
         return json.loads(response.read())
 
 
+# ----------------------------------------------------------------------
+# Screens a person waits on
+# ----------------------------------------------------------------------
+
+def scenario_screens(count, realistic=False):
+    """The screens of bench/screens.py over ``count`` traces, messages and records, through a real server."""
+    del realistic  # the screens' data is generated in bulk, the same either way
+    import screens
+
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with gateway("ours") as _gateway:  # the estimate asks AT's balance, as it does in production
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            _gateway.configure(env)
+            started = time.perf_counter()
+            data = screens.seed(env, count)
+            seeded = time.perf_counter() - started
+        server = OdooServer("screens")
+        try:
+            server.wait_ready()
+            client = screens.WebClient(server.base, DATABASE)
+            return {"seed_seconds": seeded, "screens": screens.time_screens(client, data)}
+        finally:
+            server.stop()
+
+
 # name: (template, function(n, realistic, rounds))
 SCENARIOS = {
     "stock-prepare": ("stock", lambda n, r, _k: scenario_mailing("stock", n, PERSONALISED, False, realistic=r)),
@@ -776,6 +805,7 @@ SCENARIOS = {
     "stock-import": ("stock", lambda n, r, _k: scenario_stock_import(n, r)),
     "ours-import": ("ours", lambda n, r, _k: scenario_ours_import(n, r)),
     "ours-estimate": ("ours", lambda n, r, _k: scenario_ours_estimate(n, r)),
+    "ours-screens": ("ours", lambda n, r, _k: scenario_screens(n, r)),
 }
 
 
@@ -796,6 +826,7 @@ def plan(args):
         ("import-stock-size", ["stock-import", "ours-import"], args.stock_import_n),
         ("import", ["ours-import"], args.import_n),
         ("estimate", ["ours-estimate"], args.estimate_n),
+        ("screens", ["ours-screens"], args.screens_n),
     ]
     if args.no_stock_import:
         groups = [group for group in groups if group[0] != "import-stock-size"]
@@ -901,12 +932,14 @@ def main():
                              "stock's base_import takes minutes at 100,000 rows)")
     parser.add_argument("--estimate-n", type=int,
                         help="recipients of the personalised mailing whose cost is estimated (default: --n)")
+    parser.add_argument("--screens-n", type=int,
+                        help="traces, messages and records behind the timed screens (default: --n)")
     parser.add_argument("--no-stock-import", action="store_true", help="skip the import side by side")
     parser.add_argument("--with-prefork", action="store_true",
                         help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
     parser.add_argument("--only", help="comma-separated groups to run (prepare, broadcast, broadcast-threaded, "
                                        "broadcast-2-workers, broadcast-2-dispatchers, personalised-100ms, "
-                                       "import-stock-size, import, estimate, reports-http)")
+                                       "import-stock-size, import, estimate, screens, reports-http)")
     parser.add_argument("--note", default="", help="a note stored in the results (e.g. 'small development run')")
     parser.add_argument("--out", help="the results file (default bench/results/<UTC time>-<commit>.json)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
@@ -918,6 +951,7 @@ def main():
     args.import_n = args.import_n or args.n
     args.stock_import_n = args.stock_import_n or min(args.n, 10000)
     args.estimate_n = args.estimate_n or args.n
+    args.screens_n = args.screens_n or args.n
     if args.fake_iap:
         run_fake_iap(args.fake_iap)
         return

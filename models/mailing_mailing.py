@@ -1,5 +1,4 @@
 import contextlib
-import copy
 import logging
 import re
 from collections import Counter
@@ -17,6 +16,7 @@ from odoo.tools.rendering_tools import parse_inline_template
 from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.runtime import is_testing
 from ..tools.segments import smart_encode
+from .recipient_rules import RecipientRules, estimate_line, trace_failure_type
 
 _logger = logging.getLogger(__name__)
 
@@ -29,15 +29,8 @@ FIELD_PATH_RE = re.compile(r"^\s*object(\.[a-z][a-z0-9_]*)+\s*$")
 PREPARE_CHUNK_SIZE = 5000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
 PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
-# Why a recipient is not sent to (_RecipientRules) -> the failure type of its trace, and its line in the estimate.
-EXCLUSION_FAILURE_TYPES = {
-    "missing": "sms_number_missing", "invalid": "sms_number_format", "blacklist": "sms_blacklist",
-    "do_not_sms": "sms_optout", "optout": "sms_optout", "duplicate": "sms_duplicate",
-}
 # Recipients above which the live estimate (form, save) renders and prices a sample; Send counts them all.
 ESTIMATE_EXACT_LIMIT = 2000
-ESTIMATE_REASONS = {"missing": "invalid", "invalid": "invalid", "blacklist": "blacklist",
-                    "do_not_sms": "do_not_sms", "optout": "optout", "duplicate": "duplicate"}
 
 
 class MailingMailing(models.Model):
@@ -194,8 +187,9 @@ class MailingMailing(models.Model):
                                use_blacklist=True, rules=None, sample_size=None):
         """What sending this mailing (or a mass composer send described by the arguments) will cost.
 
-        Recipients are counted as the preparation treats them (_RecipientRules, stock's composer rules): missing
-        or invalid numbers, blacklisted, "do not SMS", opted-out and duplicate numbers are removed, in that order.
+        Recipients are counted as the preparation treats them, by the same RecipientRules (recipient_rules.py:
+        stock's composer rules, missing or invalid numbers, blacklisted, "do not SMS", opted-out and duplicate
+        numbers removed in that order).
         Segments are counted on the text that leaves: rendered placeholders, tracked links, the opt-out link,
         look-alikes replaced (smart encoding) and the text AT adds to a number's first bulk message; they are priced
         by africastalking.rate._price_texts(). Returns a dict::
@@ -204,7 +198,7 @@ class MailingMailing(models.Model):
             segments_min, segments_max, encoding, cost (None when not known), currency, cost_available,
             unpriced (recipients without a rate), unpriced_countries, sample (the text of the first recipient)
 
-        ``rules``: the mailing's _RecipientRules when the caller has them (they are walked, so give a copy).
+        ``rules``: the mailing's RecipientRules when the caller has them (they are walked, so give a copy).
         ``sample_size``: above that many recipients, only an evenly spread sample of them is rendered and priced
         and the totals are scaled (``approximate``, ``sampled``): exclusions are always counted on everyone.
         """
@@ -219,14 +213,14 @@ class MailingMailing(models.Model):
             numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, res_ids)
         else:
             numbers, blacklisted = self._sms_estimate_numbers(res_model, res_ids), set()
-        rules = rules or _RecipientRules(mailing)
+        rules = (rules or RecipientRules.for_mailing(mailing)).load(numbers.values())
         excluded = Counter()
         recipients = {}
         for res_id in res_ids:
             number = numbers.get(res_id)
             reason = rules.exclusion(res_id, number, None, number in blacklisted)
             if reason:
-                excluded[ESTIMATE_REASONS[reason]] += 1
+                excluded[estimate_line(reason)] += 1
             else:
                 recipients[res_id] = number
 
@@ -452,8 +446,7 @@ class MailingMailing(models.Model):
             lines.append(_("Estimated from a sample of %(sampled)s of %(recipients)s recipients; Send counts them "
                            "all.", sampled=estimate["sampled"], recipients=estimate["recipients"]))
         if estimate["excluded"]:
-            lines.append(_("Excluded: %s.", ", ".join("%s %s" % (count, label) for label, count in sorted(
-                self._sms_excluded_labels(estimate["excluded"]).items()))))
+            lines.append(_("Excluded: %s.", self._sms_excluded_text(estimate["excluded"])))
         if not estimate["cost_available"]:
             lines.append(_("Cost not available for this destination: %s.",
                            ", ".join(estimate["unpriced_countries"]) or _("several currencies")))
@@ -476,8 +469,7 @@ class MailingMailing(models.Model):
         if not estimate["recipients"]:
             if estimate.get("recipients_total"):
                 block = _("Nothing to send: every recipient is excluded (%s).",
-                          ", ".join("%s %s" % (count, reason) for reason, count in sorted(
-                              self._sms_excluded_labels(estimate["excluded"]).items())))
+                          self._sms_excluded_text(estimate["excluded"]))
             else:
                 block = _("Nothing to send: the audience is empty (no recipient in the chosen lists or filter).")
         elif company.sms_segments_cap and longest > company.sms_segments_cap:
@@ -491,11 +483,13 @@ class MailingMailing(models.Model):
 
     @api.model
     def _sms_excluded_labels(self, excluded):
-        labels = {
-            "blacklist": _("blacklisted"), "do_not_sms": _("do not SMS"), "optout": _("opted out"),
-            "duplicate": _("duplicates"), "invalid": _("invalid or missing numbers"),
-        }
-        return {labels.get(reason, reason): count for reason, count in excluded.items()}
+        return RecipientRules(self.env).line_labels(excluded)
+
+    @api.model
+    def _sms_excluded_text(self, excluded):
+        """An estimate's ``excluded`` in words, sorted by label: "1 blacklisted, 2 duplicates"."""
+        labels = self._sms_excluded_labels(excluded)
+        return ", ".join("%s %s" % (count, label) for label, count in sorted(labels.items()))
 
     # ------------------------------------------------------------------
     # Balance and budget gate
@@ -595,7 +589,7 @@ class MailingMailing(models.Model):
                 continue
             # Computed once for the gate's estimate and the preparation.
             recipients = res_ids or mailing._get_remaining_recipients()
-            rules = _RecipientRules(mailing)
+            rules = RecipientRules.for_mailing(mailing)
             try:
                 # Everyone excluded still prepares: the traces say why each recipient got nothing.
                 problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone(), allow_empty=True)
@@ -728,9 +722,8 @@ class MailingMailing(models.Model):
                                                         ("trace_status", "in", ("outgoing", "process"))], limit=1):
             # Nothing to dispatch (every recipient excluded): no delivery will mark the mailing done.
             self.write({"state": "done", "sent_date": fields.Datetime.now(), "kpi_mail_required": not self.sent_date})
-            self._message_log(body=_("No SMS was sent: every recipient is excluded (%s).", ", ".join(
-                "%s %s" % (count, label) for label, count in sorted(
-                    self._sms_excluded_labels(context.excluded).items()))))
+            self._message_log(body=_("No SMS was sent: every recipient is excluded (%s).",
+                                     self._sms_excluded_text(context.excluded)))
 
     def _africastalking_lock_untraced(self, res_ids, context):
         """Lock the mailing, then keep the recipients that still have no trace.
@@ -781,12 +774,13 @@ class MailingMailing(models.Model):
 
     def _africastalking_prepare_chunk(self, res_ids, context):
         recipients = self._africastalking_read_recipients(res_ids)
+        context.rules.load(row[1] for row in recipients)
         outgoing, traces = [], []
         for res_id, sanitized, raw_number, partner_id, blacklisted in recipients:
             reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted)
             if reason:
-                traces.append((res_id, sanitized or raw_number, EXCLUSION_FAILURE_TYPES[reason]))
-                context.excluded[ESTIMATE_REASONS[reason]] += 1
+                traces.append((res_id, sanitized or raw_number, trace_failure_type(reason)))
+                context.excluded[estimate_line(reason)] += 1
             else:
                 outgoing.append((res_id, sanitized, partner_id))
         bodies = context.render([res_id for res_id, _number, _partner in outgoing])
@@ -934,50 +928,12 @@ def _text_as_sent(text, smart_encoding, complete_links=None, unsubscribe=""):
     return "%s\n%s" % (text, unsubscribe) if unsubscribe else text
 
 
-class _RecipientRules:
-    """Who of a mailing's recipients is not sent to, and why: stock's composer rules in stock's order, for the cost
-    estimate and the preparation alike.
-
-    The first record of a number wins, even if excluded; numbers this mailing already traced count as seen too,
-    so that chunks, and a run resumed after a crash, dedupe like one stock batch. Without a mailing (a mass
-    composer send) only numbers are checked.
-    """
-
-    def __init__(self, mailing):
-        # A mailing edited in a form is a new record: its lists' contacts may come back as new records too.
-        self.opt_out_ids = ({getattr(res_id, "origin", None) or res_id for res_id in mailing._get_opt_out_list_sms()}
-                            if mailing else set())
-        # A contact's "do not SMS for mailings" counts as an opt-out, as in the composer.
-        self.do_not_sms_numbers = mailing.env["res.partner"]._sms_no_mailing_numbers() if mailing else set()
-        self.seen_numbers = set(mailing._get_seen_list_sms()[1]) if mailing.id else set()
-
-    def exclusion(self, res_id, sanitized, raw_number, blacklisted):
-        """The reason (a key of EXCLUSION_FAILURE_TYPES) not to send to this recipient, or None."""
-        if not sanitized:
-            return "invalid" if raw_number else "missing"
-        duplicate = sanitized in self.seen_numbers
-        self.seen_numbers.add(sanitized)
-        if blacklisted:
-            return "blacklist"
-        if sanitized in self.do_not_sms_numbers:
-            return "do_not_sms"
-        if res_id in self.opt_out_ids:
-            return "optout"
-        return "duplicate" if duplicate else None
-
-    def clone(self):
-        """The same rules with their own numbers seen: the estimate and the preparation each walk the recipients."""
-        rules = copy.copy(self)
-        rules.seen_numbers = set(self.seen_numbers)
-        return rules
-
-
 class _PrepareContext:
     """What a mailing's preparation computes once and reuses for every chunk."""
 
     def __init__(self, mailing, rules=None):
         self.mailing = mailing
-        self.rules = rules or _RecipientRules(mailing)
+        self.rules = rules or RecipientRules.for_mailing(mailing)
         # The newest trace of the mailing when we last held its lock, or the one we wrote (None: not looked yet)
         self.newest_trace_id = None
         self.excluded = Counter()  # {estimate reason: count}, for the note when nobody is left to send to

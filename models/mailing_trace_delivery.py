@@ -5,10 +5,12 @@ from .africastalking_message_network import _network_display
 
 
 class MailingTrace(models.Model):
-    """What the trace list says about delivery: the mobile network (reported, else guessed by prefix)."""
+    """What the trace says about delivery: the mobile network (reported, else guessed by prefix), and a recipient
+    left out as a dead number (sms.number.suppression)."""
 
     _inherit = "mailing.trace"
 
+    failure_type = fields.Selection(selection_add=[("sms_dead_number", "Suppressed: Dead Number")])
     at_network_name = fields.Char("Network", compute="_compute_at_network_name")
 
     @api.depends("at_network_code", "sms_number")

@@ -9,6 +9,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.phone import normalize_number
 from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
@@ -266,13 +267,17 @@ class SmsAlertRule(models.Model):
                 for res_id, partners in self._get_record_partners(records).items()}
 
     def _get_list_recipients(self, records):
+        """The lists' contacts minus those opted out, by the mailings' rule and its code (the "optout" recipient rule
+        of recipient_rules.py: opted out of one of the lists and subscribed to none of them); the number rules
+        (blacklist ...) apply at send time (sms.alert._get_excluded_numbers)."""
         lists_field = "mailing_list_ids" if "mailing_list_ids" in records._fields else None
-        result = {}
+        result, opted_out = {}, {}
         for record in records:
-            lists = self.mailing_list_ids | (record[lists_field] if lists_field else self.env["mailing.list"])
-            subscriptions = lists.sudo().subscription_ids
-            opted_out = subscriptions.filtered("opt_out").contact_id
-            contacts = subscriptions.filtered(lambda s: not s.opt_out).contact_id - opted_out
+            lists = (self.mailing_list_ids | (record[lists_field] if lists_field else self.env["mailing.list"])).sudo()
+            if lists not in opted_out:
+                opted_out[lists] = set(lists._mailing_get_opt_out_list_sms(self.env["mailing.mailing"]))
+            contacts = lists.subscription_ids.contact_id.filtered(
+                lambda contact, excluded=opted_out[lists]: contact.id not in excluded)
             result[record.id] = [self._contact_recipient(contact) for contact in contacts]
         return result
 
@@ -280,7 +285,7 @@ class SmsAlertRule(models.Model):
         number = partner.mobile or partner.phone
         country = partner.country_id or self.company_id.country_id
         return {"recipient_key": "partner:%d" % partner.id, "partner_id": partner.id, "mailing_contact_id": False,
-                "number": partner._phone_format(number=number, country=country) or number or False}
+                "number": normalize_number(number, country.code).e164 or number or False}
 
     def _contact_recipient(self, contact):
         return {"recipient_key": "contact:%d" % contact.id, "partner_id": False, "mailing_contact_id": contact.id,

@@ -52,6 +52,11 @@ class SmsNumberSuppression(models.Model):
                             (company.id,))
         return {row[0] for row in self.env.cr.fetchall()}
 
+    @api.model
+    def _suppressed_among(self, numbers, company=None):
+        """The suppressed numbers of ``company`` among ``numbers`` (the recipient rules' loader, per batch)."""
+        return self._suppressed_numbers(company) & set(numbers) if numbers else set()
+
     # ------------------------------------------------------------------
     # Counting outcomes (called by the message log, in bulk)
     # ------------------------------------------------------------------

@@ -10,7 +10,7 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.at_gateway import E164_RE, OutgoingMessage, SendResult
+from ..tools.at_gateway import OutgoingMessage, SendResult
 from ..tools.outcomes import (
     ACCOUNT_SEND_STATES,
     NOT_CONFIGURED,
@@ -19,6 +19,7 @@ from ..tools.outcomes import (
     UNKNOWN_OUTCOME,
     WRONG_NUMBER_FORMAT,
 )
+from ..tools.phone import is_e164, normalize_number
 from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway
 
@@ -287,17 +288,17 @@ class SmsSms(models.Model):
 
     def _africastalking_row_number(self, row):
         number = (row.number or "").strip()
-        return number if E164_RE.match(number) else self.browse(row.id)._africastalking_number()
+        return number if is_e164(number) else self.browse(row.id)._africastalking_number()
 
     def _africastalking_number(self):
         """The E.164 number AT needs, from the SMS's number (sanitized for mailings, raw for some chatter SMS)."""
         self.ensure_one()
         number = (self.number or "").strip()
-        if E164_RE.match(number):
+        if is_e164(number):
             return number
         company = self.company_id or self.env.company
         country = self.partner_id.country_id or company.country_id
-        return self.env["res.partner"]._phone_format(number=number, country=country, force_format="E164") or False
+        return normalize_number(number, country.code).e164 or False
 
     @api.model
     def _africastalking_outgoing_messages(self, rows, numbers):
@@ -461,6 +462,9 @@ class SmsSms(models.Model):
         """
         limit = fields.Datetime.now() - timedelta(minutes=STALE_CLAIM_MINUTES)
         self.flush_model(["state", "at_claim_date", "at_claim_pid"])
+        # PostgreSQL snapshots pg_stat_activity once per transaction: without this, a dispatcher that died after
+        # this transaction first read it would still count as alive.
+        self.env.cr.execute("SELECT pg_stat_clear_snapshot()")
         self.env.cr.execute(
             """SELECT id FROM sms_sms
                 WHERE state = 'process'

@@ -106,6 +106,26 @@ class TestDeadNumbers(AfricasTalkingHttpCase):
         self.assertEqual((record.suppressed, record.lift_source, record.lifted_uid),
                          (False, "manual", self.env.ref("base.user_admin")))
 
+    def test_mailings_skip_it_estimate_and_traces_say_why(self):
+        student = "+254722000001"  # a contact of the test mailing list
+        self.Suppression._record_number_outcomes([(self.env.company.id, student, "hard", "UserDoesNotExist")] * 2)
+        mailing = self.create_sms_mailing()
+        estimate = mailing._get_sms_cost_estimate()
+        self.assertEqual((estimate["excluded"].get("dead_number"), estimate["recipients"]), (1, 3))
+        self.assertIn("1 suppressed: dead number", mailing.sms_estimate_note)
+        self.send_mailing(mailing)
+        trace = mailing.mailing_trace_ids.filtered(lambda t: t.sms_number == student)
+        self.assertEqual((trace.trace_status, trace.failure_type), ("cancel", "sms_dead_number"))
+        self.assertEqual(dict(trace._fields["failure_type"]._description_selection(self.env))["sms_dead_number"],
+                         "Suppressed: Dead Number")
+        self.assertEqual(self.simulator.count(student), 0)
+        self.assertEqual(self.simulator.stats()["accepted"], 3)
+        # Not for transactional sends: the API (an alert) still reaches the number.
+        result = self.env["sms.africastalking.api"].with_user(self.user_marketing).send_sms([student], "Exam moved")
+        self.run_sms_queue()
+        self.assertFalse(result.get("rejected"), result)
+        self.assertSentOnce(student, "Exam moved")
+
     def test_other_company_does_not_see_it(self):
         self.simulator.add_delivery_rule(DEAD, status="Failed", failure_reason="UserDoesNotExist")
         self._send_single()

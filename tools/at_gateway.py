@@ -36,6 +36,8 @@ from .outcomes import (
     UNREGISTERED,
     WRONG_NUMBER_FORMAT,
 )
+# The SDK's own check (SMS.py): one number failing it makes the SDK refuse the whole batch, so we check first.
+from .phone import is_e164
 
 _logger = logging.getLogger(__name__)
 
@@ -43,8 +45,6 @@ PRODUCTION_URL = "https://api.africastalking.com"
 SANDBOX_URL = "https://api.sandbox.africastalking.com"
 SANDBOX_USERNAME = "sandbox"
 
-# The SDK's own check (SMS.py): one number failing it makes the SDK refuse the whole batch, so we check first.
-E164_RE = re.compile(r"^\+\d{1,3}\d{3,}$")
 
 
 @dataclass
@@ -201,7 +201,7 @@ class AfricasTalkingGateway:
         for message in messages:
             valid = {}
             for number, key in message.recipients.items():
-                if E164_RE.match(number or ""):
+                if is_e164(number):
                     valid[number] = key
                 else:
                     results.append(SendResult(number=number, key=key, state=WRONG_NUMBER_FORMAT,

@@ -56,6 +56,13 @@
         "views/sms_keyword_views.xml",
         "views/sms_consent_views.xml",
         "views/sms_poll_views.xml",
+        "views/africastalking_delivery_analysis_views.xml",
+        "views/sms_number_suppression_views.xml",
+        "views/res_config_settings_delivery_views.xml",
+        "views/africastalking_account_delivery_views.xml",
+        "views/sms_traffic_views.xml",
+        "views/sms_mailing_series_views.xml",
+        "data/ir_cron_delivery_data.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

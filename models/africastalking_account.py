@@ -91,7 +91,7 @@ def open_gateway(account):
         account.username,
         api_key,
         base_url=account._base_url(),
-        sender_id=account.sender_id,
+        sender_id=account._africastalking_sender_id(),
         timeout=account.timeout,
         max_recipients=account.max_recipients,
         concurrency=account.concurrency,

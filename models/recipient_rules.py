@@ -68,6 +68,12 @@ EXCLUSIONS = [
     # subscribed to none of the others. Alerts to lists follow it too.
     Exclusion("optout", "sms_optout", "optout", _lt("opted out"), _lt("The contact opted out of the lists."),
               check=lambda rules, r: r.res_id in rules.opt_out_ids),
+    # A number that kept failing for a reason saying it cannot receive SMS (sms.number.suppression): mailings
+    # only, a single SMS or an alert still goes (and its delivery lifts the suppression).
+    Exclusion("dead_number", "sms_dead_number", "dead_number", _lt("suppressed: dead number"),
+              _lt("Suppressed: dead number."), check=lambda rules, r: r.number in rules.data.get("dead_number", ()),
+              load=lambda rules, numbers: rules.env["sms.number.suppression"]._suppressed_among(numbers),
+              mailings_only=True),
     Exclusion("duplicate", "sms_duplicate", "duplicate", _lt("duplicates"), _lt("Duplicate number."),
               check=lambda rules, r: r.duplicate),
 ]

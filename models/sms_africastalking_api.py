@@ -5,6 +5,7 @@ from odoo.exceptions import AccessError, UserError
 
 from ..tools.phone import normalize_number
 from .recipient_rules import RecipientRules
+from .sms_sms_traffic import SMS_TRAFFIC, TRAFFIC_CONTEXT_KEY
 
 _logger = logging.getLogger(__name__)
 
@@ -31,19 +32,22 @@ class SmsAfricastalkingApi(models.AbstractModel):
     # ------------------------------------------------------------------
 
     @api.model
-    def send_sms(self, recipients, body, schedule_at=False, account_id=False):
+    def send_sms(self, recipients, body, schedule_at=False, account_id=False, traffic="transactional"):
         """Send ``body`` to ``recipients``: a list of partner ids (int) and/or phone numbers (str).
 
         :param schedule_at: UTC datetime or "YYYY-MM-DD HH:MM:SS" string; empty to send now
         :param account_id: the Africa's Talking account (of one of the caller's companies) to send with
+        :param traffic: "transactional" (default) or "promotional" (see sms.sms at_traffic)
         """
         self._check_api_access()
         if not (body or "").strip():
             raise UserError(_("The SMS text is empty."))
+        if traffic not in dict(SMS_TRAFFIC):
+            raise UserError(_("Traffic is 'transactional' or 'promotional', not %r.", traffic))
         company = self._get_sending_company(account_id)
         targets, rejected = self._resolve_recipients(recipients, company)
-        values = [dict(target, body=body) for target in targets]
-        return self._schedule(values, company, schedule_at, rejected)
+        values = [dict(target, body=body, sms_traffic=traffic) for target in targets]
+        return self.with_context(**{TRAFFIC_CONTEXT_KEY: traffic})._schedule(values, company, schedule_at, rejected)
 
     @api.model
     def send_alert(self, template, res_ids, audience="partners", mailing_list_ids=False, schedule_at=False,

@@ -49,8 +49,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 try:  # imported by the addon's Odoo tests, as odoo.addons.sms_africastalking.simulator.at_simulator
+    from ..tools.networks import SANDBOX_NETWORK_CODE, prefix_network_code
     from ..tools.segments import analyze
 except ImportError:  # run as `python3 -m simulator.at_simulator` or by the plain pytest tests (repository root)
+    from tools.networks import SANDBOX_NETWORK_CODE, prefix_network_code
     from tools.segments import analyze
 
 # A stable name also when run as ``python3 -m simulator.at_simulator`` (where __name__ is '__main__').
@@ -94,9 +96,7 @@ INTERMEDIATE_STATUS = 'Sent'
 AMOUNT_PRECISION = Decimal('0.0001')  # AT writes amounts with 4 decimals: 'KES 0.8000'
 FAULT_KINDS = ('timeout', 'http_500', 'reset', 'http_401')
 FAULT_ENDPOINTS = ('messaging', 'user', 'any')
-SAFARICOM_PREFIX = '+2547'
-SAFARICOM_NETWORK = '63902'
-OTHER_NETWORK = '99999'  # AT's sandbox network "Athena"
+OTHER_NETWORK = SANDBOX_NETWORK_CODE  # numbers of no known network: AT's sandbox network "Athena"
 CALLBACK_KINDS = ('delivery', 'inbound', 'optout', 'subscription')
 
 
@@ -277,7 +277,8 @@ def _utc_now():
 
 
 def _network_code(number):
-    return SAFARICOM_NETWORK if number.startswith(SAFARICOM_PREFIX) else OTHER_NETWORK
+    # The network the number's prefix belongs to, as AT's reports name it (per-network statistics)
+    return prefix_network_code(number) or OTHER_NETWORK
 
 
 def _longest_prefix_match(rules, number):

@@ -45,3 +45,9 @@ from . import test_sms_consent
 from . import test_sms_double_opt_in
 from . import test_sms_poll
 from . import test_sms_premium_subscription
+from . import test_delivery_network
+from . import test_dead_numbers
+from . import test_report_monitoring
+from . import test_sms_traffic
+from . import test_mailing_series
+from . import test_delivery_dashboard_tour

@@ -7,3 +7,5 @@ from . import sms_resend
 from . import africastalking_send_confirm
 from . import sms_mailing_approval
 from . import sms_spend_export
+from . import sms_composer_traffic
+from . import sms_broadcast_traffic

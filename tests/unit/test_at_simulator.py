@@ -95,7 +95,7 @@ def test_sdk_send_of_a_two_part_message_costs_two_parts(sim, sms):
     message = sim.messages[0]
     assert (message['sender_id'], message['username'], message['parts'], message['network_code']) == (
         'UNIVERSITY', 'simulator', 2, '63902')
-    assert sim.messages[1]['network_code'] == '99999'
+    assert sim.messages[1]['network_code'] == '64101'
 
 
 def test_mixed_recipients_follow_number_rules(sim):
@@ -232,7 +232,7 @@ def test_delivery_reports_are_posted_intermediate_then_final(sim, sms, receiver)
         {'id': ids[0], 'status': 'Sent', 'phoneNumber': SAFARICOM, 'networkCode': '63902', 'retryCount': '0'},
         {'id': ids[0], 'status': 'Success', 'phoneNumber': SAFARICOM, 'networkCode': '63902', 'retryCount': '0'},
     ]
-    assert posts[3][1]['networkCode'] == '99999'
+    assert posts[3][1]['networkCode'] == '64101'
     assert [message['delivery_status'] for message in sim.messages] == ['Success', 'Success']
     assert sim.deliver_pending() == []  # nothing is reported twice
     assert sim.stats()['reports_posted'] == 4

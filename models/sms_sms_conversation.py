@@ -1,8 +1,6 @@
 from odoo import api, fields, models
 from odoo.tools import SQL
 
-from ..tools.at_gateway import OutgoingMessage
-
 
 class SmsSms(models.Model):
     """SMS written in a conversation: they keep their thread (so that it shows them while queued; once sent, the
@@ -28,12 +26,12 @@ class SmsSms(models.Model):
             return super()._africastalking_outgoing_messages(rows, numbers)
         messages = super()._africastalking_outgoing_messages([row for row in rows if row.id not in premium],
                                                              numbers)
-        # One request per premium answer: each carries its own linkId.
+        # One entry per premium answer (Odoo's shape plus AT's premium keys): each carries its own linkId.
         for row in rows:
             if row.id in premium and numbers[row.id]:
                 short_code, link_id, keyword = premium[row.id]
-                messages.append(OutgoingMessage(body=row.body or "", recipients={numbers[row.id]: row.uuid},
-                                                short_code=short_code, link_id=link_id, keyword=keyword))
+                messages.append({"content": row.body or "", "numbers": [{"uuid": row.uuid, "number": numbers[row.id]}],
+                                 "short_code": short_code, "link_id": link_id, "keyword": keyword})
         return messages
 
     @api.model

@@ -49,6 +49,9 @@ SANDBOX_USERNAME = "sandbox"
 
 
 
+# The optional keys of a message entry of _send_sms_batch that make it a premium answer (OutgoingMessage fields).
+PREMIUM_KEYS = ("short_code", "link_id", "keyword")
+
 # The keys of a result as Odoo reads it (sms/tools/sms_api.py ``_send_sms_batch``: ``uuid`` and ``state``, plus what
 # Odoo 18's providers add: ``failure_reason`` and the provider's own ids), and the attribute holding each.
 ODOO_RESULT_KEYS = {
@@ -236,20 +239,23 @@ class AfricasTalkingGateway:
         """Send SMS given in Odoo's shape; the entry point of an Odoo SMS provider (``sms/tools/sms_api.py``).
 
         ``messages``: ``[{"content": str, "numbers": [{"uuid": str, "number": str}, ...]}, ...]``, as
-        ``sms.sms._send`` builds them (one entry per text). Returns one :class:`SendResult` per uuid: a mapping
-        with Odoo's ``uuid``, ``state`` (``success``, ``unknown_outcome``, a failure state: tools/outcomes.py) and
-        ``failure_reason``, plus AT's id, status, cost, currency and parts. ``delivery_reports_url`` is ignored: AT
-        sets its callback URLs per application, in its dashboard, not per request.
+        ``sms.sms._send`` builds them (one entry per text); an entry may add AT's premium keys (``short_code``,
+        ``link_id``, ``keyword``: an answer on a premium short code, sent with ``send_premium``). Returns one
+        :class:`SendResult` per uuid: a mapping with Odoo's ``uuid``, ``state`` (``success``, ``unknown_outcome``,
+        a failure state: tools/outcomes.py) and ``failure_reason``, plus AT's id, status, cost, currency and parts.
+        ``delivery_reports_url`` is ignored: AT sets its callback URLs per application, in its dashboard, not per
+        request.
         """
         outgoing = []
         for message in messages:
             body = message.get("content") or ""
+            premium = {key: message[key] for key in PREMIUM_KEYS if message.get(key)}
             rounds = []  # a number twice with one text goes in a second request, so that answers match
             for recipient in message.get("numbers") or []:
                 number = recipient["number"]
                 target = next((request for request in rounds if number not in request.recipients), None)
                 if target is None:
-                    target = OutgoingMessage(body=body)
+                    target = OutgoingMessage(body=body, **premium)
                     rounds.append(target)
                 target.recipients[number] = recipient["uuid"]
             outgoing += rounds

@@ -22,3 +22,4 @@ from . import sms_africastalking_api
 from . import sms_africastalking_demo
 from . import ir_actions_server
 from . import ir_http
+from . import mailing_mailing_insert

@@ -5,6 +5,7 @@ import string
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 # Unsubscribe links carry a signed token per trace instead of stock's 3-character code (238,328 values: 3,000
 # guesses found valid codes). Token = random nonce + HMAC-SHA256 of it under the database secret, in base 62:
@@ -16,6 +17,8 @@ UNSUBSCRIBE_TOKEN_SIZE = UNSUBSCRIBE_NONCE_SIZE + UNSUBSCRIBE_SIGNATURE_SIZE
 # Links of mailings sent before the signed tokens keep working for this many days after they were sent.
 LEGACY_CODE_SIZE = 3
 LEGACY_LINK_DAYS = 60
+# A partial index on stock's table: created by init(), dropped by the addon's uninstall_hook.
+BUSY_INDEX = "mailing_trace_sms_busy_idx"
 
 
 def _base62(number, size):
@@ -47,10 +50,9 @@ class MailingTrace(models.Model):
         super().init()
         # "Is anything of this mailing still queued or being sent?" is asked after every dispatch batch and
         # delivery batch: a small partial index answers it without reading the mailing's other traces.
-        self.env.cr.execute(
-            "CREATE INDEX IF NOT EXISTS mailing_trace_sms_busy_idx ON mailing_trace (mass_mailing_id) "
-            "WHERE trace_status IN ('outgoing', 'process')"
-        )
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS %s ON mailing_trace (mass_mailing_id) "
+            "WHERE trace_status IN ('outgoing', 'process')", SQL.identifier(BUSY_INDEX)))
 
     # ------------------------------------------------------------------
     # Unsubscribe tokens

@@ -29,3 +29,4 @@ from . import test_import_hardening
 from . import test_send_feedback
 from . import test_send_feedback_tours
 from . import test_state_transitions
+from . import test_engineering_rules

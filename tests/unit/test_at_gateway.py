@@ -185,3 +185,16 @@ def test_send_sms_batch_takes_and_returns_odoo_shapes(sim):
     assert results["u4"]["failure_reason"] == "InvalidPhoneNumber" and results["u4"]["at_message_id"] is None
     with pytest.raises(KeyError):
         results["u1"]["sms_twilio_sid"]
+
+
+def test_one_keep_alive_session_per_sending_thread(sim):
+    """A requests.Session is not thread-safe: each sending thread has its own, reused for all its requests."""
+    messages = [OutgoingMessage("Hello %d" % i, {"+2547110001%02d" % i: i}) for i in range(12)]
+    gw = gateway(sim, concurrency=4)
+    results = gw.send_messages(messages)
+    assert len(results) == 12 and {result.state for result in results} == {SUCCESS}
+    sessions = list(gw._sessions)
+    assert 1 <= len(sessions) <= 4, "at most one per worker of the pool"
+    assert len({id(session) for session in sessions}) == len(sessions)
+    gw.close()
+    assert gw._sessions == []

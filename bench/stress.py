@@ -183,7 +183,7 @@ def phase_reports(args, registry, port, rng):
         sms = env["sms.sms"].create([{"number": "+%d" % (254750000000 + index), "body": "Fees are due on Friday."}
                                      for index in range(args.reports)])
         cr.commit()
-        late = sms[: args.reports // 5]._africastalking_claim()  # commits the claim
+        late = sms[: args.reports // 5]._africastalking_claim(auto_commit=True)  # commits the claim
         late_results = late._africastalking_send_with(account)
         while env["sms.sms"].search_count([("state", "=", "outgoing"), ("to_delete", "!=", True)]):
             env["sms.sms"]._process_queue()

@@ -203,6 +203,7 @@ class AfricasTalkingMailingSMSController(MailingSMSController):
         type="http", website=True, auth="public", methods=["POST"],
     )
     def blacklist_number(self, mailing_id, trace_code, **post):
+        # No super(): stock takes the number from a GET too, reads it in the visitor's country only, and prints it.
         traces = self._check_trace(mailing_id, trace_code).get("trace")
         if not traces:
             return request.redirect("/web")

@@ -15,7 +15,9 @@ APPLY_BATCH_SIZE = 5000
 # looking a little longer than that, so a report that did not wake it (throttled) is still applied by this run.
 TRIGGER_INTERVAL_SECONDS = 1.0
 LINGER_SECONDS = 1.5
-_last_trigger = {"at": 0.0}
+# Where the time of the last wake-up is kept: on the database's registry (one per database and process), so that a
+# report of one database never holds back the applier of another one served by the same process.
+LAST_TRIGGER_ATTRIBUTE = "_africastalking_applier_triggered_at"
 # A report no message matches waits this long for its send's answer or its unknown outcome, then is dropped.
 WAITING_DAYS = 7
 # Consecutive serialization failures (another transaction wrote the same rows) after which a run gives up; the
@@ -73,22 +75,24 @@ class AfricasTalkingDeliveryReport(models.Model):
 
     @api.model
     def _trigger_applier(self):
-        now = time.monotonic()
-        if now - _last_trigger["at"] < TRIGGER_INTERVAL_SECONDS:
+        now, registry = time.monotonic(), self.env.registry
+        if now - getattr(registry, LAST_TRIGGER_ATTRIBUTE, float("-inf")) < TRIGGER_INTERVAL_SECONDS:
             return  # a run woken less than a second ago is still looking (LINGER_SECONDS)
-        _last_trigger["at"] = now
+        setattr(registry, LAST_TRIGGER_ATTRIBUTE, now)
         cron = self.env.ref("sms_africastalking.ir_cron_africastalking_apply_delivery_reports", False)
         if cron:
             cron.sudo()._trigger()
 
     @api.model
-    def _cron_apply(self, limit=None, linger=LINGER_SECONDS):
-        """Apply queued reports in batches (commit per batch outside tests); return how many were applied.
+    def _cron_apply(self, limit=None, linger=LINGER_SECONDS, auto_commit=None):
+        """Apply queued reports in batches (commit per batch when ``auto_commit``); return how many were applied.
 
         ``linger``: seconds to keep looking once the queue is empty (the cron; 0 for a one-off drain). Waiting
-        reports whose message is now known are taken again at every look.
+        reports whose message is now known are taken again at every look. ``auto_commit``: as stock's SMS queue
+        decides it (true, except under test) unless given.
         """
-        auto_commit = not is_testing()
+        if auto_commit is None:
+            auto_commit = not is_testing()
         applied, idle_since, conflicts = 0, time.monotonic(), 0
         self._drop_expired_waiting()
         while True:

@@ -40,10 +40,11 @@ class AfricasTalkingMessage(models.Model):
     _order = "id desc"
     _rec_name = "number"
 
-    # Rows are written in bulk by the SMS queue cron, always as its user: a link to a user would tell nothing and
-    # cost a foreign-key check per row (100,000 per mailing). Plain integers, as ir.logging does.
-    create_uid = fields.Integer("Created by", readonly=True)
-    write_uid = fields.Integer("Last Updated by", readonly=True)
+    # Rows are written in bulk by the SMS queue cron, always as its user: who wrote a row tells nothing, and a link
+    # to a user would cost a foreign-key check per row (100,000 per mailing). Only the dates are kept.
+    _log_access = False
+    create_date = fields.Datetime("Created on", readonly=True, default=fields.Datetime.now)
+    write_date = fields.Datetime("Last Updated on", readonly=True, default=fields.Datetime.now)
 
     # Few indexes on purpose: a mailing inserts one row per recipient. Lookups are by AT id, contact, mailing, and
     # (for unknown outcomes only) by account and number: see init().
@@ -93,13 +94,6 @@ class AfricasTalkingMessage(models.Model):
                                            "cannot be matched to one of them.")
 
     def init(self):
-        # Databases installed when create_uid / write_uid were links to users still have their foreign keys.
-        self.env.cr.execute("SELECT conname FROM pg_constraint WHERE conrelid = 'africastalking_message'::regclass "
-                            "AND conname IN ('africastalking_message_create_uid_fkey', "
-                            "'africastalking_message_write_uid_fkey')")
-        for (constraint,) in self.env.cr.fetchall():
-            self.env.cr.execute(SQL("ALTER TABLE africastalking_message DROP CONSTRAINT %s",
-                                    SQL.identifier(constraint)))
         # AT message ids are unique; reports are looked up by them, and early reports rely on the constraint.
         self.env.cr.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS africastalking_message_at_message_id_uniq "
@@ -403,13 +397,13 @@ class AfricasTalkingMessage(models.Model):
             INSERT INTO africastalking_message (
                    account_id, company_id, sms_uuid, number, body, partner_id, mailing_id, state, at_message_id,
                    status_code, at_status, failure_reason, cost, currency, parts, origin, send_date,
-                   create_uid, create_date, write_uid, write_date)
+                   create_date, write_date)
             SELECT v.account_id, COALESCE(v.company_id, s.company_id), v.sms_uuid, v.number, s.body, s.partner_id,
                    s.mailing_id, v.state, v.at_message_id, v.status_code, v.at_status, v.failure_reason, v.cost,
                    v.currency, v.parts,
                    COALESCE(s.at_origin, CASE WHEN s.mailing_id IS NOT NULL THEN 'mailing' END, 'other'),
                    COALESCE(s.at_claim_date, now() at time zone 'UTC'),
-                   %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
+                   now() at time zone 'UTC', now() at time zone 'UTC'
               FROM unnest(%(account_id)s::int[], %(company_id)s::int[], %(sms_uuid)s::varchar[],
                           %(number)s::varchar[], %(state)s::varchar[], %(at_message_id)s::varchar[],
                           %(status_code)s::int[], %(at_status)s::varchar[], %(failure_reason)s::varchar[],
@@ -420,7 +414,7 @@ class AfricasTalkingMessage(models.Model):
                              WHERE uuid = v.sms_uuid LIMIT 1) s ON true  -- a lookup per SMS, never a scan
             RETURNING id
             """,
-            {**columns, "uid": self.env.uid},
+            columns,
         )
         rows = self.env.cr.fetchall()
         self.invalidate_model()

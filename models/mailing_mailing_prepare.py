@@ -15,7 +15,7 @@ from odoo import _, api, fields, models, tools
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.tools import SQL
 
-from ..tools.bulk_sql import copy_rows, next_ids
+from ..tools.bulk_sql import next_ids
 from ..tools.runtime import is_testing
 from ..tools.sms_text import text_as_sent
 from .recipient_rules import RecipientRules, estimate_line, trace_failure_type
@@ -50,7 +50,7 @@ class MailingMailing(models.Model):
         context = _PrepareContext(self, rules)
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
-        auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not is_testing()
+        auto_commit = self.env.context.get(PREPARE_COMMIT_KEY)  # set by the cron only: see _process_mass_mailing_queue
         for chunk in tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list):
             chunk = self._africastalking_lock_untraced(chunk, context)
             self._africastalking_prepare_chunk(chunk, context)
@@ -91,7 +91,9 @@ class MailingMailing(models.Model):
     @api.model
     def _process_mass_mailing_queue(self):
         self._sms_unqueue_empty_mailings()
-        return super(MailingMailing, self.with_context(**{PREPARE_COMMIT_KEY: True}))._process_mass_mailing_queue()
+        # The cron's auto_commit, decided as stock's SMS queue does (true, except under test), for the preparation
+        return super(MailingMailing, self.with_context(**{PREPARE_COMMIT_KEY: not is_testing()})
+                     )._process_mass_mailing_queue()
 
     @api.model
     def _sms_unqueue_empty_mailings(self):
@@ -173,21 +175,17 @@ class MailingMailing(models.Model):
             trace_rows.append((trace_ids[index], "sms", model, res_id, mailing_id, campaign_id, None, number or None,
                                codes[index], "cancel", failure_type, uid, now, uid, now))
         self.env.flush_all()
-        copy_rows(cr, "sms_sms", ("id", "uuid", "number", "body", "partner_id", "mailing_id", "state", "company_id",
-                              "to_delete", "create_uid", "create_date", "write_uid", "write_date"), sms_rows)
-        copy_rows(cr, "mailing_trace", ("id", "trace_type", "model", "res_id", "mass_mailing_id", "campaign_id",
-                                    "sms_id_int", "sms_number", "sms_code", "trace_status", "failure_type",
-                                    "create_uid", "create_date", "write_uid", "write_date"), trace_rows)
-        copy_rows(cr, "sms_tracker", ("id", "sms_uuid", "mailing_trace_id", "create_uid", "create_date", "write_uid",
-                                  "write_date"), tracker_rows)
+        # COPY, or the ORM when another module needs it (mailing_mailing_insert.py); rows in PREPARED_COLUMNS order
+        sent_bodies = self._africastalking_insert_prepared(
+            {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows}, context)
         for model in ("sms.sms", "mailing.trace", "sms.tracker"):
             self.env[model].invalidate_model()
         self.invalidate_recordset(["mailing_trace_ids"])
         if self.keep_archives:
             # "Keep archives": as stock, the text sent is logged on each recipient's chatter.
             records = self.env[self.mailing_model_real].browse([res_id for res_id, _number, _partner in outgoing])
-            bodies = {res_id: sms_content_to_rendered_html(row[3])
-                      for (res_id, _number, _partner), row in zip(outgoing, sms_rows, strict=True)}
+            bodies = {res_id: sms_content_to_rendered_html(body)
+                      for (res_id, _number, _partner), body in zip(outgoing, sent_bodies, strict=True)}
             records._message_log_batch(bodies=bodies, message_type="sms")
 
 

@@ -5,6 +5,7 @@ import string
 from datetime import timedelta
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 
 from .mail_notification import AT_FAILURE_LABELS
 
@@ -18,6 +19,8 @@ UNSUBSCRIBE_TOKEN_SIZE = UNSUBSCRIBE_NONCE_SIZE + UNSUBSCRIBE_SIGNATURE_SIZE
 # Links of mailings sent before the signed tokens keep working for this many days after they were sent.
 LEGACY_CODE_SIZE = 3
 LEGACY_LINK_DAYS = 60
+# A partial index on stock's table: created by init(), dropped by the addon's uninstall_hook.
+BUSY_INDEX = "mailing_trace_sms_busy_idx"
 
 
 def _base62(number, size):
@@ -50,10 +53,9 @@ class MailingTrace(models.Model):
         super().init()
         # "Is anything of this mailing still queued or being sent?" is asked after every dispatch batch and
         # delivery batch: a small partial index answers it without reading the mailing's other traces.
-        self.env.cr.execute(
-            "CREATE INDEX IF NOT EXISTS mailing_trace_sms_busy_idx ON mailing_trace (mass_mailing_id) "
-            "WHERE trace_status IN ('outgoing', 'process')"
-        )
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS %s ON mailing_trace (mass_mailing_id) "
+            "WHERE trace_status IN ('outgoing', 'process')", SQL.identifier(BUSY_INDEX)))
 
     # ------------------------------------------------------------------
     # Unsubscribe tokens

@@ -20,7 +20,6 @@ from ..tools.outcomes import (
     WRONG_NUMBER_FORMAT,
 )
 from ..tools.phone import is_e164, normalize_number
-from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway
 
 # Where an SMS comes from; the entry points say it with the context key (or the value) when they create it.
@@ -109,12 +108,14 @@ class SmsSms(models.Model):
             records._africastalking_trigger_queue()
         return records
 
-    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False, auto_commit=False):
+        # No super(): stock calls IAP inside the caller's transaction, which a rollback or a second worker would send
+        # again; here only the queue sends, after committing its claim.
         if not self.env.context.get(DISPATCH_CONTEXT_KEY):
             # Only the queue sends: it can commit its claim before calling AT, an interactive transaction cannot.
             self._africastalking_trigger_queue()
             return
-        self._africastalking_dispatch(unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+        self._africastalking_dispatch(unlink_failed=unlink_failed, unlink_sent=unlink_sent, auto_commit=auto_commit)
 
     def _africastalking_trigger_queue(self):
         self.env.ref("sms.ir_cron_sms_scheduler_action")._trigger()
@@ -133,10 +134,12 @@ class SmsSms(models.Model):
             return super().send(unlink_failed=unlink_failed, unlink_sent=unlink_sent, auto_commit=auto_commit,
                                 raise_exception=raise_exception)
         # Stock reads the state of every SMS (10,000 per run) to keep the outgoing ones: the claim does that.
+        # ``auto_commit``: the one gate of every commit of the dispatch, decided by the cron as stock decides it
+        # (``_process_queue``: true, except under test).
         for batch_ids in self._split_batch():
             self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
-                                         raise_exception=raise_exception)
-            if auto_commit is True and not is_testing():
+                                         raise_exception=raise_exception, auto_commit=auto_commit)
+            if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         return None
 
@@ -151,7 +154,8 @@ class SmsSms(models.Model):
         yield from tools.split_every(size, self.ids)
 
     def resend_failed(self):
-        # Stock counts the SMS deleted by a synchronous send; ours leave through the queue, so say they are queued.
+        # No super(): stock sends at once from the request (see _send) and counts the SMS it deleted as resent;
+        # ours are queued again, with their trackers, and said to be queued.
         self.check_access_rights("write")
         self.check_access_rule("write")
         to_resend = self.filtered(lambda sms: sms.state == "error" and not sms.to_delete)
@@ -172,24 +176,25 @@ class SmsSms(models.Model):
     # Dispatch
     # ------------------------------------------------------------------
 
-    def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True):
-        claimed = self._africastalking_claim()
+    def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True, auto_commit=False):
+        claimed = self._africastalking_claim(auto_commit=auto_commit)
         if not claimed:
             return
         rows = claimed._africastalking_dispatch_rows()
         results = []
         for account, account_rows in self._africastalking_rows_by_account(rows).items():
             results += self._africastalking_send_rows(account, account_rows)
-        claimed._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+        claimed._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                           auto_commit=auto_commit)
 
-    def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True):
+    def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True, auto_commit=False):
         """Write AT's answers on a fresh snapshot, and again on a serialization failure: the claim is committed and
         the answers are in memory, so a conflict with a concurrent transaction never leaves the batch claimed.
 
         The fresh snapshot sees the delivery reports that arrived while AT answered (they wait in the report queue
-        and are applied with the answers).
+        and are applied with the answers). Without ``auto_commit`` (tests), written in the claim's transaction.
         """
-        if is_testing():
+        if not auto_commit:
             self._africastalking_apply_results(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
             return
         for attempt in range(1, WRITE_BACK_ATTEMPTS + 1):
@@ -204,19 +209,17 @@ class SmsSms(models.Model):
                 self.env.cr.rollback()
                 time.sleep(0.1 * attempt)
 
-    def _africastalking_claim(self):
+    def _africastalking_claim(self, auto_commit=False):
         """Lock the still-outgoing SMS of ``self`` that no other worker holds, mark them ``process``, commit.
 
         Odoo's transactions are REPEATABLE READ: a row another worker claimed after our snapshot began cannot be
         locked (serialization failure). The queue therefore claims at the start of a fresh transaction, and starts
-        again on that failure; callers that cannot commit (a single interactive transaction) claim as they are.
+        again on that failure. Without ``auto_commit`` (tests), the claim stays in the caller's transaction.
         """
         if not self.ids:
             return self.browse()
-        can_commit = not is_testing()
         for attempt in range(3):
-            if can_commit:
-                # Batch cron, never under test
+            if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
             self.flush_recordset()
             try:
@@ -225,14 +228,14 @@ class SmsSms(models.Model):
                 # logged, or the SQL logger muted for good.)
                 self.env.cr.execute(CLAIM_QUERY, (tuple(self.ids),), log_exceptions=False)
             except psycopg2.errors.SerializationFailure:
-                if not can_commit or attempt == 2:
+                if not auto_commit or attempt == 2:
                     raise
                 self.env.cr.rollback()
                 continue
             break
         claimed = self.browse(sorted(row[0] for row in self.env.cr.fetchall()))
         self.invalidate_recordset(["state", "at_claim_date"])
-        if claimed and can_commit:
+        if claimed and auto_commit:
             # The claim must be durable before AT can have the message
             self.env.cr.commit()  # pylint: disable=invalid-commit
         return claimed

@@ -51,10 +51,10 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
 
     def test_report_is_queued_then_applied_in_bulk(self):
         """The webhook only queues (AT gets its 200 at once) and wakes the applier cron."""
-        from ..models import africastalking_delivery_report
+        from ..models.africastalking_delivery_report import LAST_TRIGGER_ATTRIBUTE
 
         message = self._sent_message()
-        africastalking_delivery_report._last_trigger["at"] = 0.0
+        setattr(self.env.registry, LAST_TRIGGER_ATTRIBUTE, 0.0)
         url = "/sms_africastalking/%s/%s/delivery" % (self.account.id, self.callback_secret)
         self.env.flush_all()
         with self.capture_triggers("sms_africastalking.ir_cron_africastalking_apply_delivery_reports") as capture:
@@ -69,7 +69,7 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
         message.invalidate_recordset()
         self.assertEqual(message.state, "delivered")
         self.assertFalse(queued.exists())
-        africastalking_delivery_report._last_trigger["at"] = time.monotonic()  # as if woken just now
+        setattr(self.env.registry, LAST_TRIGGER_ATTRIBUTE, time.monotonic())  # as if woken just now
         with self.capture_triggers("sms_africastalking.ir_cron_africastalking_apply_delivery_reports") as again:
             self.url_open(url, data=self._report(message.at_message_id, status="Sent"), timeout=20)
         self.assertFalse(again.records, "woken less than a second ago: that run is still looking")

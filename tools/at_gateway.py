@@ -17,6 +17,7 @@ A connection that never reached AT (refused, DNS, connect timeout) is retried he
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -211,13 +212,30 @@ class AfricasTalkingGateway:
         # AT's setting for campaigns ("store the messages in a queue and send them out asynchronously after
         # responding"): None sends it for bulk calls (more than one recipient), True / False always / never.
         self.enqueue = enqueue
-        self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.concurrency, max_retries=0)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        # One keep-alive session per thread that sends (a requests.Session is not thread-safe): each worker of the
+        # send pool reuses its own connection for all its requests; close() closes them all.
+        self._local = threading.local()
+        self._sessions = []
+        self._sessions_lock = threading.Lock()
+
+    @property
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
 
     def close(self):
-        self._session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def __enter__(self):
         return self

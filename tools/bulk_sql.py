@@ -27,3 +27,37 @@ def copy_rows(cr, table, columns, rows):
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(column) for column in columns))
     cr.copy_expert(statement, buffer)  # psycopg2 composes the identifiers
+
+
+def fields_sql_would_miss(model, columns, counts=None):
+    """The stored fields of ``model`` that rows written with SQL into ``columns`` (plus ``id`` and the log columns)
+    would get wrong, where ``create`` would not: a field left out that has a default, a computation, a relation or
+    is required, or a stored field elsewhere that depends on a filled one. ``counts(field)`` (all when None) says
+    which fields to look at: a caller may know the rest.
+
+    ``model`` is an Odoo recordset; only its field metadata is read (no query).
+    """
+    handled = {"id", "create_uid", "create_date", "write_uid", "write_date", *columns}
+    registry = model.env.registry
+    missed = []
+    for field in model._fields.values():
+        if field.name in handled:
+            missed += [dep for dep in registry.get_dependent_fields(field)
+                       if dep.store and (dep.model_name != model._name or dep.name not in handled)
+                       and (counts is None or counts(dep))]
+        elif field.store and field.column_type and (field.compute or field.related or field.required
+                                                    or field.default is not None) and (counts is None or counts(field)):
+            missed.append(field)
+    return missed
+
+
+def create_overrides(model, counts):
+    """The classes of ``model`` that override ``create`` and that ``counts(module name)`` says to look at."""
+    return [cls for cls in type(model).__mro__
+            if "create" in vars(cls) and getattr(cls, "_module", None) and counts(cls._module)]
+
+
+def constraint_modules(model):
+    """The modules (names) whose Python constraints ``model`` checks on create."""
+    return {method.__module__.split(".")[2] for method in model._constraint_methods
+            if method.__module__.startswith("odoo.addons.")}

@@ -15,7 +15,7 @@ from odoo.tools.translate import _lt
 
 from ..models.sms_consent import CONSENT_EVIDENCE_KEY, CONSENT_SOURCE_KEY
 from ..tools import contact_files
-from ..tools.bulk_sql import copy_rows, next_ids
+from ..tools.bulk_sql import copy_rows, fields_sql_would_miss, next_ids
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table, write_safe_csv_row
 from ..tools.keywords import normalize_keyword
 from ..tools.phone import normalize_number
@@ -685,13 +685,6 @@ def _sql_insert_possible(env):
         model.check_access_rights("create")
         if not env.su and env["ir.rule"]._compute_domain(model_name, "create"):
             return False
-        handled = {"id", *columns, *LOG_COLUMNS}
-        for field in model._fields.values():
-            if field.name in handled:
-                dependents = env.registry.get_dependent_fields(field)
-                if any(dep.store and (dep.model_name != model_name or dep.name not in handled) for dep in dependents):
-                    return False
-            elif field.store and field.column_type and (
-                    field.compute or field.related or field.required or field.default is not None):
-                return False
+        if fields_sql_would_miss(model, columns):
+            return False
     return not env["mailing.contact"]._constraint_methods and not env["mailing.subscription"]._constraint_methods

@@ -227,3 +227,16 @@ def test_premium_answer_with_a_foreign_link_id_fails_in_the_report(sim):
     assert result.state == SUCCESS and wrong_code.state == SUCCESS, "AT accepts, then its report fails it"
     fates = {(m["number"], m["sender_id"]): sim.thread(m["number"])[0]["fate_reason"] for m in sim.messages}
     assert fates == {("+254711000002", "22384"): "InvalidLinkId", ("+254711000001", "11111"): "InvalidLinkId"}
+
+
+def test_one_keep_alive_session_per_sending_thread(sim):
+    """A requests.Session is not thread-safe: each sending thread has its own, reused for all its requests."""
+    messages = [OutgoingMessage("Hello %d" % i, {"+2547110001%02d" % i: i}) for i in range(12)]
+    gw = gateway(sim, concurrency=4)
+    results = gw.send_messages(messages)
+    assert len(results) == 12 and {result.state for result in results} == {SUCCESS}
+    sessions = list(gw._sessions)
+    assert 1 <= len(sessions) <= 4, "at most one per worker of the pool"
+    assert len({id(session) for session in sessions}) == len(sessions)
+    gw.close()
+    assert gw._sessions == []

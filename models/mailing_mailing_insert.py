@@ -1,0 +1,111 @@
+import logging
+import re
+
+from odoo import api, models, tools
+
+from ..tools.bulk_sql import constraint_modules, copy_rows, create_overrides, fields_sql_would_miss
+
+_logger = logging.getLogger(__name__)
+
+ADDON = "sms_africastalking"
+LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
+# What the preparation writes, per model, in the order of its rows (mailing_mailing.py _africastalking_write_prepared)
+PREPARED_COLUMNS = {
+    "sms.sms": ("id", "uuid", "number", "body", "partner_id", "mailing_id", "state", "company_id", "to_delete",
+                *LOG_COLUMNS),
+    "mailing.trace": ("id", "trace_type", "model", "res_id", "mass_mailing_id", "campaign_id", "sms_id_int",
+                      "sms_number", "sms_code", "trace_status", "failure_type", *LOG_COLUMNS),
+    "sms.tracker": ("id", "sms_uuid", "mailing_trace_id", *LOG_COLUMNS),
+}
+SMS_BODY = PREPARED_COLUMNS["sms.sms"].index("body")
+TRACE_SMS_ID = PREPARED_COLUMNS["mailing.trace"].index("sms_id_int")
+TRACKER_TRACE_ID = PREPARED_COLUMNS["sms.tracker"].index("mailing_trace_id")
+
+
+class MailingMailing(models.Model):
+    """How the bulk preparation writes its SMS, traces and trackers: COPY, unless another module needs the ORM.
+
+    The rows are what stock's ``create`` and the addon's own overrides would store: that holds for the modules this
+    addon depends on, which it was written against. A module beyond them that overrides ``create``, checks a Python
+    constraint, or adds a stored field with a default, a computation or a requirement on ``sms.sms``,
+    ``mailing.trace`` or ``sms.tracker`` would be skipped by COPY: then the rows go through the ORM (same values;
+    ``create`` gives its own ids and the references follow), as the contact import does (``_sql_insert_possible``).
+    """
+
+    _inherit = "mailing.mailing"
+
+    @api.model
+    @tools.ormcache()
+    def _africastalking_known_modules(self):
+        """This addon and every module it depends on, directly or not (cached until the registry changes)."""
+        self.env.cr.execute(
+            """
+            WITH RECURSIVE known(name) AS (
+                SELECT %s::varchar
+                 UNION
+                SELECT d.name FROM ir_module_module_dependency d
+                  JOIN ir_module_module m ON m.id = d.module_id
+                  JOIN known k ON k.name = m.name
+            )
+            SELECT name FROM known
+            """, (ADDON,))
+        return frozenset(row[0] for row in self.env.cr.fetchall())
+
+    @api.model
+    def _africastalking_sql_insert_possible(self, model_name, columns):
+        """Whether rows of ``model_name`` written with COPY into ``columns`` are what ``create`` would store."""
+        known = self._africastalking_known_modules()
+        model = self.env[model_name]
+        obstacles = [
+            *("%s.create (%s)" % (model_name, cls._module)
+              for cls in create_overrides(model, lambda module: module not in known)),
+            *("constraint of %s" % module for module in constraint_modules(model) - known),
+            *(str(field) for field in fields_sql_would_miss(
+                model, columns, counts=lambda field: not set(field._modules or (field._module,)) <= known)),
+        ]
+        if obstacles:
+            _logger.info("SMS mailing rows of %s written through the ORM: %s", model_name, ", ".join(obstacles))
+        return not obstacles
+
+    @api.model
+    def _africastalking_bulk_sql_possible(self):
+        """Whether the SMS, traces and trackers of a preparation may be written with COPY (see the class)."""
+        return all(self._africastalking_sql_insert_possible(model_name, columns)
+                   for model_name, columns in PREPARED_COLUMNS.items())
+
+    def _africastalking_insert_prepared(self, rows_by_model, context, use_sql=None):
+        """Write the preparation's rows (``{model: rows}``, tuples in PREPARED_COLUMNS order, ids drawn beforehand):
+        with one COPY per table when ``use_sql`` (by default: _africastalking_bulk_sql_possible), else through
+        ``create``, which assigns its own ids: the rows' references (trace to SMS, tracker to trace) and the SMS
+        ids in the texts' tracked links follow. Returns the SMS texts as sent, in the SMS rows' order."""
+        if use_sql is None:
+            use_sql = self._africastalking_bulk_sql_possible()
+        if use_sql:
+            for model_name, rows in rows_by_model.items():
+                copy_rows(self.env.cr, self.env[model_name]._table, PREPARED_COLUMNS[model_name], rows)
+            return [row[SMS_BODY] for row in rows_by_model["sms.sms"]]
+        sms = self._africastalking_create_rows("sms.sms", rows_by_model["sms.sms"])
+        new_sms_id = dict(zip([row[0] for row in rows_by_model["sms.sms"]], sms.ids, strict=True))
+        traces = self._africastalking_create_rows("mailing.trace", [
+            (*row[:TRACE_SMS_ID], new_sms_id.get(row[TRACE_SMS_ID]), *row[TRACE_SMS_ID + 1:])
+            for row in rows_by_model["mailing.trace"]])
+        new_trace_id = dict(zip([row[0] for row in rows_by_model["mailing.trace"]], traces.ids, strict=True))
+        self._africastalking_create_rows("sms.tracker", [
+            (*row[:TRACKER_TRACE_ID], new_trace_id[row[TRACKER_TRACE_ID]], *row[TRACKER_TRACE_ID + 1:])
+            for row in rows_by_model["sms.tracker"]])
+        if traces:
+            context.newest_trace_id = max(traces.ids)
+        if context.has_short_links:
+            # The tracked links carry the SMS id: the one create gave, not the one drawn
+            drawn_id = {new: old for old, new in new_sms_id.items()}
+            for record in sms:
+                record.body = re.sub(r"(/r/[\w-]+/s/)%d\b" % drawn_id[record.id], r"\g<1>%d" % record.id, record.body)
+        return sms.mapped("body")
+
+    def _africastalking_create_rows(self, model_name, rows):
+        # As stock's mailing preparation creates its SMS: with sudo(), the caller's rights were checked before.
+        columns = PREPARED_COLUMNS[model_name]
+        return self.env[model_name].sudo().create([
+            {column: value for column, value in zip(columns, row, strict=True)
+             if column not in LOG_COLUMNS and value is not None}
+            for row in rows])

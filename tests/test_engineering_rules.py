@@ -1,0 +1,101 @@
+"""Rules of how the addon sits in Odoo: bulk writes that fall back to the ORM, what uninstall leaves, log columns."""
+
+from types import SimpleNamespace
+
+from odoo.tests import tagged
+
+from .. import uninstall_hook
+from ..models.mailing_mailing_insert import PREPARED_COLUMNS
+from ..models.mailing_trace import BUSY_INDEX
+from ..tools.bulk_sql import constraint_modules, create_overrides, fields_sql_would_miss
+from .common import AfricasTalkingCase
+
+
+@tagged("post_install", "-at_install")
+class TestBulkInsertGuard(AfricasTalkingCase):
+
+    def test_copy_is_used_with_the_modules_the_addon_depends_on(self):
+        mailing = self.env["mailing.mailing"]
+        known = mailing._africastalking_known_modules()
+        self.assertTrue({"sms_africastalking", "mass_mailing_sms", "sms", "mass_mailing", "mail", "base"} <= known)
+        for model_name, columns in PREPARED_COLUMNS.items():
+            self.assertTrue(mailing._africastalking_sql_insert_possible(model_name, columns), model_name)
+        self.assertTrue(mailing._africastalking_bulk_sql_possible())
+
+    def test_what_the_guard_sees_beyond_the_known_modules(self):
+        """The guard's checks find create overrides, constraints and fields; limited to unknown modules, none."""
+        sms = self.env["sms.sms"]
+        self.assertIn("sms_africastalking", {cls._module for cls in create_overrides(sms, lambda module: True)})
+        self.assertFalse(create_overrides(sms, lambda module: module == "some_other_module"))
+        self.assertIn("trace_status", [field.name for field in fields_sql_would_miss(self.env["mailing.trace"],
+                                                                                      ["id", "model"])])
+        self.assertEqual(fields_sql_would_miss(self.env["mailing.trace"], ["id", "model"], counts=lambda f: False),
+                         [])
+        self.assertIsInstance(constraint_modules(self.env["mailing.trace"]), set)
+
+    def _prepare(self, mailing, count, sql):
+        """Rows as the preparation builds them (ids drawn beforehand, a tracked link carrying the SMS id) for
+        ``count`` SMS of ``mailing``, written with COPY or through the ORM. Returns the SMS and the context."""
+        cr, uid, now = self.env.cr, self.env.uid, "2026-12-01 10:00:00"
+        cr.execute("SELECT nextval('sms_sms_id_seq'), nextval('mailing_trace_id_seq'), nextval('sms_tracker_id_seq') "
+                   "FROM generate_series(1, %s)", (count,))
+        ids = cr.fetchall()
+        partner = self.partners[0]
+        link = "https://example.com/r/aB3"
+        rows = {
+            "sms.sms": [(sms_id, "%s-%s" % (sql, sms_id), partner.mobile, "Hi %s %s/s/%s" % (index, link, sms_id),
+                         partner.id, mailing.id, "outgoing", self.env.company.id, False, uid, now, uid, now)
+                        for index, (sms_id, _trace, _tracker) in enumerate(ids)],
+            "mailing.trace": [(trace_id, "sms", "res.partner", partner.id, mailing.id, None, sms_id, partner.mobile,
+                               "code%s" % index, "outgoing", None, uid, now, uid, now)
+                              for index, (sms_id, trace_id, _tracker) in enumerate(ids)],
+            "sms.tracker": [(tracker_id, "%s-%s" % (sql, sms_id), trace_id, uid, now, uid, now)
+                            for sms_id, trace_id, tracker_id in ids],
+        }
+        context = SimpleNamespace(has_short_links=True, newest_trace_id=None)
+        self.env.flush_all()
+        bodies = mailing._africastalking_insert_prepared(rows, context, use_sql=sql)
+        self.env.invalidate_all()
+        sms = self.env["sms.sms"].search([("uuid", "=like", "%s-%%" % sql)], order="id")
+        self.assertEqual(bodies, sms.mapped("body"))
+        return sms, context
+
+    def test_orm_fallback_stores_what_copy_stores(self):
+        mailing = self.create_sms_mailing()
+        read = {}
+        for sql in (True, False):
+            sms, context = self._prepare(mailing, 3, sql)
+            self.assertEqual(len(sms), 3)
+            traces = sms.sms_tracker_id.mailing_trace_id
+            self.assertEqual(context.newest_trace_id, None if sql else max(traces.ids))
+            for record in sms:
+                self.assertTrue(record.body.endswith("/r/aB3/s/%d" % record.id), "the link names its own SMS")
+                self.assertEqual(record.sms_tracker_id.mailing_trace_id.sms_id_int, record.id)
+            read[sql] = [(s.number, s.body.split(" ")[1], s.partner_id, s.mailing_id, s.state, s.company_id,
+                          s.to_delete, s.sms_tracker_id.mailing_trace_id.trace_status,
+                          s.sms_tracker_id.mailing_trace_id.sms_code) for s in sms]
+        self.assertEqual(read[True], read[False])
+        self.assertEqual({row[7] for row in read[False]}, {"outgoing"})
+
+
+@tagged("post_install", "-at_install")
+class TestInstallTraces(AfricasTalkingCase):
+
+    def _index_exists(self):
+        self.env.cr.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", (BUSY_INDEX,))
+        return bool(self.env.cr.fetchone())
+
+    def test_uninstall_drops_the_index_on_stock_traces(self):
+        self.assertTrue(self._index_exists())
+        uninstall_hook(self.env)  # DDL is transactional: the test's rollback restores it
+        self.assertFalse(self._index_exists())
+
+    def test_message_log_has_dates_without_user_columns(self):
+        """Written in bulk by the queue's user: no create_uid / write_uid, so no foreign key to check per row, and
+        nothing for init() to drop at each update."""
+        self.env.cr.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                            "AND column_name IN ('create_uid', 'write_uid')", ("africastalking_message",))
+        self.assertEqual(self.env.cr.fetchall(), [])
+        message = self.env["africastalking.message"].create({"number": "+254711000001", "state": "pending"})
+        self.assertTrue(message.create_date and message.write_date)
+        self.assertNotIn("create_uid", self.env["africastalking.message"]._fields)

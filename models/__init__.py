@@ -13,6 +13,7 @@ from . import mailing_contact
 from . import mailing_trace
 from . import sms_team
 from . import mailing_list
+from . import sms_text_settings_mixin
 from . import mailing_mailing
 from . import mailing_mailing_estimate
 from . import mailing_mailing_prepare

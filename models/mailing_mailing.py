@@ -21,14 +21,9 @@ FIELD_PATH_RE = re.compile(r"^\s*object(\.[a-z][a-z0-9_]*)+\s*$")
 
 
 class MailingMailing(models.Model):
-    _inherit = "mailing.mailing"
+    _name = "mailing.mailing"
+    _inherit = ["mailing.mailing", "sms.text.settings.mixin"]
 
-    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_smart_encoding",
-                                        default=lambda self: self.env.company.sms_smart_encoding)
-    sms_segments_warn = fields.Integer(compute="_compute_sms_segments_limits",
-                                       default=lambda self: self.env.company.sms_segments_warn)
-    sms_segments_cap = fields.Integer(compute="_compute_sms_segments_limits",
-                                      default=lambda self: self.env.company.sms_segments_cap)
     # Actuals, from what Africa's Talking billed per message (stored on the traces at send time).
     sms_actual_cost = fields.Float("Actual Cost", digits=(16, 2), compute="_compute_sms_actuals")
     sms_actual_currency = fields.Char("Actual Currency", compute="_compute_sms_actuals")
@@ -67,17 +62,6 @@ class MailingMailing(models.Model):
         if (author == self.env.user and not self.env.su) or author._is_superuser():
             return self  # already the author's rights; or a text written by the system (install, data, scripts)
         return self.with_user(author)
-
-    @api.depends_context("company")
-    def _compute_sms_smart_encoding(self):
-        for mailing in self:
-            mailing.sms_smart_encoding = self.env.company.sms_smart_encoding
-
-    @api.depends_context("company")
-    def _compute_sms_segments_limits(self):
-        for mailing in self:
-            mailing.sms_segments_warn = self.env.company.sms_segments_warn
-            mailing.sms_segments_cap = self.env.company.sms_segments_cap
 
     def _compute_sms_actuals(self):
         values = {mailing.id: {"cost": 0.0, "currency": False, "parts": 0, "opted_out": 0} for mailing in self}

@@ -341,6 +341,13 @@ class MailingMailing(models.Model):
         }
 
     @api.model
+    def _sms_estimate_cost_text(self, estimate):
+        """The estimate's cost in words, for a Send's confirmation and the broadcast form."""
+        if estimate["cost"] is None:
+            return _("not available for this destination")
+        return self.env["africastalking.rate"]._format_cost(estimate["cost"], estimate["currency"])
+
+    @api.model
     def _sms_estimate_summary(self, estimate):
         if estimate["segments_min"] == estimate["segments_max"]:
             parts = plural(estimate["segments_max"], _("1 part per SMS"), _("%s parts per SMS"))

@@ -11,7 +11,7 @@ from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
 from ..models import mailing_mailing_estimate
-from .common import AfricasTalkingCase
+from .common import AfricasTalkingCase, ExamBookedTemplateMixin
 from .test_contact_import import csv_bytes
 
 LONG_BODY = "a" * 153 * 4  # 612 septets: 4 parts
@@ -240,21 +240,10 @@ class TestBroadcastConfirmation(AfricasTalkingCase):
 
 
 @tagged("post_install", "-at_install")
-class TestServerActionFeedback(AfricasTalkingCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.template = cls.env["sms.template"].create({
-            "name": "Exam booked", "model_id": cls.env["ir.model"]._get_id("sms.event"),
-            "body": "You are booked for {{ object.name }}",
-        })
+class TestServerActionFeedback(ExamBookedTemplateMixin, AfricasTalkingCase):
 
     def _run(self, method, partners):
-        action = self.env["ir.actions.server"].create({
-            "name": "Exam booked", "model_id": self.env["ir.model"]._get_id("sms.event"),
-            "state": "sms", "sms_template_id": self.template.id, "sms_method": method,
-        })
+        action = self.create_sms_server_action(method)
         exams = self.env["sms.event"].create([{"name": "Exam %s" % partner.name, "date_begin": "2030-03-10 07:00:00",
                                                "partner_ids": [Command.set(partner.ids)]} for partner in partners])
         result = action.with_context(active_model="sms.event", active_ids=exams.ids, active_id=exams[0].id).run()

@@ -31,3 +31,4 @@ from . import test_send_feedback_tours
 from . import test_sms_team
 from . import test_sms_team_lists
 from . import test_mailing_approval
+from . import test_mailing_approval_tours

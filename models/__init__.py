@@ -7,6 +7,7 @@ from . import res_company
 from . import res_partner
 from . import phone_blacklist
 from . import sms_sms
+from . import sms_sms_cancel
 from . import sms_tracker
 from . import sms_budget
 from . import mailing_contact
@@ -16,6 +17,7 @@ from . import mailing_list
 from . import mailing_mailing
 from . import mailing_mailing_team
 from . import mailing_mailing_approval
+from . import mailing_mailing_cancel
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

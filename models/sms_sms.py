@@ -168,7 +168,7 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
 
     def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True):
-        claimed = self._africastalking_claim()
+        claimed = self._africastalking_claim()._africastalking_drop_cancelled_mailings()
         if not claimed:
             return
         rows = claimed._africastalking_dispatch_rows()

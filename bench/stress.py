@@ -350,7 +350,7 @@ def main():
         create_database()
     rng = random.Random(args.seed)
     port = free_port()
-    simulator = subprocess.Popen([sys.executable, "-m", "tools.at_simulator", "--port", str(port),
+    simulator = subprocess.Popen([sys.executable, "-m", "simulator.at_simulator", "--port", str(port),
                                   "--seed", str(args.seed)], cwd=ROOT,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

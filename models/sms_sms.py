@@ -457,6 +457,9 @@ class SmsSms(models.Model):
         """
         limit = fields.Datetime.now() - timedelta(minutes=STALE_CLAIM_MINUTES)
         self.flush_model(["state", "at_claim_date", "at_claim_pid"])
+        # PostgreSQL snapshots pg_stat_activity once per transaction: without this, a dispatcher that died after
+        # this transaction first read it would still count as alive.
+        self.env.cr.execute("SELECT pg_stat_clear_snapshot()")
         self.env.cr.execute(
             """SELECT id FROM sms_sms
                 WHERE state = 'process'

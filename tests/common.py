@@ -7,7 +7,7 @@ counts what it received ("exactly once" is asserted on its counters).
 from odoo import Command
 from odoo.tests import HttpCase, TransactionCase
 
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 
 SIM_USERNAME = "simulator"
 SIM_API_KEY = "simulator-key"

@@ -15,7 +15,7 @@ from odoo.tests import HttpCase, tagged
 from odoo.tests.common import ChromeBrowser
 from odoo.tools.safe_eval import safe_eval
 
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase
 
 WALKER = Path(__file__).with_name("browser_walker.js")

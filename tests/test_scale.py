@@ -10,7 +10,7 @@ from odoo.tools import mute_logger
 from .. import uninstall_hook
 from ..models import mailing_mailing
 from ..models.sms_sms import SMS_TABLE_FILLFACTOR
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 
 

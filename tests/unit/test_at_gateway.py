@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from simulator.at_simulator import ATSimulator
 from tools.at_gateway import (
     GATEWAY_AUTHENTICATION,
     SERVER_ERROR,
@@ -15,7 +16,6 @@ from tools.at_gateway import (
     OutgoingMessage,
     parse_amount,
 )
-from tools.at_simulator import ATSimulator
 
 
 @pytest.fixture(scope="module")

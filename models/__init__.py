@@ -14,7 +14,11 @@ from . import mailing_contact
 from . import mailing_trace
 from . import sms_team
 from . import mailing_list
+from . import sms_text_settings_mixin
 from . import mailing_mailing
+from . import mailing_mailing_estimate
+from . import mailing_mailing_prepare
+from . import mailing_mailing_guardians
 from . import mailing_mailing_team
 from . import mailing_mailing_approval
 from . import mailing_mailing_cancel

@@ -28,6 +28,8 @@ from . import test_unsubscribe_tokens
 from . import test_import_hardening
 from . import test_send_feedback
 from . import test_send_feedback_tours
+from . import test_phone_numbers
+from . import test_recipient_rules
 from . import test_sms_team
 from . import test_sms_team_lists
 from . import test_mailing_approval

@@ -6,7 +6,7 @@ import time
 from odoo import Command
 from odoo.tests import tagged
 
-from ..models import mailing_mailing
+from ..models import mailing_mailing_prepare
 from .common import AfricasTalkingCase
 from .test_scale import insert_list_contacts
 
@@ -50,7 +50,7 @@ class TestMailingCancel(AfricasTalkingCase):
     def _prepare_and_cancel_after_first_chunk(self, mailing, cancel):
         recipients = mailing._get_remaining_recipients()
         self.assertEqual(len(recipients), 20000)
-        chunk = mailing_mailing.PREPARE_CHUNK_SIZE
+        chunk = mailing_mailing_prepare.PREPARE_CHUNK_SIZE
         self.assertLess(chunk, 20000 // 2, "the test needs several chunks")
         start = time.monotonic()
         mailing.sudo()._africastalking_prepare(_CancelWhenReached(recipients, chunk, cancel))

@@ -89,6 +89,14 @@ def test_invalid_numbers_never_reach_at(sim):
     assert sim.stats()["messages"] == 1
 
 
+def test_number_with_a_trailing_newline_never_reaches_at(sim):
+    """The gateway's check is tools.phone.is_e164: a regex ``match`` with ``$`` let "+254…\n" through."""
+    results = send(sim, {"+254711000001\n": "newline", "+254711000002": "ok"})
+    assert results["newline"].state == "wrong_number_format"
+    assert results["ok"].state == SUCCESS
+    assert [message["number"] for message in sim.messages] == ["+254711000002"]
+
+
 def test_balance_runs_out_mid_request(sim):
     sim.set_balance(Decimal("0.80"))
     results = send(sim, {"+254711000001": 1, "+254711000002": 2})

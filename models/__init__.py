@@ -11,6 +11,7 @@ from . import sms_sms_cancel
 from . import sms_tracker
 from . import sms_budget
 from . import mailing_contact
+from . import mailing_subscription
 from . import mailing_trace
 from . import sms_team
 from . import mailing_list

@@ -29,6 +29,10 @@ def _base62(number, size):
 class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
+    # Recipients whose number cannot receive SMS (models/recipient_rules.py, "not_mobile").
+    failure_type = fields.Selection(selection_add=[("sms_not_mobile", "Not a Mobile Number")],
+                                    ondelete={"sms_not_mobile": "set null"})
+
     # Stock sizes the opt-out link of its SMS length estimate with it, and draws codes of this size.
     CODE_SIZE = UNSUBSCRIBE_TOKEN_SIZE
 

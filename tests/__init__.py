@@ -35,3 +35,4 @@ from . import test_sms_team_lists
 from . import test_mailing_approval
 from . import test_mailing_approval_tours
 from . import test_mailing_cancel
+from . import test_not_mobile_numbers

@@ -7,9 +7,11 @@ from . import res_company
 from . import res_partner
 from . import phone_blacklist
 from . import sms_sms
+from . import sms_sms_cancel
 from . import sms_tracker
 from . import sms_budget
 from . import mailing_contact
+from . import mailing_subscription
 from . import mailing_trace
 from . import sms_team
 from . import mailing_list
@@ -20,6 +22,7 @@ from . import mailing_mailing_prepare
 from . import mailing_mailing_guardians
 from . import mailing_mailing_team
 from . import mailing_mailing_approval
+from . import mailing_mailing_cancel
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

@@ -13,9 +13,13 @@ class MailingContact(models.Model):
 
     sms_consent_count = fields.Integer("Consent Records", compute="_compute_sms_consent_count")
 
+    # Lists owned by teams (security/sms_team_security.xml): no record rule applies on create (the import inserts
+    # contacts with SQL when none does), so the lists a user subscribes a contact to are checked here.
     @api.model_create_multi
     def create(self, vals_list):
         contacts = super().create(vals_list)
+        if not self.env.su and any("list_ids" in vals or "subscription_ids" in vals for vals in vals_list):
+            self.env["mailing.list"].browse(contacts.sudo().list_ids.ids).check_access_rule("read")
         # list_ids is a many2many on the subscription table, written past mailing.subscription's consent hooks.
         with_lists = [contact.id for contact, vals in zip(contacts, vals_list, strict=True) if vals.get("list_ids")]
         if with_lists:
@@ -24,12 +28,16 @@ class MailingContact(models.Model):
         return contacts
 
     def write(self, vals):
-        if "list_ids" not in vals:
+        if not {"list_ids", "subscription_ids"}.intersection(vals):
             return super().write(vals)
         Subscription = self.env["mailing.subscription"]
         before = Subscription._sms_pairs(contact_ids=self.ids)
         result = super().write(vals)
-        Subscription._record_sms_consent_changes(before, Subscription._sms_pairs(contact_ids=self.ids))
+        after = Subscription._sms_pairs(contact_ids=self.ids)
+        if not self.env.su:  # the lists subscribed or left must be ones the user sees (teams)
+            changed = {list_id for _contact_id, list_id in set(before) ^ set(after)}
+            self.env["mailing.list"].browse(changed).check_access_rule("read")
+        Subscription._record_sms_consent_changes(before, after)
         return result
 
     def _compute_sms_consent_count(self):

@@ -51,7 +51,9 @@ class MailingMailing(models.Model):
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
         auto_commit = self.env.context.get(PREPARE_COMMIT_KEY)  # set by the cron only: see _process_mass_mailing_queue
-        for chunk in tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list):
+        for index, chunk in enumerate(tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list)):
+            if self._sms_preparation_cancelled(can_rollback=auto_commit and index > 0):
+                return  # Cancel pressed since the preparation began: later chunks are not prepared
             chunk = self._africastalking_lock_untraced(chunk, context)
             self._africastalking_prepare_chunk(chunk, context)
             if auto_commit:

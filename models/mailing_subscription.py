@@ -12,10 +12,16 @@ class MailingSubscription(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         subscriptions = super().create(vals_list)
+        # Lists owned by teams: a user subscribes contacts only to lists they see (no record rule on create, see
+        # security/sms_team_security.xml).
+        if not self.env.su:
+            self.env["mailing.list"].browse(subscriptions.sudo().list_id.ids).check_access_rule("read")
         subscriptions._record_sms_consent()
         return subscriptions
 
     def write(self, vals):
+        if "list_id" in vals and not self.env.su:
+            self.env["mailing.list"].browse(vals["list_id"]).check_access_rule("read")
         if not {"opt_out", "opt_out_datetime", "opt_out_reason_id"} & set(vals):
             return super().write(vals)
         before = {subscription.id: subscription.opt_out for subscription in self}

@@ -34,10 +34,12 @@ def _base62(number, size):
 class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
+    # Recipients whose number cannot receive SMS (models/recipient_rules.py, "not_mobile").
     # Stock sizes the opt-out link of its SMS length estimate with it, and draws codes of this size.
     CODE_SIZE = UNSUBSCRIBE_TOKEN_SIZE
 
-    failure_type = fields.Selection(selection_add=AT_FAILURE_LABELS)
+    failure_type = fields.Selection(selection_add=[*AT_FAILURE_LABELS, ("sms_not_mobile", "Not a Mobile Number")],
+                                    ondelete={"sms_not_mobile": "set null"})
     trace_status = fields.Selection(
         selection_add=[("unknown", "Unknown Outcome")],
         ondelete={"unknown": lambda traces: traces.write({"trace_status": "error"})},

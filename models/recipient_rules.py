@@ -34,6 +34,8 @@ from typing import NamedTuple
 
 from odoo import _lt
 
+from ..tools.phone import non_mobile_type
+
 _new_recipient = tuple.__new__
 
 
@@ -61,6 +63,11 @@ EXCLUSIONS = [
               _lt("Invalid or missing number."), check=lambda rules, r: not r.number and not r.raw_number),
     Exclusion("invalid", "sms_number_format", "invalid", _lt("invalid or missing numbers"),
               _lt("Invalid or missing number."), check=lambda rules, r: not r.number),
+    # A valid number that cannot receive SMS (landline, premium-rate, toll-free...: tools.phone.non_mobile_type):
+    # AT would bill it and nobody would read it.
+    Exclusion("not_mobile", "sms_not_mobile", "not_mobile", _lt("not mobile numbers (landline, premium-rate...)"),
+              _lt("The number cannot receive SMS (a landline, premium-rate or other non-mobile number)."),
+              check=lambda rules, r: non_mobile_type(r.number) is not None),
     Exclusion("blacklist", "sms_blacklist", "blacklist", _lt("blacklisted"), _lt("The number is blacklisted."),
               check=lambda rules, r: r.blacklisted),
     Exclusion("do_not_sms", "sms_optout", "do_not_sms", _lt("do not SMS"),

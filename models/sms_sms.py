@@ -171,7 +171,7 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
 
     def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True, auto_commit=False):
-        claimed = self._africastalking_claim(auto_commit=auto_commit)
+        claimed = self._africastalking_claim(auto_commit=auto_commit)._africastalking_drop_cancelled_mailings()
         if not claimed:
             return
         rows = claimed._africastalking_dispatch_rows()

@@ -52,3 +52,6 @@ from . import test_sms_traffic
 from . import test_mailing_series
 from . import test_delivery_dashboard_tour
 from . import test_engineering_rules
+from . import test_mailing_approval_tours
+from . import test_mailing_cancel
+from . import test_not_mobile_numbers

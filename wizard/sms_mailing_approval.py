@@ -1,4 +1,4 @@
-from odoo import _, fields, models
+from odoo import fields, models
 
 
 class SmsMailingApproval(models.TransientModel):
@@ -17,10 +17,7 @@ class SmsMailingApproval(models.TransientModel):
         self.ensure_one()
         if self.decision == "approve":
             self.mailing_id._sms_approve(self.note)
-            message = _("Approved: the mailing goes on as planned.")
         else:
             self.mailing_id._sms_refuse(self.note)
-            message = _("Refused: the mailing is back to draft.")
-        return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"message": message, "type": "success",
-                           "next": {"type": "ir.actions.act_window_close"}}}
+        # The form behind reloads: its state, the approval banner and the chatter say what happened.
+        return {"type": "ir.actions.act_window_close"}

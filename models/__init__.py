@@ -44,3 +44,4 @@ from . import sms_poll
 from . import sms_poll_answer
 from . import sms_poll_vote
 from . import mailing_mailing_poll
+from . import res_partner_conversation

@@ -36,3 +36,5 @@ from . import test_sms_consent
 from . import test_sms_double_opt_in
 from . import test_sms_poll
 from . import test_sms_premium_subscription
+from . import test_sms_conversation_tour
+from . import test_sms_conversation_timing

@@ -1,11 +1,14 @@
 """Conversations: inbound SMS over real HTTP land in one thread per number and company, with the outbound log of
 every sending path, an unread counter, assignment, done / reopen, contacts and search."""
 
+import json
+
 from odoo import Command
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from .common import AfricasTalkingHttpCase
+from .test_simulator_inbox import _run_js
 
 
 @tagged("post_install", "-at_install")
@@ -221,3 +224,70 @@ class TestSmsConversationReply(AfricasTalkingHttpCase):
             conversation.action_send_reply()
         self.run_sms_queue()
         self.assertNothingSent()
+
+
+@tagged("post_install", "-at_install")
+class TestSmsConversationFromContact(AfricasTalkingHttpCase):
+
+    def test_contact_opens_its_thread(self):
+        partner = self.partners[2].with_user(self.user_marketing)
+        action = partner.action_open_sms_conversation()
+        conversation = self.env["sms.conversation"].browse(action["res_id"])
+        self.assertEqual((conversation.number, conversation.company_id), ("+254711000002", self.env.company))
+        self.assertEqual(conversation.partner_ids, self.partners[2])
+        self.assertEqual(partner.action_open_sms_conversation()["res_id"], conversation.id, "one thread per number")
+        nobody = self.env["res.partner"].create({"name": "No phone"}).with_user(self.user_marketing)
+        with self.assertRaises(UserError):
+            nobody.action_open_sms_conversation()
+
+
+@tagged("post_install", "-at_install")
+class TestSmsConversationPhonePage(AfricasTalkingHttpCase):
+    """A person writes to the premium short code on the simulator's phone page (headless Chromium); Odoo answers
+    from the thread; the phone shows the answer with the same linkId."""
+
+    def _open_page(self, steps):
+        self.env.flush_all()
+        self.browser_js(self.simulator.url + "/phones", _run_js(steps), ready="document.body.dataset.ready === '1'",
+                        timeout=60)
+        self.env.invalidate_all()
+
+    def test_premium_short_code_round_trip_on_the_phone_page(self):
+        number = "+254711000099"
+        self._open_page("""
+            document.querySelector("#new-phone-number").value = %(number)s;
+            document.querySelector("#new-phone button").click();
+            await waitFor("the new phone's thread", () => !document.querySelector("#composer").hidden);
+            document.querySelector("#short-code").value = "22384";
+            document.querySelector("#premium").checked = true;
+            document.querySelector("#reply-text").value = "RESULTS";
+            document.querySelector("#reply-form button").click();
+            await odooAnswer("#thread .bubble.sent.reply", "the SMS to the short code");
+            const sent = document.querySelector("#thread .bubble.sent.reply");
+            if (!sent.dataset.linkId || !sent.textContent.includes("to 22384")) {
+                throw new Error("the phone shows no linkId for its premium SMS: " + sent.textContent);
+            }
+        """ % {"number": json.dumps(number)})
+        link_id = self.simulator.link_id_of(number)
+        conversation = self.env["sms.conversation"].search([("number", "=", number)])
+        self.assertEqual((conversation.last_inbound_id.text, conversation.last_inbound_id.to_number,
+                          conversation.last_inbound_id.link_id), ("RESULTS", "22384", link_id))
+
+        conversation.with_user(self.user_marketing).write({"reply_body": "Maths A, English B+"})
+        conversation.with_user(self.user_marketing).action_send_reply()
+        self.run_sms_queue()
+
+        self._open_page("""
+            await openPhone(%(number)s);
+            const answer = await waitFor("Odoo's answer", () => receivedBubble("Maths A, English B+"));
+            const sent = document.querySelector("#thread .bubble.sent.reply");
+            if (answer.dataset.linkId !== sent.dataset.linkId) {
+                throw new Error("linkId " + answer.dataset.linkId + " answers " + sent.dataset.linkId);
+            }
+            const from = answer.querySelector(".from").textContent;
+            if (!from.includes("22384") || !from.includes("bulkSMSMode=0")) {
+                throw new Error("not a premium answer from the short code: " + from);
+            }
+        """ % {"number": json.dumps(number)})
+        self.deliver_reports()
+        self.assertEqual(conversation._thread_entries()[-1]["state"], "delivered")

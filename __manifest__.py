@@ -67,6 +67,7 @@
     "demo": [
         "demo/sms_africastalking_demo.xml",
         "demo/sms_alert_demo.xml",
+        "demo/sms_keyword_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -80,3 +80,4 @@ from . import sms_alert_traffic
 from . import sms_mailing_series
 from . import mailing_mailing_series
 from . import mailing_mailing_insert
+from . import res_partner_conversation

@@ -34,7 +34,8 @@ class AfricasTalkingInbound(models.Model):
     @api.model
     def _process_opt_out(self, account, opt_out):
         evidence = _("Africa's Talking opt-out callback (sender %s)", opt_out.sender_id or "-")
-        return super(AfricasTalkingInbound, self.with_context(**{
+        # The account's company owns the consent record (a callback runs as the public user, of another company).
+        return super(AfricasTalkingInbound, self.with_company(account.company_id).with_context(**{
             CONSENT_SOURCE_KEY: "at_optout", CONSENT_EVIDENCE_KEY: evidence,
         }))._process_opt_out(account, opt_out)
 
@@ -121,7 +122,8 @@ class AfricasTalkingInbound(models.Model):
             return self.env["mailing.subscription"]
         evidence = _("Africa's Talking subscription notification: %(type)s, short code %(code)s, keyword %(word)s",
                      type=update.update_type, code=update.short_code, word=update.keyword or "-")
-        model = self.with_context(**{CONSENT_SOURCE_KEY: "premium", CONSENT_EVIDENCE_KEY: evidence})
+        model = self.with_company(company).with_context(**{CONSENT_SOURCE_KEY: "premium",
+                                                             CONSENT_EVIDENCE_KEY: evidence})
         if update.update_type == "addition":
             return model._subscribe_number(number, keyword.subscription_list_id, company)
         return model._unsubscribe_number(number, keyword.subscription_list_id)

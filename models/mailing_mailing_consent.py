@@ -10,6 +10,8 @@ class MailingMailing(models.Model):
         """The unsubscribe page's opt-out, recorded as such with the mailing and trace as evidence."""
         evidence = _("Unsubscribe link of mailing “%(mailing)s” (trace %(trace)s)",
                      mailing=trace.mass_mailing_id.display_name, trace=trace.id)
-        return super(MailingMailing, self.with_context(**{
+        company = trace.mass_mailing_id.user_id.company_id  # the page runs as the public user
+        mailings = self.with_company(company) if company else self
+        return super(MailingMailing, mailings.with_context(**{
             CONSENT_SOURCE_KEY: "page", CONSENT_EVIDENCE_KEY: evidence,
         }))._sms_africastalking_opt_out(trace, number)

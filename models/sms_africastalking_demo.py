@@ -60,3 +60,16 @@ class SmsAfricasTalkingDemo(models.AbstractModel):
             message_id="demo-inbound-1", from_number="+254798200201", to="20880",
             text="Habari, is the MAT 101 exam still in Hall A on Monday? - Mama Wanjiru",
             network_code="63902"))
+
+    @api.model
+    def _load_poll_votes(self):
+        """Answers to the fees reminder's poll, through the real inbound processing (votes counted from the
+        delivered recipients)."""
+        account = self.env.ref("sms_africastalking.africastalking_account_demo_simulator")
+        for index, (xmlid, answer) in enumerate([("mailing_contact_demo_amina", "1"),
+                                                 ("mailing_contact_demo_brian", "1"),
+                                                 ("mailing_contact_demo_faith", "2")], start=1):
+            contact = self.env.ref("sms_africastalking." + xmlid)
+            self.env["africastalking.inbound"]._process_inbound_message(account, InboundMessage(
+                message_id="demo-poll-%s" % index, from_number=contact.phone_sanitized, to="20880", text=answer,
+                network_code="63902"))

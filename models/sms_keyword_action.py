@@ -28,13 +28,13 @@ class SmsKeywordAction(models.Model):
     company_id = fields.Many2one(related="keyword_id.company_id", store=True)
     sequence = fields.Integer(default=10)
     action_type = fields.Selection(ACTION_TYPES, "Action", required=True, default="reply")
-    mailing_list_id = fields.Many2one("mailing.list", "Mailing List", ondelete="restrict")
+    mailing_list_id = fields.Many2one("mailing.list", ondelete="restrict")
     reply_en = fields.Text("Reply (English)")
     reply_sw = fields.Text("Reply (Swahili)")
-    user_id = fields.Many2one("res.users", "User", ondelete="restrict",
+    user_id = fields.Many2one("res.users", ondelete="restrict",
                               help="Assign the conversation to / create the activity for this user.")
-    activity_type_id = fields.Many2one("mail.activity.type", "Activity Type", ondelete="restrict")
-    activity_summary = fields.Char("Activity Summary")
+    activity_type_id = fields.Many2one("mail.activity.type", ondelete="restrict")
+    activity_summary = fields.Char()
     email_to = fields.Char("Forward To", help="Email address(es) that receive the SMS, comma-separated.")
 
     @api.depends("action_type", "mailing_list_id", "user_id", "email_to")

@@ -13,7 +13,7 @@ class SmsOptInRequest(models.Model):
     _rec_name = "number"
 
     number = fields.Char(required=True, readonly=True, index=True)
-    mailing_list_id = fields.Many2one("mailing.list", "Mailing List", required=True, readonly=True,
+    mailing_list_id = fields.Many2one("mailing.list", required=True, readonly=True,
                                       ondelete="cascade")
     keyword_id = fields.Many2one("sms.keyword", readonly=True, ondelete="set null")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)

@@ -10,7 +10,7 @@ class SmsPollVote(models.Model):
     _rec_name = "number"
 
     poll_id = fields.Many2one("sms.poll", required=True, readonly=True, ondelete="cascade", index=True)
-    answer_id = fields.Many2one("sms.poll.answer", "Answer", required=True, readonly=True, ondelete="cascade",
+    answer_id = fields.Many2one("sms.poll.answer", required=True, readonly=True, ondelete="cascade",
                                 index=True)
     number = fields.Char(required=True, readonly=True, index=True)
     partner_id = fields.Many2one("res.partner", "Contact", readonly=True, ondelete="set null")

@@ -188,7 +188,11 @@ class TestInboundConcurrentDuplicate(AfricasTalkingCase):
     def _cleanup(self, account_id):
         with self.env.registry.cursor() as cr:
             env = api.Environment(cr, api.SUPERUSER_ID, {})
-            env["africastalking.inbound"].search([("account_id", "=", account_id)]).unlink()
+            inbounds = env["africastalking.inbound"].search([("account_id", "=", account_id)])
+            # The thread the committed SMS opened (sms.conversation) would count as unread in later tests.
+            conversations = inbounds.conversation_id
+            inbounds.unlink()
+            conversations.unlink()
             env["africastalking.account"].with_context(active_test=False).browse(account_id).unlink()
 
 

@@ -388,7 +388,8 @@ class TestEncryptedCredentials(_TwoCompanies, AfricasTalkingCase):
         action = self.account.with_user(admin).action_regenerate_callback_secret()
         message = action["params"]["message"]
         new_secret = message.split("/sms_africastalking/%s/" % self.account.id)[1].split("/")[0]
-        self.assertEqual(message.count(new_secret), 3, "the three URLs, with the new secret")
+        self.assertEqual(message.count(new_secret), 4, "the four URLs (delivery, inbound, opt-out, subscription), "
+                         "with the new secret")
         authenticate = self.env["africastalking.account"]._authenticate_callback
         self.assertEqual(authenticate(self.account.id, new_secret), self.account)
         self.assertFalse(authenticate(self.account.id, old_secret), "the previous URLs stop working")

@@ -83,10 +83,10 @@ class TestSmsConsent(JsonRpcMixin, KeywordCaseMixin, AfricasTalkingHttpCase):
             ("contact_id.phone_sanitized", "=", number), ("list_id", "=", self.mailing_list.id)])
 
     def test_keyword_join_and_leave(self):
-        self.make_keyword("DRAMA", {"action_type": "list_join", "mailing_list_id": self.club.id})
-        self.make_keyword("NODRAMA", {"action_type": "list_leave", "mailing_list_id": self.club.id})
-        join = self.sms_in("+254733000001", "drama")
-        leave = self.sms_in("+254733000001", "nodrama")
+        self.make_keyword("THEATRE", {"action_type": "list_join", "mailing_list_id": self.club.id})
+        self.make_keyword("NOTHEATRE", {"action_type": "list_leave", "mailing_list_id": self.club.id})
+        join = self.sms_in("+254733000001", "theatre")
+        leave = self.sms_in("+254733000001", "notheatre")
         records = self.history("+254733000001")
         self.assertEqual(records.mapped(lambda r: (r.consent, r.source, r.mailing_list_id, r.inbound_id)), [
             ("opt_in", "keyword_join", self.club, join), ("opt_out", "keyword_leave", self.club, leave)])

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import tagged
+from odoo.tests import TransactionCase, tagged
 
 from .common import AfricasTalkingHttpCase
 from .test_sms_consent import JsonRpcMixin
@@ -145,3 +145,23 @@ class TestSmsPoll(JsonRpcMixin, KeywordCaseMixin, AfricasTalkingHttpCase):
         self.sms_in(STUDENTS[2], "2")
         self.start_tour("/web#model=mailing.mailing&view_type=form&id=%s" % self.mailing.id,
                         "sms_africastalking_poll_results_tour", login="marketing_mary")
+
+
+@tagged("post_install", "-at_install")
+class TestSmsKeywordDemo(TransactionCase):
+    """The demo's keywords and poll (installed with the demo data, as `make test` and `make run` do)."""
+
+    def setUp(self):
+        super().setUp()
+        if not self.env.ref("sms_africastalking.mailing_mailing_demo_sent", raise_if_not_found=False):
+            self.skipTest("the addon was installed without its demo data")
+
+    def test_demo_poll_votes_counted_through_the_inbound_processing(self):
+        poll = self.env.ref("sms_africastalking.sms_poll_demo_fees")
+        self.assertEqual({answer.name: answer.vote_count for answer in poll.answer_ids}, {"Yes": 2, "No": 1})
+        self.assertEqual(poll.mailing_id.sms_poll_vote_count, 3)
+        self.assertTrue(all(vote.inbound_id.sms_poll_answer_id == vote.answer_id for vote in poll.vote_ids))
+
+    def test_demo_keywords(self):
+        drama = self.env.ref("sms_africastalking.sms_keyword_demo_drama")
+        self.assertEqual(drama.action_ids.mapped("action_type"), ["list_join", "reply"])

@@ -511,6 +511,14 @@ class _Importer:
             mail_create_nosubscribe=True, mail_notrack=True,
         )
         self.use_sql = _sql_insert_possible(self.env)
+        self.rows_of = {}
+        self.consent_texts = (
+            _("File %(file)s, row %(row)s (%(stated)s)"),
+            {True: _("consent: yes"), False: _("consent: no"), None: _("no consent stated")},
+            wizard.filename or "-",
+        )
+        self.consent_constants = (fields.Datetime.now(), self.env.uid, self.env.company.id, {
+            mailing_list.id: mailing_list.name for mailing_list in self.env["mailing.list"].browse(self.list_ids)})
 
     def run(self):
         # Contacts and the blacklist are read with SQL: what the ORM still holds must be written first.
@@ -621,15 +629,16 @@ class _Importer:
         return values
 
     def _consent_evidence(self, number):
+        """'File parents.csv, row 12 (consent: yes)': the evidence of the row's consent record. Translated once per
+        import, not per row (100,000 rows would otherwise spend seconds in translation look-ups)."""
+        template, stated, filename = self.consent_texts
         row_number, consent = self.rows_of.get(number, (None, None))
-        stated = {True: _("consent: yes"), False: _("consent: no"), None: _("no consent stated")}[consent]
-        return _("File %(file)s, row %(row)s (%(stated)s)", file=self.wizard.filename or "-", row=row_number,
-                 stated=stated)
+        return template % {"file": filename, "row": row_number, "stated": stated[consent]}
 
     def _consent_row(self, number, list_id, opt_out, log):
-        mailing_list = self.env["mailing.list"].browse(list_id)
-        return (fields.Datetime.now(), number, "opt_out" if opt_out else "opt_in", "list", list_id, mailing_list.name,
-                "import", self._consent_evidence(number), self.env.uid, self.env.company.id, *log)
+        now, uid, company_id, list_names = self.consent_constants
+        return (now, number, "opt_out" if opt_out else "opt_in", "list", list_id, list_names.get(list_id),
+                "import", self._consent_evidence(number), uid, company_id, *log)
 
     def _tag_id(self, name):
         if name not in self.tag_ids:

@@ -36,6 +36,7 @@ from .outcomes import (
     UNREGISTERED,
     WRONG_NUMBER_FORMAT,
 )
+
 # The SDK's own check (SMS.py): one number failing it makes the SDK refuse the whole batch, so we check first.
 from .phone import is_e164
 

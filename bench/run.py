@@ -756,6 +756,110 @@ def post_json(url, data):
 
 
 # ----------------------------------------------------------------------
+# Aged database: earlier mailings and their reports
+# ----------------------------------------------------------------------
+
+AGED_FIRST_NUMBER = 254710000000  # the numbers the scenarios' lists use: the same people, messaged again
+
+
+def age_database(kind, count, mailings):
+    """``mailings`` earlier broadcasts of ``count`` recipients each, sent and delivered by ``kind``'s own code on
+    DATABASE: the history (traces, trackers, message log, report queue churn), bloat and index growth a database has
+    after a school year. No VACUUM is run: autovacuum works as configured by default."""
+    from odoo import SUPERUSER_ID, api
+
+    with gateway(kind) as sms_gateway:
+        registry = odoo_env()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            sms_gateway.configure(env)
+            cr.commit()
+            for index in range(mailings):
+                mailing, _data = create_mailing(env, count, BROADCAST, AGED_FIRST_NUMBER)
+                mailing.state = "sending"
+                cr.commit()
+                if kind == "stock":
+                    mailing.action_send_sms()
+                else:
+                    mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms()
+                cr.commit()
+                run_queue(env, mailing.id)
+                (deliver_stock if kind == "stock" else deliver_ours)(env, mailing)
+                cr.commit()
+                print("aged %s: mailing %d/%d sent and delivered" % (kind, index + 1, mailings), file=sys.stderr,
+                      flush=True)
+    return {"mailings": mailings, "recipients": count}
+
+
+def deliver_stock(env, mailing, chunk=5000):
+    """What stock's /sms/status route does with IAP's 'delivered' reports, by chunks of trackers."""
+    delivered = env["sms.sms"].IAP_TO_SMS_STATE_SUCCESS["delivered"]
+    trackers = env["sms.tracker"].search([("mailing_trace_id.mass_mailing_id", "=", mailing.id)])
+    for start in range(0, len(trackers), chunk):
+        trackers[start:start + chunk]._action_update_from_sms_state(delivered)
+        env.cr.commit()
+        env.invalidate_all()
+
+
+def deliver_ours(env, mailing):
+    """AT's 'Success' report for every SMS of the mailing, queued as the webhook queues them, applied by the
+    report cron's method."""
+    env.cr.execute(
+        """
+        INSERT INTO africastalking_delivery_report (account_id, message_id, status, phone_number, network_code,
+                                                    retry_count, received_at)
+        SELECT account_id, at_message_id, 'Success', number, '63902', 0, now() at time zone 'UTC'
+          FROM africastalking_message
+         WHERE mailing_id = %s AND at_message_id IS NOT NULL
+        """, [mailing.id])
+    env.cr.commit()
+    while env["africastalking.delivery.report"]._cron_apply(linger=0):
+        env.cr.commit()
+
+
+def aged_template(kind, args):
+    return "%s_aged%dx%d" % (TEMPLATES[kind], args.aged, args.aged_n)
+
+
+def ensure_aged_templates(args):
+    """The aged copy of each template (made once per size, then reused; ours is updated with this checkout's code
+    at every run like its fresh template)."""
+    for kind in TEMPLATES:
+        aged = aged_template(kind, args)
+        if odoo_dev.database_exists(aged):
+            if kind == "ours":
+                cmd = [sys.executable, "-m", "odoo", "-d", aged, "--addons-path", addons_path(),
+                       *odoo_dev.db_args(), "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level", "warn"]
+                subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
+            continue
+        print("Ageing a copy of the %s template: %d mailings of %d recipients..." % (kind, args.aged, args.aged_n),
+              flush=True)
+        fresh_database(TEMPLATES[kind])
+        command = [sys.executable, __file__, "--age", kind, "--n", str(args.aged_n), "--aged", str(args.aged)]
+        subprocess.run(command, check=True, cwd=ROOT)
+        copy_database(DATABASE, aged)
+
+
+def copy_database(source, target, attempts=20):
+    """CREATE DATABASE target TEMPLATE source; autovacuum may be working in the source (a fresh, bloated copy is
+    what it looks for): its workers are stopped for the copy, then resume on their own."""
+    for _attempt in range(attempts):
+        conn = odoo_dev.pg_connect()
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                       "AND pid <> pg_backend_pid()", [source])
+        conn.close()
+        try:
+            odoo_dev.create_database(target, template=source)
+            return
+        except Exception as exc:  # noqa: BLE001  (psycopg2's ObjectInUse: retried)
+            last = exc
+            time.sleep(0.5)
+    raise RuntimeError("could not copy %s: %s" % (source, last))
+
+
+# ----------------------------------------------------------------------
 # Screens a person waits on
 # ----------------------------------------------------------------------
 
@@ -880,7 +984,11 @@ def fresh_database(template):
 
 def run_scenario(name, count, args):
     template, _function = SCENARIOS[name]
-    fresh_database(TEMPLATES[template])
+    if args.aged:
+        odoo_dev.drop_database(DATABASE)
+        copy_database(aged_template(template, args), DATABASE)
+    else:
+        fresh_database(TEMPLATES[template])
     env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, for both
     command = [sys.executable, __file__, "--scenario", name, "--n", str(count), "--repeat", str(args.repeat)]
     started = time.perf_counter()
@@ -934,6 +1042,11 @@ def main():
                         help="recipients of the personalised mailing whose cost is estimated (default: --n)")
     parser.add_argument("--screens-n", type=int,
                         help="traces, messages and records behind the timed screens (default: --n)")
+    parser.add_argument("--aged", type=int, default=0, metavar="K",
+                        help="run every scenario on an aged database: K earlier broadcasts of --aged-n recipients, "
+                             "sent and delivered by each side's own code (the aged templates are made once)")
+    parser.add_argument("--aged-n", type=int, default=100000, help="recipients of each earlier broadcast")
+    parser.add_argument("--age", choices=("ours", "stock"), help=argparse.SUPPRESS)
     parser.add_argument("--no-stock-import", action="store_true", help="skip the import side by side")
     parser.add_argument("--with-prefork", action="store_true",
                         help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
@@ -955,6 +1068,9 @@ def main():
     if args.fake_iap:
         run_fake_iap(args.fake_iap)
         return
+    if args.age:
+        print(json.dumps(age_database(args.age, args.n, args.aged)))
+        return
     if args.dispatch_worker:
         run_dispatch_worker(args.mailing, args.after_preparation)
         return
@@ -975,7 +1091,7 @@ def run_all(args):
         "machine": machine(),
         "settings": {key: value for key, value in vars(args).items()
                      if key not in ("scenario", "dispatch_worker", "mailing", "after_preparation", "out",
-                                    "fake_iap")},
+                                    "fake_iap", "age")},
         "argv": sys.argv[1:], "samples": [],
     }
     out = Path(args.out) if args.out else RESULTS_DIR / ("%s-%s.json" % (started.strftime("%Y%m%dT%H%M%SZ"),
@@ -983,6 +1099,11 @@ def run_all(args):
     out.parent.mkdir(parents=True, exist_ok=True)
     results["templates"] = {kind: {"database": TEMPLATES[kind], "modules": modules}
                             for kind, modules in ensure_templates().items()}
+    if args.aged:
+        ensure_aged_templates(args)
+        for kind in TEMPLATES:
+            results["templates"][kind]["aged"] = {"database": aged_template(kind, args), "mailings": args.aged,
+                                                  "recipients": args.aged_n}
     groups = plan(args)
     for round_index in range(args.repeat):
         for group, names, count in groups:

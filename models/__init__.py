@@ -12,7 +12,11 @@ from . import sms_budget
 from . import mailing_contact
 from . import mailing_trace
 from . import mailing_list
+from . import sms_text_settings_mixin
 from . import mailing_mailing
+from . import mailing_mailing_estimate
+from . import mailing_mailing_prepare
+from . import mailing_mailing_guardians
 from . import utm_campaign
 from . import res_config_settings
 from . import sms_event

@@ -19,6 +19,7 @@ from ..tools.outcomes import (
     UNKNOWN_OUTCOME,
     WRONG_NUMBER_FORMAT,
 )
+from ..tools.client_actions import notification
 from ..tools.phone import is_e164, normalize_number
 from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway
@@ -157,16 +158,9 @@ class SmsSms(models.Model):
         to_resend = self.filtered(lambda sms: sms.state == "error" and not sms.to_delete)
         to_resend._update_sms_state_and_trackers("outgoing")
         to_resend._africastalking_trigger_queue()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Queued") if to_resend else _("Warning"),
-                "message": _("%(count)s of the %(total)s selected SMS are queued for sending.",
-                             count=len(to_resend), total=len(self)),
-                "type": "success" if to_resend else "danger",
-            },
-        }
+        return notification(_("%(count)s of the %(total)s selected SMS are queued for sending.",
+                              count=len(to_resend), total=len(self)),
+                            "success" if to_resend else "danger", title=_("Queued") if to_resend else _("Warning"))
 
     # ------------------------------------------------------------------
     # Dispatch
@@ -266,9 +260,8 @@ class SmsSms(models.Model):
         """Send the SMS of ``rows`` (see _africastalking_dispatch_rows) through ``account``; one result each."""
         if not account:
             return [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
-                               failure_reason=_("No Africa's Talking account is configured for %s.",
-                                                self.env["res.company"].browse(row.company_id).name
-                                                or self.env.company.name))
+                               failure_reason=(self.env["res.company"].browse(row.company_id)
+                                               or self.env.company)._africastalking_no_account_message())
                     for row in rows]
         numbers = {row.id: self._africastalking_row_number(row) for row in rows}
         results = [SendResult(number=row.number, key=row.uuid, state=WRONG_NUMBER_FORMAT,

@@ -11,6 +11,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools.at_gateway import OutgoingMessage, SendResult
+from ..tools.client_actions import notification
 from ..tools.outcomes import (
     ACCOUNT_SEND_STATES,
     NOT_CONFIGURED,
@@ -19,7 +20,6 @@ from ..tools.outcomes import (
     UNKNOWN_OUTCOME,
     WRONG_NUMBER_FORMAT,
 )
-from ..tools.client_actions import notification
 from ..tools.phone import is_e164, normalize_number
 from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway

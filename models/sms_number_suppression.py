@@ -80,6 +80,7 @@ class SmsNumberSuppression(models.Model):
         if not per_number:
             return
         self.flush_model()
+        self.env["res.company"].flush_model(["sms_dead_number_threshold"])  # read by the SQL below
         keys = list(per_number)
         delivered = [(key, values) for key, values in per_number.items() if values[0]]
         if delivered:

@@ -18,7 +18,7 @@ class TestDeliveryRoles(AfricasTalkingHttpCase):
         super().setUpClass()
         cls.env.company.sms_dead_number_threshold = 1
         cls.env["sms.number.suppression"]._record_number_outcomes(
-            [(cls.env.company.id, "+254711000777", "hard", "UserDoesNotExist")])
+            [(cls.env.company.id, "+254711000777", "hard", "UserDoesNotExist", None)])
         cls.suppression = cls.env["sms.number.suppression"].search([("number", "=", "+254711000777")])
         cls.template = cls.env["mailing.mailing"].create({
             "subject": "Fees", "mailing_type": "sms", "body_plaintext": "Fees due",

@@ -94,7 +94,7 @@ class TestMailingSeries(AfricasTalkingHttpCase):
                          ("sms.mailing.series", mailing.id))
         with freeze_time("2026-12-07 04:00:00"):
             series = self.env["sms.mailing.series"].with_user(self.user_marketing).with_context(
-                action["context"]).create({"frequency": "weekly", "run_time": 8.0})
+                **action["context"]).create({"frequency": "weekly", "run_time": 8.0})
         self.assertEqual((series.name, series.mailing_id), ("Library hours", mailing))
         self.assertEqual(series.next_run_date, datetime(2026, 12, 7, 5, 0), "Monday 08:00 in Nairobi")
         self._cron("2026-12-07 05:01:00")

@@ -3,7 +3,6 @@ from collections import defaultdict
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.tools import SQL
 
 from ..tools.outcomes import delivery_error, message_state_of_send
@@ -26,19 +25,6 @@ def _strongest_report_per_message(reports):
                                                                                    current.is_final):
             chosen[report.message_id] = report
     return list(chosen.values())
-
-
-def _tracker_statuses(state, at_status, network, failure_reason):
-    """(trace status, notification status, failure type, AT status, network, final) for a message's state."""
-    network = network or None
-    if state == "delivered":
-        return "sent", "sent", None, at_status, network, True
-    if state == "failed":
-        error = delivery_error(at_status, failure_reason)
-        bounce = "sms_" + error in SmsSmsBase.BOUNCE_DELIVERY_ERRORS
-        return ("bounce" if bounce else "error", "bounce" if bounce else "exception", "sms_" + error,
-                at_status, network, True)
-    return "pending", "pending", None, at_status, network, False
 
 
 class AfricasTalkingMessage(models.Model):
@@ -312,21 +298,42 @@ class AfricasTalkingMessage(models.Model):
                                 for m in self if m.sms_uuid])
 
     @api.model
+    def _tracker_statuses(self, state, at_status, failure_reason):
+        """(notification status, trace status, failure type, final) for a message's state, as stock's report path
+        sets them: a delivered report is the SMS state 'sent', a failed one a provider error (Odoo's delivery error
+        of AT's status and reason), an intermediate one the SMS state 'pending'."""
+        tracker = self.env["sms.tracker"]
+        if state == "failed":
+            notification_status, trace_status, failure_type, _reason = \
+                tracker._africastalking_statuses_from_provider_error(delivery_error(at_status, failure_reason))
+            return notification_status, trace_status, failure_type, True
+        sms_state = self.env["sms.sms"].IAP_TO_SMS_STATE_SUCCESS["delivered" if state == "delivered" else "success"]
+        notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
+        return notification_status, trace_status, None, state == "delivered"
+
+    @api.model
     def _propagate_states(self, states):
         """``states``: (sms uuid, state, AT status, network code, failure reason) of messages; see above."""
         if not states:
             return
-        rows = [(uuid, *_tracker_statuses(state, at_status, network, reason))
-                for uuid, state, at_status, network, reason in states]
+        statuses = {}  # a batch has a handful of distinct outcomes
+        for _uuid, state, at_status, _network, reason in states:
+            if (state, at_status, reason) not in statuses:
+                statuses[state, at_status, reason] = self._tracker_statuses(state, at_status, reason)
+        rows = []
+        for uuid, state, at_status, network, reason in states:
+            notification_status, trace_status, failure_type, final = statuses[state, at_status, reason]
+            rows.append((uuid, notification_status, trace_status, failure_type, at_status, network or None, final))
         for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
             self.env[model].flush_model()
-        self.env.cr.execute(
+        tracker = self.env["sms.tracker"]
+        self.env.cr.execute(SQL(
             """
             WITH r AS (
-                SELECT * FROM unnest(%(uuids)s::varchar[], %(trace)s::varchar[], %(notif)s::varchar[],
+                SELECT * FROM unnest(%(uuids)s::varchar[], %(notif)s::varchar[], %(trace)s::varchar[],
                                      %(failure)s::varchar[], %(status)s::varchar[], %(network)s::varchar[],
                                      %(final)s::bool[])
-                       AS r(uuid, trace_status, notif_status, failure_type, at_status, network, final)
+                       AS r(uuid, notif_status, trace_status, failure_type, at_status, network, final)
             ), trackers AS (
                 SELECT t.mail_notification_id, t.mailing_trace_id, r.*
                   FROM r
@@ -338,22 +345,17 @@ class AfricasTalkingMessage(models.Model):
                    SET notification_status = k.notif_status, failure_type = k.failure_type,
                        failure_reason = NULL
                   FROM trackers k
-                 WHERE n.id = k.mail_notification_id
-                   AND NOT (n.notification_status = k.notif_status
-                            OR n.notification_status = 'sent' AND k.notif_status = 'pending'
-                            OR n.notification_status = 'sent' AND k.notif_status = 'bounce')
+                 WHERE n.id = k.mail_notification_id AND %(notification_moves)s
              RETURNING n.mail_message_id
             ), traces AS (
                 UPDATE mailing_trace tr
                    SET trace_status = k.trace_status, failure_type = k.failure_type, failure_reason = NULL,
                        at_status = k.at_status, at_network_code = COALESCE(k.network, tr.at_network_code),
-                       sent_datetime = CASE WHEN k.trace_status IN ('pending', 'sent', 'bounce')
+                       sent_datetime = CASE WHEN %(stamps_sent)s
                                             THEN COALESCE(tr.sent_datetime, now() at time zone 'UTC')
                                             ELSE tr.sent_datetime END
                   FROM trackers k
-                 WHERE tr.id = k.mailing_trace_id
-                   AND NOT (tr.trace_status = k.trace_status
-                            OR tr.trace_status = 'sent' AND k.trace_status = 'pending')
+                 WHERE tr.id = k.mailing_trace_id AND %(trace_moves)s
              RETURNING tr.id, tr.mass_mailing_id
             ), done_sms AS (
                 -- An unknown outcome a report speaks of was accepted by AT: "Sent", never expired nor resent
@@ -370,11 +372,14 @@ class AfricasTalkingMessage(models.Model):
                    (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
                                                 WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
             """,
-            {name: [row[index] for row in rows] for index, name in enumerate(
-                ("uuids", "trace", "notif", "failure", "status", "network", "final"))},
-            log_exceptions=False,  # a concurrent update is retried by the caller, not an error to log
-        )
-        self.env["sms.tracker"]._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
+            **{name: [row[index] for row in rows] for index, name in enumerate(
+                ("uuids", "notif", "trace", "failure", "status", "network", "final"))},
+            notification_moves=tracker._africastalking_sql_notification_may_move(
+                SQL("n.notification_status"), SQL("k.notif_status")),
+            trace_moves=tracker._africastalking_sql_trace_may_move(SQL("tr.trace_status"), SQL("k.trace_status")),
+            stamps_sent=tracker._africastalking_sql_stamps_sent_datetime(SQL("k.trace_status")),
+        ), log_exceptions=False)  # a concurrent update is retried by the caller, not an error to log
+        tracker._africastalking_after_sql_update(*self.env.cr.fetchone(), "sent")
 
     # ------------------------------------------------------------------
     # Send results

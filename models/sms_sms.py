@@ -10,7 +10,7 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.at_gateway import OutgoingMessage, SendResult
+from ..tools.at_gateway import SendResult
 from ..tools.client_actions import notification
 from ..tools.outcomes import (
     ACCOUNT_SEND_STATES,
@@ -274,7 +274,7 @@ class SmsSms(models.Model):
                                    failure_reason=str(error)) for row in rows if numbers[row.id]]
         else:
             with gateway:
-                results += gateway.send_messages(self._africastalking_outgoing_messages(rows, numbers))
+                results += gateway._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
         for result in results:
             result.account = account
         return results
@@ -295,19 +295,12 @@ class SmsSms(models.Model):
 
     @api.model
     def _africastalking_outgoing_messages(self, rows, numbers):
-        """Group by text; a number appearing twice with one text goes in a second request, so results match."""
-        rounds_by_body = defaultdict(list)
+        """The SMS of ``rows`` in the shape of stock's ``_send``: one entry per text, with its numbers and uuids."""
+        numbers_by_body = defaultdict(list)
         for row in rows:
-            number = numbers[row.id]
-            if not number:
-                continue
-            rounds = rounds_by_body[row.body or ""]
-            target = next((message for message in rounds if number not in message.recipients), None)
-            if target is None:
-                target = OutgoingMessage(body=row.body or "")
-                rounds.append(target)
-            target.recipients[number] = row.uuid
-        return [message for rounds in rounds_by_body.values() for message in rounds]
+            if numbers[row.id]:
+                numbers_by_body[row.body or ""].append({"uuid": row.uuid, "number": numbers[row.id]})
+        return [{"content": body, "numbers": recipients} for body, recipients in numbers_by_body.items()]
 
     def _africastalking_apply_results(self, results, unlink_failed=False, unlink_sent=True):
         """Write the outcome of each SMS, its tracker (notification / trace) and the AT message log.
@@ -350,24 +343,28 @@ class SmsSms(models.Model):
     def _africastalking_mark_accepted(self, results, unlink_sent):
         """Accepted by AT: SMS 'pending' ("Sent"), and so their notifications and traces, in set-based SQL.
 
-        This is what ``sms.tracker._action_update_from_sms_state('pending')`` does record by record, with the same
-        rule (a notification or trace already 'pending' or 'sent' keeps its status), for the one outcome that
-        every message of a mailing has; AT's id, status, cost and parts are written onto the traces in the same
+        This is what ``sms.tracker._action_update_from_sms_state('pending')`` does record by record, with stock's
+        rules (sms_tracker.py: NOTIFICATION_/TRACE_STATUSES_TO_IGNORE), for the one outcome that every message of
+        a mailing has; AT's id, status, cost and parts are written onto the traces in the same
         statement. At thousands of SMS per batch the ORM path costs more than the requests to AT.
         """
         self.flush_recordset()
         for model in ("sms.tracker", "mail.notification", "mailing.trace"):
             self.env[model].flush_model()
         cr = self.env.cr
+        sms_state = self.IAP_TO_SMS_STATE_SUCCESS[SUCCESS]  # 'pending' ("Sent")
         cr.execute(
             """
-            UPDATE sms_sms SET state = 'pending', failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
+            UPDATE sms_sms SET state = %s, failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
                    write_uid = %s, write_date = now() at time zone 'UTC'
              WHERE id = ANY(%s) AND state = 'process'
             """,
-            (bool(unlink_sent), self.env.uid, self.ids),
+            (sms_state, bool(unlink_sent), self.env.uid, self.ids),
         )
-        cr.execute(
+        tracker = self.env["sms.tracker"]
+        notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
+        trace_moves = tracker._africastalking_sql_trace_may_move(SQL("tr.trace_status"), trace_status)
+        cr.execute(SQL(
             """
             WITH facts AS (
                 SELECT * FROM unnest(%(uuids)s::varchar[], %(ids)s::varchar[], %(statuses)s::varchar[],
@@ -381,17 +378,19 @@ class SmsSms(models.Model):
                                        WHERE sms_uuid = f.sms_uuid LIMIT 1) t
             ), notifications AS (
                 UPDATE mail_notification n
-                   SET notification_status = 'pending', failure_type = NULL, failure_reason = NULL
+                   SET notification_status = %(notification_status)s, failure_type = NULL, failure_reason = NULL
                   FROM trackers t
-                 WHERE n.id = t.mail_notification_id AND n.notification_status NOT IN ('pending', 'sent')
+                 WHERE n.id = t.mail_notification_id AND %(notification_moves)s
              RETURNING n.mail_message_id
             ), traces AS (
+                -- every trace gets AT's facts; its status only moves as stock's rules allow
                 UPDATE mailing_trace tr
-                   SET trace_status = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.trace_status
-                                           ELSE 'pending' END,
-                       failure_type = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.failure_type END,
-                       failure_reason = CASE WHEN tr.trace_status IN ('pending', 'sent') THEN tr.failure_reason END,
-                       sent_datetime = COALESCE(tr.sent_datetime, now() at time zone 'UTC'),
+                   SET trace_status = CASE WHEN %(trace_moves)s THEN %(trace_status)s ELSE tr.trace_status END,
+                       failure_type = CASE WHEN %(trace_moves)s THEN NULL ELSE tr.failure_type END,
+                       failure_reason = CASE WHEN %(trace_moves)s THEN NULL ELSE tr.failure_reason END,
+                       sent_datetime = CASE WHEN %(trace_moves)s AND %(stamps_sent)s
+                                            THEN COALESCE(tr.sent_datetime, now() at time zone 'UTC')
+                                            ELSE tr.sent_datetime END,
                        at_message_id = t.at_message_id, at_status = t.at_status, at_cost = t.cost,
                        at_currency = t.currency, at_parts = t.parts
                   FROM trackers t
@@ -403,16 +402,20 @@ class SmsSms(models.Model):
                    (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
                                                 WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
             """,
-            {
-                "uuids": [result.key for result in results],
-                "ids": [result.message_id for result in results],
-                "statuses": [result.status or None for result in results],
-                "costs": [result.cost for result in results],
-                "currencies": [result.currency for result in results],
-                "parts": [result.parts for result in results],
-            },
-        )
-        self.env["sms.tracker"]._africastalking_after_sql_update(*cr.fetchone(), "pending")
+            uuids=[result.key for result in results],
+            ids=[result.message_id for result in results],
+            statuses=[result.status or None for result in results],
+            costs=[result.cost for result in results],
+            currencies=[result.currency for result in results],
+            parts=[result.parts for result in results],
+            notification_status=notification_status,
+            notification_moves=tracker._africastalking_sql_notification_may_move(
+                SQL("n.notification_status"), notification_status),
+            trace_status=trace_status,
+            trace_moves=trace_moves,
+            stamps_sent=tracker._africastalking_sql_stamps_sent_datetime(trace_status),
+        ))
+        tracker._africastalking_after_sql_update(*cr.fetchone(), trace_status)
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")

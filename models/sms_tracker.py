@@ -1,6 +1,33 @@
 from odoo import api, models
 from odoo.addons.mass_mailing_sms.models.sms_tracker import SmsTracker as MassSmsTracker
 from odoo.addons.sms.models.sms_tracker import SmsTracker as SmsTrackerBase
+from odoo.tools import SQL
+
+# Stock's rules for moving a notification or a trace, written once for the set-based SQL paths (dispatch write-back,
+# delivery reports). For each new status, the current statuses that are left alone: nothing moves "back" (stock's
+# sms.tracker._update_sms_notifications and mass_mailing_sms's _update_sms_traces, which keep them inline).
+# TestStateTransitionsParity runs every current status x every outcome through stock's ORM path and through the SQL
+# built from these tables, and compares the rows.
+NOTIFICATION_STATUSES_TO_IGNORE = {
+    "canceled": ("canceled", "process", "pending", "sent"),
+    "ready": ("ready", "process", "pending", "sent"),
+    "process": ("process", "pending", "sent"),
+    "pending": ("pending", "sent"),
+    "bounce": ("bounce", "sent"),
+    "sent": ("sent",),
+    "exception": ("exception",),
+}
+TRACE_STATUSES_TO_IGNORE = {
+    "cancel": ("cancel", "process", "pending", "sent"),
+    "outgoing": ("outgoing", "process", "pending", "sent"),
+    "process": ("process", "pending", "sent"),
+    "pending": ("pending", "sent"),
+    "bounce": ("bounce",),
+    "sent": ("sent",),
+    "error": ("error",),
+}
+# A trace that moves to any other status gets its sent date, when it has none.
+TRACE_STATUSES_WITHOUT_SENT_DATETIME = ("outgoing", "process", "error", "cancel")
 
 
 class SmsTracker(models.Model):
@@ -11,6 +38,53 @@ class SmsTracker(models.Model):
     # An unknown outcome shows as "processing" in the chatter: never "error", which would offer a resend.
     SMS_STATE_TO_NOTIFICATION_STATUS = {**SmsTrackerBase.SMS_STATE_TO_NOTIFICATION_STATUS, "unknown": "process"}
     SMS_STATE_TO_TRACE_STATUS = {**MassSmsTracker.SMS_STATE_TO_TRACE_STATUS, "unknown": "unknown"}
+
+    # ------------------------------------------------------------------
+    # Stock's transitions, for the SQL paths
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _africastalking_statuses_from_sms_state(self, sms_state):
+        """(notification status, trace status) that ``_action_update_from_sms_state(sms_state)`` aims at."""
+        return self.SMS_STATE_TO_NOTIFICATION_STATUS[sms_state], self.SMS_STATE_TO_TRACE_STATUS[sms_state]
+
+    @api.model
+    def _africastalking_statuses_from_provider_error(self, provider_error):
+        """(notification status, trace status, failure type, failure reason) that
+        ``_action_update_from_provider_error(provider_error)`` writes: a known delivery error is a bounce or an
+        error, anything else an error of type ``unknown`` with the provider's text as reason."""
+        sms_model = self.env["sms.sms"]
+        failure_type = "sms_%s" % provider_error
+        if failure_type not in sms_model.DELIVERY_ERRORS:
+            return "exception", "error", "unknown", provider_error
+        if failure_type in sms_model.BOUNCE_DELIVERY_ERRORS:
+            return "bounce", "bounce", failure_type, False
+        return "exception", "error", failure_type, False
+
+    @staticmethod
+    def _africastalking_sql_may_move(current, new, statuses_to_ignore):
+        """SQL: true when a record whose status is ``current`` (SQL) moves to ``new`` (a status, or SQL giving one
+        per row) under ``statuses_to_ignore`` (NOTIFICATION_/TRACE_STATUSES_TO_IGNORE)."""
+        if isinstance(new, str):
+            return SQL("%s NOT IN %s", current, statuses_to_ignore[new])
+        return SQL("CASE %s %s ELSE false END", new, SQL(" ").join(
+            SQL("WHEN %s THEN %s NOT IN %s", status, current, ignored)
+            for status, ignored in statuses_to_ignore.items()))
+
+    @classmethod
+    def _africastalking_sql_notification_may_move(cls, current, new):
+        return cls._africastalking_sql_may_move(current, new, NOTIFICATION_STATUSES_TO_IGNORE)
+
+    @classmethod
+    def _africastalking_sql_trace_may_move(cls, current, new):
+        return cls._africastalking_sql_may_move(current, new, TRACE_STATUSES_TO_IGNORE)
+
+    @staticmethod
+    def _africastalking_sql_stamps_sent_datetime(new):
+        """SQL: true when a trace moving to ``new`` (a status, or SQL) gets a sent date (when it has none)."""
+        if isinstance(new, str):
+            return SQL("true") if new not in TRACE_STATUSES_WITHOUT_SENT_DATETIME else SQL("false")
+        return SQL("%s NOT IN %s", new, TRACE_STATUSES_WITHOUT_SENT_DATETIME)
 
     @api.model
     def _africastalking_after_sql_update(self, message_ids, trace_ids, trace_status):

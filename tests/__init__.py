@@ -37,3 +37,4 @@ from . import test_sms_traffic
 from . import test_mailing_series
 from . import test_delivery_dashboard_tour
 from . import test_delivery_roles
+from . import test_state_transitions

@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -48,9 +49,29 @@ SANDBOX_USERNAME = "sandbox"
 
 
 
+# The keys of a result as Odoo reads it (sms/tools/sms_api.py ``_send_sms_batch``: ``uuid`` and ``state``, plus what
+# Odoo 18's providers add: ``failure_reason`` and the provider's own ids), and the attribute holding each.
+ODOO_RESULT_KEYS = {
+    "uuid": "key",
+    "state": "state",
+    "failure_reason": "failure_reason",
+    "number": "number",
+    "at_message_id": "message_id",
+    "at_status_code": "status_code",
+    "at_status": "status",
+    "cost": "cost",
+    "currency": "currency",
+    "parts": "parts",
+}
+
+
 @dataclass
-class SendResult:
-    """The outcome of one recipient of one send request."""
+class SendResult(Mapping):
+    """The outcome of one recipient of one send request.
+
+    Also a read-only mapping in Odoo's vocabulary (ODOO_RESULT_KEYS): ``result["uuid"]``, ``result["state"]``,
+    ``result.get("failure_reason")``, as Odoo's ``sms.sms._send`` reads the results of ``_send_sms_batch``.
+    """
 
     number: str
     state: str
@@ -63,6 +84,15 @@ class SendResult:
     failure_reason: str | None = None
     key: object = None  # the caller's identifier of this recipient (an SMS uuid), carried through unchanged
     account: object = None  # the caller's account object, carried through unchanged
+
+    def __getitem__(self, name):
+        return getattr(self, ODOO_RESULT_KEYS[name])
+
+    def __iter__(self):
+        return iter(ODOO_RESULT_KEYS)
+
+    def __len__(self):
+        return len(ODOO_RESULT_KEYS)
 
 
 @dataclass
@@ -190,6 +220,29 @@ class AfricasTalkingGateway:
     # ------------------------------------------------------------------
     # Sending
     # ------------------------------------------------------------------
+
+    def _send_sms_batch(self, messages, delivery_reports_url=False):
+        """Send SMS given in Odoo's shape; the entry point of an Odoo SMS provider (``sms/tools/sms_api.py``).
+
+        ``messages``: ``[{"content": str, "numbers": [{"uuid": str, "number": str}, ...]}, ...]``, as
+        ``sms.sms._send`` builds them (one entry per text). Returns one :class:`SendResult` per uuid: a mapping
+        with Odoo's ``uuid``, ``state`` (``success``, ``unknown_outcome``, a failure state: tools/outcomes.py) and
+        ``failure_reason``, plus AT's id, status, cost, currency and parts. ``delivery_reports_url`` is ignored: AT
+        sets its callback URLs per application, in its dashboard, not per request.
+        """
+        outgoing = []
+        for message in messages:
+            body = message.get("content") or ""
+            rounds = []  # a number twice with one text goes in a second request, so that answers match
+            for recipient in message.get("numbers") or []:
+                number = recipient["number"]
+                target = next((request for request in rounds if number not in request.recipients), None)
+                if target is None:
+                    target = OutgoingMessage(body=body)
+                    rounds.append(target)
+                target.recipients[number] = recipient["uuid"]
+            outgoing += rounds
+        return self.send_messages(outgoing)
 
     def send_messages(self, messages):
         """Send every :class:`OutgoingMessage` and return one :class:`SendResult` per recipient.

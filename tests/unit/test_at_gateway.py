@@ -163,3 +163,33 @@ def test_balance(sim):
                                                 ("", (None, None)), ("KES abc", ("KES", None)), (None, (None, None))])
 def test_parse_amount(text, expected):
     assert parse_amount(text) == expected
+
+
+def test_send_sms_batch_takes_and_returns_odoo_shapes(sim):
+    """Odoo's provider entry point: stock's message shape in, one Odoo-shaped result per uuid out."""
+    sim.add_number_rule("+254711000002", 403)
+    messages = [
+        {"content": "Exams start Monday", "numbers": [{"uuid": "u1", "number": "+254711000001"},
+                                                      {"uuid": "u2", "number": "+254711000002"},
+                                                      {"uuid": "u3", "number": "+254711000001"},
+                                                      {"uuid": "u4", "number": "0711 000 004"}]},
+        {"content": "Fees are due", "numbers": [{"uuid": "u5", "number": "+254711000005"}]},
+    ]
+    with gateway(sim) as gw:
+        results = {result["uuid"]: result for result in gw._send_sms_batch(messages, delivery_reports_url="x")}
+    assert set(results) == {"u1", "u2", "u3", "u4", "u5"}
+    assert {uuid: result["state"] for uuid, result in results.items()} == {
+        "u1": SUCCESS, "u2": "wrong_number_format", "u3": SUCCESS, "u4": "wrong_number_format", "u5": SUCCESS}
+    # The same number twice with one text: two requests, two AT ids; each text its own request.
+    assert results["u1"]["at_message_id"] != results["u3"]["at_message_id"]
+    assert sim.stats()["send_requests"] == 3
+    accepted = dict(results["u5"])
+    assert set(accepted) == {"uuid", "state", "failure_reason", "number", "at_message_id", "at_status_code",
+                             "at_status", "cost", "currency", "parts"}
+    assert accepted["failure_reason"] is None and accepted["at_message_id"].startswith("ATXid_")
+    assert (accepted["currency"], accepted["cost"], accepted["parts"]) == ("KES", Decimal("0.8000"), 1)
+    assert results["u2"].get("failure_reason") == "InvalidPhoneNumber"
+    assert results["u2"]["at_status_code"] == 403
+    assert results["u4"]["failure_reason"] == "InvalidPhoneNumber" and results["u4"]["at_message_id"] is None
+    with pytest.raises(KeyError):
+        results["u1"]["sms_twilio_sid"]

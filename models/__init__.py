@@ -52,7 +52,6 @@ from . import sms_keyword
 from . import sms_keyword_action
 from . import sms_consent
 from . import phone_blacklist_consent
-from . import mailing_subscription
 from . import mailing_mailing_consent
 from . import africastalking_message_consent
 from . import res_partner_consent
@@ -80,4 +79,3 @@ from . import sms_alert_traffic
 from . import sms_mailing_series
 from . import mailing_mailing_series
 from . import mailing_mailing_insert
-from . import res_partner_conversation

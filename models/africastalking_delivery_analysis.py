@@ -1,7 +1,7 @@
 from odoo import fields, models, tools
 from odoo.tools import SQL
 
-from ..tools.networks import NETWORKS
+from ..tools.networks import NETWORKS, PREFIX_KEY_LENGTH, fixed_length_prefixes
 from .sms_sms import SMS_ORIGINS
 
 # read_group has no median; this model's measures may ask for one (``group_operator="median"``).
@@ -12,9 +12,10 @@ class AfricasTalkingDeliveryAnalysis(models.Model):
     """Delivery per mobile network, mailing, campaign, account and period: one row per message of the Sent SMS
     log (a view, nothing is copied), grouped by the pivot and graph in SQL.
 
-    Sized for millions of messages: the period filter uses the index on ``send_date`` (see init()), the network
-    name comes from a small VALUES list joined by code, and the median time to delivery is PostgreSQL's
-    ``percentile_cont`` per group.
+    Sized for millions of messages: the period filter uses the index on ``send_date`` (see init()); a message no
+    report named the network of yet gets its prefix's (a VALUES table of fixed-length prefixes, one hash join on
+    ``left(number, 7)``); the network name comes from a small VALUES list joined by code; the median time to
+    delivery is PostgreSQL's ``percentile_cont`` per group.
     """
 
     _name = "africastalking.delivery.analysis"
@@ -28,6 +29,8 @@ class AfricasTalkingDeliveryAnalysis(models.Model):
     account_id = fields.Many2one("africastalking.account", readonly=True)
     mailing_id = fields.Many2one("mailing.mailing", readonly=True)
     campaign_id = fields.Many2one("utm.campaign", readonly=True)
+    user_id = fields.Many2one("res.users", "Responsible", readonly=True,
+                              help="The mailing's responsible: group by it for a team's or a person's mailings.")
     origin = fields.Selection(SMS_ORIGINS, readonly=True)
     state = fields.Selection(
         [("pending", "Sent"), ("delivered", "Delivered"), ("failed", "Failed"), ("rejected", "Not Sent"),
@@ -60,10 +63,12 @@ class AfricasTalkingDeliveryAnalysis(models.Model):
         tools.drop_view_if_exists(self.env.cr, self._table)
         networks = SQL(", ").join(SQL("(%s, %s, %s)", network.code, network.name, network.country or None)
                                   for network in NETWORKS.values())
+        prefixes = SQL(", ").join(SQL("(%s, %s)", prefix, code) for prefix, code in fixed_length_prefixes().items())
         self.env.cr.execute(SQL(
             """
             CREATE VIEW %(view)s AS
-            SELECT m.id, m.send_date AS date, m.company_id, m.account_id, m.mailing_id, mm.campaign_id, m.origin,
+            SELECT m.id, m.send_date AS date, m.company_id, m.account_id, m.mailing_id, mm.campaign_id, mm.user_id,
+                   m.origin,
                    m.state, m.currency, k.code AS network_code,
                    COALESCE(n.name, 'Network ' || k.code) AS network_name, n.country,
                    m.network_code IS NULL AND k.code IS NOT NULL AS network_guessed,
@@ -77,10 +82,12 @@ class AfricasTalkingDeliveryAnalysis(models.Model):
                    m.cost, m.parts
               FROM africastalking_message m
               LEFT JOIN mailing_mailing mm ON mm.id = m.mailing_id
-             CROSS JOIN LATERAL (SELECT COALESCE(m.network_code, m.network_guess_code) AS code) k
+              LEFT JOIN (VALUES %(prefixes)s) AS p(prefix, code)
+                     ON m.network_code IS NULL AND p.prefix = left(m.number, %(key_length)s)
+             CROSS JOIN LATERAL (SELECT COALESCE(m.network_code, p.code) AS code) k
               LEFT JOIN (VALUES %(networks)s) AS n(code, name, country) ON n.code = k.code
             """,
-            view=SQL.identifier(self._table), networks=networks))
+            view=SQL.identifier(self._table), networks=networks, prefixes=prefixes, key_length=PREFIX_KEY_LENGTH))
 
     def _read_group_select(self, aggregate_spec, query):
         fname, _property, func = models.parse_read_group_spec(aggregate_spec)

@@ -21,9 +21,10 @@ class AfricasTalkingMessage(models.Model):
                 account, max((report.received_at for report in reports if report.received_at), default=None))
         # Only messages that became final now: a repeated or late report changes no counter.
         self._count_number_outcomes(
-            """SELECT company_id, number, state, COALESCE(failure_reason, at_status) FROM africastalking_message
-                WHERE at_message_id = ANY(%s) AND NOT at_message_id = ANY(%s) AND state IN %s
-                ORDER BY report_date, id""", (at_ids, list(already_final), FINAL_MESSAGE_STATES))
+            """SELECT company_id, number, state, COALESCE(failure_reason, at_status), COALESCE(send_date, create_date)
+                 FROM africastalking_message
+                WHERE at_message_id = ANY(%s) AND NOT at_message_id = ANY(%s) AND state IN %s""",
+            (at_ids, list(already_final), FINAL_MESSAGE_STATES))
         return waiting
 
     @api.model
@@ -32,8 +33,9 @@ class AfricasTalkingMessage(models.Model):
         if messages:
             # AT refused some numbers at once (InvalidPhoneNumber, UnsupportedNumberType...): hard failures too.
             self._count_number_outcomes(
-                """SELECT company_id, number, 'failed', COALESCE(at_status, failure_reason)
-                     FROM africastalking_message WHERE id = ANY(%s) AND state = 'rejected' ORDER BY id""",
+                """SELECT company_id, number, 'failed', COALESCE(at_status, failure_reason),
+                          COALESCE(send_date, create_date)
+                     FROM africastalking_message WHERE id = ANY(%s) AND state = 'rejected'""",
                 (messages.ids,))
         return messages
 
@@ -49,10 +51,10 @@ class AfricasTalkingMessage(models.Model):
         self.flush_model()
         self.env.cr.execute(query, params)
         outcomes = []
-        for company_id, number, state, reason in self.env.cr.fetchall():
+        for company_id, number, state, reason, sent_at in self.env.cr.fetchall():
             if state == "delivered":
-                outcomes.append((company_id, number, "delivered", None))
+                outcomes.append((company_id, number, "delivered", None, sent_at))
             elif is_hard_failure(reason):
-                outcomes.append((company_id, number, "hard", reason))
+                outcomes.append((company_id, number, "hard", reason, sent_at))
         if outcomes:
             self.env["sms.number.suppression"].sudo()._record_number_outcomes(outcomes)

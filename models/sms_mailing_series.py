@@ -143,9 +143,16 @@ class SmsMailingSeries(models.Model):
 
     @api.model
     def _cron_run_due(self):
+        """Run the due series. Each is locked while it runs (SKIP LOCKED): a second worker, or a person's click at
+        the same moment, never runs it twice; its next run date moves in the same transaction."""
         now = fields.Datetime.now()
-        for series in self.search([("state", "=", "running"), ("next_run_date", "<=", now)], order="next_run_date"):
-            series._run(now)
+        self.flush_model(["state", "next_run_date"])
+        self.env.cr.execute(
+            """SELECT id FROM sms_mailing_series WHERE state = 'running' AND next_run_date <= %s
+                ORDER BY next_run_date, id FOR UPDATE SKIP LOCKED""", (now,))
+        for series in self.browse([row[0] for row in self.env.cr.fetchall()]):
+            if series.state == "running" and series.next_run_date and series.next_run_date <= now:
+                series._run(now)
 
     def _run(self, now):
         """Copy the template mailing and queue it; then schedule the next run after ``now``."""

@@ -38,6 +38,10 @@ class SmsNumberSuppression(models.Model):
     lift_source = fields.Selection([("delivery", "Delivered again"), ("manual", "Lifted by hand")],
                                    "Lifted By", readonly=True)
     lifted_uid = fields.Many2one("res.users", "Lifted by User", readonly=True)
+    # When the newest SMS counted as a hard failure, and the newest delivered one, were sent: reports come late and
+    # out of order, outcomes are counted in the order the SMS left.
+    last_failure_send_date = fields.Datetime("Last Failed SMS Sent On", readonly=True)
+    last_delivery_send_date = fields.Datetime("Last Delivered SMS Sent On", readonly=True)
 
     _sql_constraints = [
         ("number_company_uniq", "UNIQUE(company_id, number)", "A number has one suppression record per company."),
@@ -63,75 +67,79 @@ class SmsNumberSuppression(models.Model):
 
     @api.model
     def _record_number_outcomes(self, outcomes):
-        """``outcomes``: ``(company id, number, 'delivered' | 'hard', reason)`` in the order they happened.
+        """``outcomes``: ``(company id, number, 'delivered' | 'hard', reason, sent at)`` of messages that just
+        became final (each message once: the caller skips repeated reports).
 
-        A delivery resets the number's streak (and lifts a suppression); each hard failure adds one; a number
-        reaching its company's threshold is suppressed. Two statements whatever the count.
+        Counted in the order the SMS were sent, not the order their reports came (AT reports late, and reorders):
+        a delivery resets the streak of failures sent before it (and lifts a suppression); a late delivery of an
+        SMS older than the last counted failure resets nothing; a late hard failure of an SMS older than the last
+        delivery counts nothing. A number reaching its company's threshold is suppressed. The records involved are
+        read once (a number without a record and without a hard failure needs none) and locked.
         """
-        per_number = {}
-        for company_id, number, outcome, reason in outcomes:
-            if not (company_id and number):
-                continue
-            reset, failures, _last_reason = per_number.get((company_id, number), (False, 0, None))
-            if outcome == "delivered":
-                per_number[(company_id, number)] = (True, 0, None)
-            else:
-                per_number[(company_id, number)] = (reset, failures + 1, reason)
-        if not per_number:
+        outcomes = [outcome for outcome in outcomes if outcome[0] and outcome[1]]
+        if not outcomes:
             return
         self.flush_model()
-        keys = list(per_number)
-        delivered = [(key, values) for key, values in per_number.items() if values[0]]
-        if delivered:
-            self._lift_on_delivery([key for key, _values in delivered])
-        failing = [(key, values) for key, values in per_number.items() if values[1]]
-        if failing:
-            self._add_hard_failures(failing)
-        self.invalidate_model()
-        _logger.debug("Dead-number counters updated for %d numbers", len(keys))
+        keys = sorted({(company_id, number) for company_id, number, *_rest in outcomes})
+        records = self._lock_records(keys)
+        hard_keys = {(company_id, number) for company_id, number, outcome, *_rest in outcomes if outcome == "hard"}
+        new_keys = [key for key in keys if key in hard_keys and key not in records]
+        if new_keys:
+            created = self.create([{"company_id": company_id, "number": number} for company_id, number in new_keys])
+            records.update({(record.company_id.id, record.number): record for record in created})
+        epoch = fields.Datetime.to_datetime("1970-01-01")
+        states = {key: {"count": record.hard_failure_count, "suppressed": record.suppressed,
+                        "last_failure": record.last_failure_send_date or epoch,
+                        "last_delivery": record.last_delivery_send_date or epoch,
+                        "reason": record.last_failure_reason, "lifted": False}
+                  for key, record in records.items()}
+        for company_id, number, outcome, reason, sent_at in sorted(outcomes, key=lambda o: o[4] or epoch):
+            state = states.get((company_id, number))
+            if state is None:
+                continue  # a delivery to a number that never failed
+            sent_at = sent_at or fields.Datetime.now()
+            if outcome == "delivered":
+                if sent_at >= state["last_failure"]:
+                    state.update(count=0, lifted=state["lifted"] or state["suppressed"], suppressed=False)
+                state["last_delivery"] = max(state["last_delivery"], sent_at)
+            elif sent_at >= state["last_delivery"]:
+                state.update(count=state["count"] + 1, reason=reason)
+                state["last_failure"] = max(state["last_failure"], sent_at)
+        self._write_states(records, states)
 
-    def _lift_on_delivery(self, keys):
+    def _lock_records(self, keys):
+        """``{(company id, number): record}`` of these numbers, locked against a concurrent applier."""
         self.env.cr.execute(
-            """UPDATE sms_number_suppression s
-                  SET hard_failure_count = 0,
-                      lifted_date = CASE WHEN s.suppressed THEN now() at time zone 'UTC' ELSE s.lifted_date END,
-                      lift_source = CASE WHEN s.suppressed THEN 'delivery' ELSE s.lift_source END,
-                      lifted_uid = CASE WHEN s.suppressed THEN NULL ELSE s.lifted_uid END,
-                      suppressed = false, write_date = now() at time zone 'UTC'
-                 FROM unnest(%s::int[], %s::varchar[]) AS k(company_id, number)
-                WHERE s.company_id = k.company_id AND s.number = k.number
-                  AND (s.hard_failure_count > 0 OR s.suppressed)""",
+            """SELECT s.id FROM sms_number_suppression s
+                 JOIN unnest(%s::int[], %s::varchar[]) AS k(company_id, number)
+                   ON s.company_id = k.company_id AND s.number = k.number
+                  FOR UPDATE OF s""",
             ([company_id for company_id, _number in keys], [number for _company_id, number in keys]))
+        found = self.browse([row[0] for row in self.env.cr.fetchall()])
+        return {(record.company_id.id, record.number): record for record in found}
 
-    def _add_hard_failures(self, failing):
-        self.env.cr.execute(
-            """INSERT INTO sms_number_suppression AS s
-                      (company_id, number, reason, suppressed, hard_failure_count, last_failure_reason,
-                       last_failure_date, create_uid, create_date, write_uid, write_date)
-               SELECT f.company_id, f.number, 'dead_number', false, f.failures, f.reason,
-                      now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC', %(uid)s, now() at time zone 'UTC'
-                 FROM unnest(%(companies)s::int[], %(numbers)s::varchar[], %(failures)s::int[],
-                             %(reasons)s::varchar[]) AS f(company_id, number, failures, reason)
-          ON CONFLICT (company_id, number) DO UPDATE
-                  SET hard_failure_count = s.hard_failure_count + EXCLUDED.hard_failure_count,
-                      last_failure_reason = EXCLUDED.last_failure_reason,
-                      last_failure_date = EXCLUDED.last_failure_date, write_date = EXCLUDED.write_date""",
-            {"uid": self.env.uid,
-             "companies": [company_id for (company_id, _number), _values in failing],
-             "numbers": [number for (_company_id, number), _values in failing],
-             "failures": [values[1] for _key, values in failing],
-             "reasons": [values[2] for _key, values in failing]})
-        # Suppress those at their company's threshold (0 turns the rule off).
-        self.env.cr.execute(
-            """UPDATE sms_number_suppression s
-                  SET suppressed = true, suppressed_date = now() at time zone 'UTC', lifted_date = NULL,
-                      lift_source = NULL, lifted_uid = NULL
-                 FROM res_company c
-                WHERE c.id = s.company_id AND NOT s.suppressed
-                  AND COALESCE(c.sms_dead_number_threshold, 0) > 0
-                  AND s.hard_failure_count >= c.sms_dead_number_threshold
-                  AND s.number = ANY(%s)""",
-            ([number for (_company_id, number), _values in failing],))
+    def _write_states(self, records, states):
+        now = fields.Datetime.now()
+        for key, record in records.items():
+            state = states[key]
+            threshold = record.company_id.sms_dead_number_threshold
+            suppress = not state["suppressed"] and threshold > 0 and state["count"] >= threshold
+            values = {
+                "hard_failure_count": state["count"], "last_failure_reason": state["reason"],
+                "last_failure_send_date": _epoch_to_false(state["last_failure"]),
+                "last_delivery_send_date": _epoch_to_false(state["last_delivery"]),
+            }
+            if state["last_failure"] != (record.last_failure_send_date or None) and _epoch_to_false(
+                    state["last_failure"]):
+                values["last_failure_date"] = now
+            if suppress:
+                values.update(suppressed=True, suppressed_date=now, lifted_date=False, lift_source=False,
+                              lifted_uid=False)
+            elif state["lifted"]:
+                values.update(suppressed=False, lifted_date=now, lift_source="delivery", lifted_uid=False)
+            changed = {name: value for name, value in values.items() if record[name] != value}
+            if changed:
+                record.write(changed)
 
     # ------------------------------------------------------------------
     # Actions
@@ -147,3 +155,7 @@ class SmsNumberSuppression(models.Model):
             "lift_source": "manual", "lifted_uid": self.env.uid,
         })
         return True
+
+
+def _epoch_to_false(value):
+    return False if value is None or value.year == 1970 else value

@@ -7,7 +7,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.segments import analyze
 from .sms_sms import SMS_ORIGINS
 
 _logger = logging.getLogger(__name__)

@@ -55,5 +55,4 @@ from . import test_engineering_rules
 from . import test_mailing_approval_tours
 from . import test_mailing_cancel
 from . import test_not_mobile_numbers
-from . import test_sms_conversation_tour
-from . import test_sms_conversation_timing
+from . import test_delivery_roles

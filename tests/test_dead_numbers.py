@@ -1,7 +1,9 @@
 """Dead numbers: after N hard failures in a row a number is suppressed for mailings (not blacklisted); a later
 delivery lifts it, an administrator can lift it by hand; soft failures and repeated reports do not count."""
 
-from odoo import Command
+from datetime import timedelta
+
+from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
@@ -84,6 +86,52 @@ class TestDeadNumbers(AfricasTalkingHttpCase):
         record.invalidate_recordset()
         self.assertEqual((record.suppressed, record.hard_failure_count), (False, 1))
 
+    def _two_sends_ten_minutes_apart(self):
+        """Two SMS to DEAD (the first sent ten minutes before the second), no report posted yet."""
+        messages = self.env["africastalking.message"]
+        for minutes, body in ((20, "First"), (10, "Second")):
+            sms = self.env["sms.sms"].sudo().create({"number": DEAD, "body": body})
+            self.run_sms_queue()
+            message = messages.search([("sms_uuid", "=", sms.uuid)])
+            self.env.cr.execute("UPDATE africastalking_message SET send_date = now() at time zone 'UTC' - "
+                                "make_interval(mins => %s) WHERE id = %s", (minutes, message.id))
+            messages |= message
+        return messages
+
+    def _post_final(self, message, status, reason=None):
+        self.simulator.set_fate(message.at_message_id, status, reason)
+        self.env.flush_all()
+        self.simulator.deliver_messages([message.at_message_id], intermediate=False)
+        self.apply_queued_reports()
+
+    def test_reordered_reports_count_in_send_order(self):
+        """AT reports late and out of order: a delivery resets only failures sent before it."""
+        first, second = self._two_sends_ten_minutes_apart()
+        # The second SMS failed (reported first), then the first SMS's delivery comes late: the number is still
+        # failing since the second SMS, the old delivery resets nothing.
+        self._post_final(second, "Failed", "UserDoesNotExist")
+        self._post_final(first, "Success")
+        record = self._suppression()
+        self.assertEqual((first.state, second.state), ("delivered", "failed"))
+        self.assertEqual(record.hard_failure_count, 1)
+
+    def test_late_failure_before_a_delivery_counts_nothing(self):
+        # The number failed half an hour ago (count 1).
+        self.Suppression._record_number_outcomes([(self.env.company.id, DEAD, "hard", "UserDoesNotExist",
+                                                   fields.Datetime.now() - timedelta(minutes=30))])
+        first, second = self._two_sends_ten_minutes_apart()
+        self._post_final(second, "Success")
+        record = self._suppression()
+        self.assertEqual(record.hard_failure_count, 0)
+        self._post_final(first, "Failed", "UserDoesNotExist")
+        record.invalidate_recordset()
+        self.assertEqual(record.hard_failure_count, 0, "the number was delivered to after that failure")
+        # A failure sent after the delivery counts.
+        self.simulator.add_delivery_rule(DEAD, status="Failed", failure_reason="UserDoesNotExist")
+        self._send_single()
+        record.invalidate_recordset()
+        self.assertEqual(record.hard_failure_count, 1)
+
     def test_threshold_zero_never_suppresses(self):
         self.env.company.sms_dead_number_threshold = 0
         self.simulator.add_delivery_rule(DEAD, status="Failed", failure_reason="UserDoesNotExist")
@@ -108,7 +156,8 @@ class TestDeadNumbers(AfricasTalkingHttpCase):
 
     def test_mailings_skip_it_estimate_and_traces_say_why(self):
         student = "+254722000001"  # a contact of the test mailing list
-        self.Suppression._record_number_outcomes([(self.env.company.id, student, "hard", "UserDoesNotExist")] * 2)
+        self.Suppression._record_number_outcomes(
+            [(self.env.company.id, student, "hard", "UserDoesNotExist", None)] * 2)
         mailing = self.create_sms_mailing()
         estimate = mailing._get_sms_cost_estimate()
         self.assertEqual((estimate["excluded"].get("dead_number"), estimate["recipients"]), (1, 3))

@@ -40,11 +40,14 @@ class TestDeliveryNetwork(AfricasTalkingHttpCase):
         self.assertEqual(len(messages), 5)
         for message in messages:
             code, name = NUMBERS[message.number]
-            self.assertEqual((message.network_guess_code, message.network_code), (code, False))
+            self.assertFalse(message.network_code)
             self.assertIn(name, message.network_name)
             self.assertIn("guess", message.network_name)
         traces = mailing.mailing_trace_ids
         self.assertTrue(all("guess" in name for name in traces.mapped("at_network_name")))
+        guessed = self.env["africastalking.delivery.analysis"].search([("mailing_id", "=", mailing.id)])
+        self.assertEqual({(row.network_code, row.network_guessed) for row in guessed},
+                         {(code, True) for code, _name in NUMBERS.values()}, "the view guesses by prefix in SQL")
 
         self.deliver_reports()
         messages.invalidate_recordset()
@@ -71,6 +74,7 @@ class TestDeliveryNetwork(AfricasTalkingHttpCase):
         rows = analysis.search([("mailing_id", "=", mailing.id)])
         self.assertFalse(any(rows.mapped("network_guessed")))
         self.assertEqual(rows.campaign_id, campaign)
+        self.assertEqual(rows.user_id, self.user_marketing, "the mailing's responsible, to group a team's mailings")
 
     def test_median_time_to_delivery_per_network(self):
         mailing = self._mailing_to(["+254711000201", "+254711000202", "+254711000203", "+254733000204"])

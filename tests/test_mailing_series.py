@@ -82,6 +82,25 @@ class TestMailingSeries(AfricasTalkingHttpCase):
         self._cron("2027-01-11 04:01:00")
         self.assertEqual((len(terms.run_ids), terms.state), (1, "done"))
 
+    def test_a_broadcast_repeats(self):
+        """A broadcast is a mailing: Make Recurring on it opens a series repeating it."""
+        from odoo import Command
+        broadcast = self.env["sms.broadcast"].with_user(self.user_marketing).create({
+            "name": "Library hours", "mailing_list_ids": [Command.set(self.mailing_list.ids)],
+            "body": "The library opens at 7:00 this week."})
+        mailing = self.env["mailing.mailing"].browse(broadcast._action_send()["res_id"])
+        action = mailing.with_user(self.user_marketing).action_sms_make_recurring()
+        self.assertEqual((action["res_model"], action["context"]["default_mailing_id"]),
+                         ("sms.mailing.series", mailing.id))
+        with freeze_time("2026-12-07 04:00:00"):
+            series = self.env["sms.mailing.series"].with_user(self.user_marketing).with_context(
+                **action["context"]).create({"frequency": "weekly", "run_time": 8.0})
+        self.assertEqual((series.name, series.mailing_id), ("Library hours", mailing))
+        self.assertEqual(series.next_run_date, datetime(2026, 12, 7, 5, 0), "Monday 08:00 in Nairobi")
+        self._cron("2026-12-07 05:01:00")
+        self._cron("2026-12-07 05:02:00")
+        self.assertEqual(len(series.run_ids), 1, "one run per date, however often the cron runs")
+
     def test_bad_rules_refused(self):
         template = self.create_sms_mailing()
         with self.assertRaises(ValidationError):

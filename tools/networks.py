@@ -141,6 +141,20 @@ PREFIX_NETWORKS = {
 }
 
 
+PREFIX_KEY_LENGTH = 7  # "+254" and 3 digits: the longest prefix of the table
+
+
+def fixed_length_prefixes():
+    """:data:`PREFIX_NETWORKS` as ``{prefix of PREFIX_KEY_LENGTH characters: code}``, longest prefix winning, so that
+    SQL can look a number's network up with one equality join on ``left(number, 7)``."""
+    table = {}
+    for prefix in sorted(PREFIX_NETWORKS, key=len):
+        missing = PREFIX_KEY_LENGTH - len(prefix)
+        for suffix in range(10 ** missing):
+            table[prefix + (str(suffix).zfill(missing) if missing else "")] = PREFIX_NETWORKS[prefix]
+    return table
+
+
 def network_for_code(code):
     """The :class:`Network` of an AT ``networkCode``, or None when the code is unknown (or empty)."""
     return NETWORKS.get((code or "").strip())

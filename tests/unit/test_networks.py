@@ -80,3 +80,12 @@ def test_every_prefix_points_at_a_known_network_of_its_country():
     for prefix, code in PREFIX_NETWORKS.items():
         network = NETWORKS[code]
         assert prefix.startswith("+" + networks.COUNTRY_CALLING_CODES[network.country]), prefix
+
+
+def test_fixed_length_prefixes_give_what_the_prefix_lookup_gives():
+    table = networks.fixed_length_prefixes()
+    assert {len(key) for key in table} == {networks.PREFIX_KEY_LENGTH}
+    for number in ("+254712345678", "+254110123456", "+254733123456", "+2348031234567", "+265991234567",
+                   "+254747123456", "+256798123456"):
+        assert table[number[:networks.PREFIX_KEY_LENGTH]] == prefix_network_code(number)
+    assert max(len(prefix) for prefix in PREFIX_NETWORKS) <= networks.PREFIX_KEY_LENGTH

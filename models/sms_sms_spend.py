@@ -63,8 +63,9 @@ class SmsSms(models.Model):
         self.env["africastalking.account"].sudo()._sms_refresh_balances_after_dispatch()
         return result
 
-    def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True):
-        super()._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+    def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True, auto_commit=False):
+        super()._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                           auto_commit=auto_commit)
         self.env["sms.spend"].sudo()._settle_sms(self.ids)
 
     # ------------------------------------------------------------------

@@ -32,6 +32,7 @@ SMS_ORIGINS = [
     ("alert", "Alert"),
     ("api", "API"),
     ("keyword", "Keyword reply"),
+    ("conversation", "Conversation reply"),
     ("test", "Mailing test"),
     ("other", "Other"),
 ]

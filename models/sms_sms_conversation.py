@@ -11,7 +11,6 @@ class SmsSms(models.Model):
 
     conversation_id = fields.Many2one("sms.conversation", index="btree_not_null", ondelete="set null",
                                       readonly=True, copy=False)
-    at_origin = fields.Selection(selection_add=[("conversation", "Conversation reply")])
     at_short_code = fields.Char("Premium Short Code", readonly=True, copy=False,
                                 help="Sent from this premium short code (AT's premium send) instead of the "
                                      "account's sender ID.")

@@ -5,7 +5,7 @@ class SmsSms(models.Model):
     _inherit = "sms.sms"
 
     def _africastalking_drop_cancelled_mailings(self):
-        """The claimed SMS minus those of a cancelled mailing (back to draft), which are cancelled. (A *Test* SMS
+        """The claimed SMS minus those of a cancelled mailing, which are cancelled. (A *Test* SMS
         carries its draft mailing too: it is not one of the mailing's recipients and leaves.)
 
         ``action_cancel`` cancels the queued SMS it sees; SMS a concurrent preparation committed after its snapshot
@@ -14,10 +14,10 @@ class SmsSms(models.Model):
         """
         if not self:
             return self
-        self.env["mailing.mailing"].flush_model(["state"])
+        self.env["mailing.mailing"].flush_model(["sms_cancel_date"])
         self.env.cr.execute(
             """SELECT sms.id FROM sms_sms sms JOIN mailing_mailing mailing ON mailing.id = sms.mailing_id
-                WHERE sms.id = ANY(%s) AND mailing.state = 'draft'
+                WHERE sms.id = ANY(%s) AND mailing.sms_cancel_date IS NOT NULL
                   AND sms.at_origin IS DISTINCT FROM 'test'""", (self.ids,))
         cancelled = self.browse([row[0] for row in self.env.cr.fetchall()])
         if cancelled:

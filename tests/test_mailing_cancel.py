@@ -3,7 +3,7 @@ dispatch (queued SMS are cancelled, a batch already handed to the gateway finish
 
 import time
 
-from odoo import Command
+from odoo import Command, fields
 from odoo.tests import tagged
 
 from ..models import mailing_mailing_prepare
@@ -79,7 +79,7 @@ class TestMailingCancel(AfricasTalkingCase):
         mailing = self._big_mailing()
 
         def cancel_without_seeing_the_sms():
-            mailing.sudo().write({"state": "draft"})
+            mailing.sudo().write({"state": "draft", "sms_cancel_date": fields.Datetime.now()})
 
         chunk, _elapsed = self._prepare_and_cancel_after_first_chunk(mailing, cancel_without_seeing_the_sms)
         self.assertEqual(self._outgoing(mailing), 0)
@@ -121,13 +121,27 @@ class TestMailingCancel(AfricasTalkingCase):
         sees the mailing cancelled. A Test SMS of the draft mailing still leaves."""
         mailing = self._sending_mailing(self.mailing_list)
         mailing.sudo().action_send_sms()
-        mailing.sudo().write({"state": "draft"})  # cancelled, its queued SMS unseen
+        # Cancelled, its queued SMS unseen
+        mailing.sudo().write({"state": "draft", "sms_cancel_date": fields.Datetime.now()})
         test_sms = self.env["sms.sms"].sudo().create({"number": "+254799000001", "body": "Test of the mailing",
                                                       "mailing_id": mailing.id, "at_origin": "test"})
         self.run_sms_queue()
         self.assertEqual(self.simulator.stats()["accepted"], 1)
         self.assertSentOnce(test_sms.number, "Test of the mailing")
         self.assertEqual(set(mailing.mailing_trace_ids.mapped("trace_status")), {"cancel"})
+
+    def test_send_now_after_a_cancel_sends(self):
+        """A draft is no cancel mark: Send Now prepares and dispatches a mailing that stays in draft, and sending a
+        cancelled mailing again sends it."""
+        mailing = self._sending_mailing(self.mailing_list)
+        mailing.action_cancel()
+        self.assertTrue(mailing.sms_cancel_date)
+        mailing.sms_force_send = True
+        mailing.action_send_mail()
+        self.run_sms_queue()
+        self.assertFalse(mailing.sms_cancel_date)
+        for contact in self.mailing_list.contact_ids:
+            self.assertSentOnce(contact.mobile)
 
     def test_cancel_button_shown_while_sending(self):
         arch = self.env["mailing.mailing"].get_view(view_type="form")["arch"]

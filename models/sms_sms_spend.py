@@ -64,8 +64,9 @@ class SmsSms(models.Model):
         return result
 
     def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True):
-        super()._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
+        result = super()._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent)
         self.env["sms.spend"].sudo()._settle_sms(self.ids)
+        return result
 
     # ------------------------------------------------------------------
     # Reservation

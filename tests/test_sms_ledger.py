@@ -39,9 +39,8 @@ class LedgerMixin:
     @contextmanager
     def assertRefused(self, pattern):
         """Refused, and nothing of the refused send is left (the request's transaction would roll back)."""
-        with self.assertRaisesRegex(UserError, pattern):
-            with self.env.cr.savepoint():
-                yield
+        with self.assertRaisesRegex(UserError, pattern), self.env.cr.savepoint():
+            yield
         self.env.invalidate_all()
 
     def make_budget(self, limit, users=None, name="ICT Office"):

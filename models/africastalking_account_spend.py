@@ -3,13 +3,9 @@ from odoo.exceptions import UserError
 
 
 class AfricasTalkingAccount(models.Model):
-    """The account's side of the SMS ledger (sms.spend): the row reservations lock, and the balance they read."""
+    """The balance the SMS ledger (sms.spend) reads."""
 
     _inherit = "africastalking.account"
-
-    # Incremented by every reservation (sms.spend._lock_purses): updating the row is what orders two concurrent
-    # reservations on one account. Never shown.
-    ledger_version = fields.Integer(readonly=True, copy=False)
 
     def _sms_known_balance(self, max_age, strict=False):
         """``(currency, amount, read on)`` of the account's balance: the stored one when read less than
@@ -18,7 +14,7 @@ class AfricasTalkingAccount(models.Model):
         self.ensure_one()
         account = self.sudo()
         now = fields.Datetime.now()
-        if not account.balance_date or account.balance_date < now - max_age:
+        if not max_age or not account.balance_date or account.balance_date < now - max_age:
             try:
                 account._fetch_balance()
             except UserError:

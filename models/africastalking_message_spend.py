@@ -9,7 +9,7 @@ class AfricasTalkingMessage(models.Model):
     spend_id = fields.Many2one("sms.spend", "Ledger Line", readonly=True, ondelete="set null",
                                index="btree_not_null")
 
-    def init(self):
+    def init(self):  # pylint: disable=missing-return
         super().init()
         # The ledger adds what AT billed since the balance was last read (sms.spend._in_flight): a BRIN index
         # costs next to nothing per insert on this append-only, time-ordered log.

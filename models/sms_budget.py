@@ -27,7 +27,7 @@ class SmsBudget(models.Model):
 
     name = fields.Char(required=True, help="Team or department, e.g. ICT Office")
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    team_id = fields.Many2one("sms.team", "Team", index="btree_not_null",
+    team_id = fields.Many2one("sms.team", index="btree_not_null",
                               help="The team's members share this budget (with the users listed here, if any).")
     user_ids = fields.Many2many("res.users", string="Members",
                                 help="Users whose sends this budget counts; with a team, in addition to its members.")
@@ -46,8 +46,6 @@ class SmsBudget(models.Model):
                                    help="Held by the members' sends still in progress.")
     remaining_amount = fields.Float("Remaining", digits=(16, 2), compute="_compute_spent_amount")
     active = fields.Boolean(default=True)
-    # Incremented by every reservation (sms.spend._lock_purses): updating the row orders concurrent reservations.
-    ledger_version = fields.Integer(readonly=True, copy=False)
 
     @api.constrains("date_start", "date_end")
     def _check_dates(self):

@@ -64,9 +64,10 @@ class SmsSms(models.Model):
         return result
 
     def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True, auto_commit=False):
-        super()._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent,
-                                           auto_commit=auto_commit)
+        result = super()._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                                    auto_commit=auto_commit)
         self.env["sms.spend"].sudo()._settle_sms(self.ids)
+        return result
 
     # ------------------------------------------------------------------
     # Reservation

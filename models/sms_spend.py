@@ -28,6 +28,20 @@ class SpendRefused(UserError):
     """A send the balance or a budget cannot pay: its message says which limit, what it needs and what is left."""
 
 
+class SmsSpendLock(models.Model):
+    """One row per purse (an AT account, a budget) that reservations update first: the row lock that makes two
+    concurrent reservations take turns. Written in SQL only (sms.spend._lock_purses)."""
+
+    _name = "sms.spend.lock"
+    _description = "SMS Ledger Lock"
+    _log_access = False
+
+    key = fields.Char(required=True, readonly=True)
+    version = fields.Integer(readonly=True)
+
+    _sql_constraints = [("key_unique", "UNIQUE(key)", "One lock row per purse.")]
+
+
 class SmsSpend(models.Model):
     """The SMS ledger: one line per send that makes Africa's Talking spend money.
 
@@ -49,11 +63,11 @@ class SmsSpend(models.Model):
     name = fields.Char("Description", required=True, readonly=True)
     date = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now, index=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
-    account_id = fields.Many2one("africastalking.account", "Account", readonly=True, ondelete="set null",
+    account_id = fields.Many2one("africastalking.account", readonly=True, ondelete="set null",
                                  index="btree_not_null")
     user_id = fields.Many2one("res.users", "Caused By", readonly=True, index="btree_not_null",
                               help="Who made this send: their budgets count it.")
-    team_id = fields.Many2one("sms.team", "Team", readonly=True, index="btree_not_null",
+    team_id = fields.Many2one("sms.team", readonly=True, index="btree_not_null",
                               help="The team of who caused the send: the team owning the mailing's lists, else "
                                    "their first team in the company.")
     budget_ids = fields.Many2many("sms.budget", string="Budgets", readonly=True,
@@ -202,25 +216,32 @@ class SmsSpend(models.Model):
 
     @api.model
     def _lock_purses(self, account, budgets):
-        """Update the account's and budgets' rows: the lock orders concurrent reservations (see _reserve)."""
+        """Update the ledger's lock rows of the account and the budgets (sms.spend.lock): the row lock orders
+        concurrent reservations (see _reserve). The ledger's own rows, not the account's or the budgets': a form
+        or a balance check holding those must not block a send, nor a reservation one of them."""
         self.env.flush_all()
+        keys = sorted(["account:%s" % account.id] + ["budget:%s" % budget_id for budget_id in budgets.ids])
         # A serialization failure here is the expected end of the second of two concurrent reservations (Odoo
         # retries it): not an error to log.
-        self.env.cr.execute("UPDATE africastalking_account SET ledger_version = COALESCE(ledger_version, 0) + 1 "
-                            "WHERE id = %s", (account.id,), log_exceptions=False)
-        if budgets:
-            self.env.cr.execute("UPDATE sms_budget SET ledger_version = COALESCE(ledger_version, 0) + 1 "
-                                "WHERE id IN (SELECT id FROM sms_budget WHERE id = ANY(%s) ORDER BY id FOR UPDATE)",
-                                (budgets.ids,), log_exceptions=False)
+        self.env.cr.execute(
+            """
+            INSERT INTO sms_spend_lock (key, version) SELECT key, 1 FROM unnest(%s::varchar[]) AS key ORDER BY key
+                ON CONFLICT (key) DO UPDATE SET version = sms_spend_lock.version + 1
+            """, (keys,), log_exceptions=False)
 
     @api.model
     def _balance_problem(self, account, cost, currency, estimate):
+        fresh = self.env.context.get("sms_spend_fresh_balance")
         try:
-            fresh = self.env.context.get("sms_spend_fresh_balance")
             balance_currency, balance, balance_date = account._sms_known_balance(
                 timedelta(0) if fresh else BALANCE_MAX_AGE, strict=fresh)
         except UserError as error:
-            return _("The Africa's Talking balance could not be checked (%s); nothing was sent.", error)
+            if fresh:
+                return _("The Africa's Talking balance could not be checked (%s); nothing was sent.", error)
+            # Never read and AT does not answer (down, wrong key): nothing can be spent through it either; the
+            # queue fails these SMS with AT's own reason, the budgets still apply. A launch (fresh) refuses.
+            _logger.info("Africa's Talking balance of account %s unknown (%s): budgets only", account.id, error)
+            return False
         if balance_currency and currency and balance_currency != currency:
             return False  # AT bills in the account's currency; a table in another one cannot be compared
         in_flight = self._in_flight(account, balance_date)
@@ -308,7 +329,7 @@ class SmsSpend(models.Model):
                         ORDER BY spend.state = 'reserved' DESC, spend.id DESC LIMIT 1))
               FROM sms_sms sms
              WHERE sms.id = ANY(%s) AND message.sms_uuid = sms.uuid AND message.spend_id IS NULL
-            """, (list(sms_ids),))
+            """, (list(sms_ids),), log_exceptions=False)
         self.env["africastalking.message"].invalidate_model(["spend_id"])
 
     def _update_billed(self):
@@ -325,7 +346,7 @@ class SmsSpend(models.Model):
                       FROM sms_spend s LEFT JOIN africastalking_message message ON message.spend_id = s.id
                      WHERE s.id = ANY(%s) GROUP BY s.id) billed
              WHERE spend.id = billed.id AND spend.amount_billed IS DISTINCT FROM billed.amount
-            """, (self.ids,))
+            """, (self.ids,), log_exceptions=False)  # a concurrent settlement: caught by the caller, not an error
         self.invalidate_recordset(["amount_billed"])
 
     def _close_finished(self, expired=False):
@@ -350,14 +371,21 @@ class SmsSpend(models.Model):
                                            AND sms.at_spend_id IS NULL AND sms.at_origin IS DISTINCT FROM 'test'
                                            AND sms.state IN ('outgoing', 'process'))))
             """, {"ids": open_spends.ids, "expired": expired})
-        finished = self.browse([row[0] for row in self.env.cr.fetchall()])
-        now = fields.Datetime.now()
-        for spend in finished:
-            spend.write({
-                "state": "settled" if spend.amount_billed else "released",
-                "amount_released": max(spend.amount_reserved - spend.amount_billed, 0.0),
-                "settle_date": now,
-            })
+        finished = [row[0] for row in self.env.cr.fetchall()]
+        if not finished:
+            return
+        # In SQL: two dispatchers of one mailing may close its line at once; the loser's serialization failure is
+        # caught by the caller (_settle_sms) and must not be logged as an error.
+        self.env.cr.execute(
+            """
+            UPDATE sms_spend
+               SET state = CASE WHEN COALESCE(amount_billed, 0) > 0 THEN 'settled' ELSE 'released' END,
+                   amount_released = GREATEST(COALESCE(amount_reserved, 0) - COALESCE(amount_billed, 0), 0),
+                   settle_date = now() at time zone 'UTC', write_date = now() at time zone 'UTC',
+                   write_uid = %s
+             WHERE id = ANY(%s) AND state = 'reserved'
+            """, (self.env.uid, finished), log_exceptions=False)
+        self.browse(finished).invalidate_recordset(["state", "amount_released", "settle_date"])
 
     @api.model
     def _cron_settle(self):

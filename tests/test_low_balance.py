@@ -7,7 +7,7 @@ from decimal import Decimal
 from odoo import fields
 from odoo.tests import tagged
 
-from .common import AfricasTalkingCase
+from .common import AfricasTalkingCase, AfricasTalkingHttpCase
 
 
 @tagged("post_install", "-at_install")
@@ -120,3 +120,20 @@ class TestAfricasTalkingFailureWords(AfricasTalkingCase):
         self.assertEqual(sms.failure_type, "sms_credit")
         label = dict(sms._fields["failure_type"]._description_selection(self.env))[sms.failure_type]
         self.assertAtWords(label + " " + sms.at_failure_reason)
+
+
+@tagged("post_install", "-at_install")
+class TestLowBalanceTour(AfricasTalkingHttpCase):
+
+    def test_low_balance_tour(self):
+        account = self.env["africastalking.account"].browse(self.account.id).sudo()
+        account.low_balance_threshold = 10.0
+        self.simulator.set_balance(Decimal("7.50"))
+        account._fetch_balance()
+        admin = self.env.ref("base.user_admin")
+        self.assertTrue(self.env["mail.activity"].search([
+            ("res_model", "=", "africastalking.account"), ("res_id", "=", account.id), ("user_id", "=", admin.id)]))
+        self.start_tour("/web#model=africastalking.account&id=%s&view_type=form" % account.id,
+                        "sms_africastalking_low_balance_tour", login="admin")
+        self.assertEqual(len(self.env["mail.mail"].search([("model", "=", "africastalking.account"),
+                                                            ("res_id", "=", account.id)])), 1)

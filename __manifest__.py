@@ -51,6 +51,7 @@
     "demo": [
         "demo/sms_africastalking_demo.xml",
         "demo/sms_alert_demo.xml",
+        "demo/sms_team_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

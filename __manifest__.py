@@ -68,6 +68,7 @@
         "demo/sms_africastalking_demo.xml",
         "demo/sms_alert_demo.xml",
         "demo/sms_keyword_demo.xml",
+        "demo/sms_team_demo.xml",
     ],
     "assets": {
         "web.assets_backend": [

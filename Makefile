@@ -8,7 +8,7 @@ DEV := $(PYTHON) scripts/odoo_dev.py
 help:
 	@echo "make run    demo database + Africa's Talking simulator + Odoo on http://127.0.0.1:8069"
 	@echo "make test   every test (unit + Odoo TransactionCase/HttpCase/tours) on a fresh database"
-	@echo "make unit   the plain pytest tests of tools/ and scripts/ only"
+	@echo "make unit   the plain pytest tests of tools/, simulator/ and scripts/ only"
 	@echo "make lint   ruff and pylint-odoo"
 	@echo "make bench  benchmarks against stock Odoo 17 (N=10000 by default)"
 	@echo "make stress gateway faults with the dispatcher killed, and 10,000-report chaos (bench/stress.py)"

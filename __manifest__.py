@@ -49,6 +49,8 @@
         "views/sms_spend_views.xml",
         "wizard/sms_spend_export_views.xml",
         "views/sms_team_views.xml",
+        "wizard/sms_mailing_approval_views.xml",
+        "views/mailing_mailing_approval_views.xml",
     ],
     "demo": [
         "demo/sms_africastalking_demo.xml",

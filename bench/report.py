@@ -119,6 +119,12 @@ def header(run):
             data["templates"]["ours"]["database"]),
         "",
     ]
+    aged = data["templates"]["ours"].get("aged")
+    if aged:
+        out[-1:-1] = ["- **Aged database**: every scenario ran on a copy of an aged template: %d earlier broadcasts "
+                      "of %s recipients (the same numbers), sent and delivered by each side's own code, no manual "
+                      "VACUUM (autovacuum as configured by default)." % (aged["mailings"],
+                                                                          f"{aged['recipients']:,}")]
     failures = run.failures()
     if failures:
         out += ["**Failed samples** (left out of the figures): %s" % ", ".join(
@@ -351,19 +357,102 @@ def import_estimate(run):
     return out + [""]
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", help="a JSON file written by bench/run.py")
-    args = parser.parse_args()
-    path = Path(args.results)
+AGED_TOLERANCE = 1.2  # issue #21: every figure on the aged database within 20 % of the fresh one
+SCREEN_NAMES = ("mailing-form", "contact-sent-sms", "composer-estimate", "cost-analysis-pivot", "alert-rule-sync")
+
+
+def screen_median(name):
+    return lambda result: result.get("screens", {}).get(name, {}).get("median")
+
+
+AGED_MEASURES = (("prepare", "preparation (s)"), ("dispatch", "dispatch (s)"), ("total", "end to end (s)"),
+                 ("seconds", "seconds"), *((screen_median(name), "screen %s (s)" % name) for name in SCREEN_NAMES))
+
+
+def aged_versus_fresh(run, fresh):
+    """Each scenario's medians on the aged database against the same scenario of a fresh-database run."""
+    if not fresh:
+        return []
+    out = ["## Aged database against fresh", "",
+           "Fresh figures from [`%s`](%s). Goal: every median within %d %% of its fresh one." % (
+               fresh.source, fresh.source, round(100 * (AGED_TOLERANCE - 1))), "",
+           "| scenario | N | measure | fresh | aged | aged / fresh | result |", "|---|---:|---|---:|---:|---:|---|"]
+    seen = []
+    for sample in run.data["samples"]:
+        key = (sample["scenario"], sample["n"])
+        if key in seen or "error" in sample["result"]:
+            continue
+        seen.append(key)
+        for measure, label in AGED_MEASURES:
+            aged_stat, fresh_stat = Stat(run.values(*key[:1], measure, key[1])), Stat(fresh.values(*key[:1],
+                                                                                                 measure, key[1]))
+            if not aged_stat or not fresh_stat:
+                continue
+            share = aged_stat.median / fresh_stat.median if fresh_stat.median else None
+            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                key[0], f"{key[1]:,}", label, fresh_stat.show(), aged_stat.show(),
+                "%.2f" % share if share else "–",
+                (PASS if share <= AGED_TOLERANCE else MISS) if share else NOT_MEASURED))
+    return out + [""]
+
+
+SCREENS = (
+    ("mailing-form", "an SMS mailing's form and statistics, with {n} traces"),
+    ("contact-sent-sms", "a contact's form with its Sent SMS tab, {n} messages"),
+    ("composer-estimate", "the mass composer's estimate (open, type the text) on {n} records"),
+    ("cost-analysis-pivot", "SMS Cost Analysis pivot over {n} messages"),
+    ("alert-rule-sync", "an alert rule's first sync over {n} records (*Run Now*)"),
+)
+SCREEN_SIZES = {"mailing-form": 1_000_000, "contact-sent-sms": 100_000, "composer-estimate": 100_000,
+                "cost-analysis-pivot": 1_000_000, "alert-rule-sync": 100_000}
+
+
+def screens(run):
+    """The screens a person waits on (bench/screens.py): one row per screen, its goal judged at the goal's size."""
+    samples = [(sample["n"], sample["result"]) for sample in run.data["samples"]
+               if sample["scenario"] == "ours-screens" and "error" not in sample["result"]]
+    if not samples:
+        return []
+    out = ["## Screens a person waits on", "",
+           "Timed through HTTP as the web client calls them (a logged-in session, the view's own fields), warmed "
+           "once, then %s calls; the alert rule's sync is judged on its first call (it creates every alert). "
+           "A goal is judged only at its own size (or above)." % len(samples[0][1]["screens"]["mailing-form"]
+                                                                       ["samples"]), "",
+           "| screen | N | median of calls (s) | first call (s) | goal | result |", "|---|---:|---:|---:|---:|---|"]
+    for n, result in samples:
+        for name, label in SCREENS:
+            screen = result["screens"].get(name)
+            if not screen:
+                continue
+            judged_here = n >= SCREEN_SIZES[name]
+            verdict_text = (PASS if screen["met"] else MISS) if judged_here else (
+                "%s (goal at %s)" % (NOT_MEASURED, f"{SCREEN_SIZES[name]:,}"))
+            out.append("| %s | %s | %.3f | %.3f | ≤ %.1f s | %s |" % (
+                label.format(n=f"{n:,}"), f"{n:,}", screen["median"], screen["first"],
+                screen["goal_seconds"], verdict_text))
+    return out + [""]
+
+
+def load_run(name):
+    """A results file as a Run, its source named as RESULTS.md links it (relative to bench/)."""
+    path = Path(name)
     try:
         source = path.resolve().relative_to(Path(__file__).resolve().parent)
         source = "results/" + source.name if source.parent.name == "results" else str(source)
     except ValueError:
         source = str(path)
-    run = Run(json.loads(path.read_text()), source)
+    return Run(json.loads(path.read_text()), source)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", help="a JSON file written by bench/run.py")
+    parser.add_argument("--fresh", help="for an --aged run: the results of a fresh-database run to compare with")
+    args = parser.parse_args()
+    fresh = load_run(args.fresh) if args.fresh else None
+    run = load_run(args.results)
     lines = [*header(run), *goals(run), *mailings(run), *personalised(run), *delivery_reports(run),
-             *import_estimate(run)]
+             *import_estimate(run), *screens(run), *aged_versus_fresh(run, fresh)]
     sys.stdout.write("\n".join(lines).rstrip() + "\n")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 import odoo_dev  # noqa: E402  (after the path set-up)
 
@@ -36,7 +37,7 @@ DATABASE = os.environ.get("BENCH_DB", "sms_africastalking_bench")
 TEMPLATES = {"ours": DATABASE + "_template", "stock": DATABASE + "_stock_template"}
 BENCH_ADDONS = ROOT / "bench" / "addons"
 RESULTS_DIR = ROOT / "bench" / "results"
-# The simulators this script starts inherit this control-API token (tools.at_simulator.CONTROL_TOKEN_ENV).
+# The simulators this script starts inherit this control-API token (simulator.at_simulator.CONTROL_TOKEN_ENV).
 SIMULATOR_TOKEN_ENV = "AT_SIMULATOR_CONTROL_TOKEN"
 os.environ.setdefault(SIMULATOR_TOKEN_ENV, secrets.token_urlsafe(24))
 PERSONALISED = "Hello {{ object.name }}, exams start Monday."
@@ -155,7 +156,7 @@ class OursGateway:
     def __enter__(self):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tools.at_simulator", "--port", str(self.port), "--balance", "100000000"],
+            [sys.executable, "-m", "simulator.at_simulator", "--port", str(self.port), "--balance", "100000000"],
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         if self.latency:
@@ -754,6 +755,138 @@ def post_json(url, data):
         return json.loads(response.read())
 
 
+# ----------------------------------------------------------------------
+# Aged database: earlier mailings and their reports
+# ----------------------------------------------------------------------
+
+AGED_FIRST_NUMBER = 254710000000  # the numbers the scenarios' lists use: the same people, messaged again
+
+
+def age_database(kind, count, mailings):
+    """``mailings`` earlier broadcasts of ``count`` recipients each, sent and delivered by ``kind``'s own code on
+    DATABASE: the history (traces, trackers, message log, report queue churn), bloat and index growth a database has
+    after a school year. No VACUUM is run: autovacuum works as configured by default."""
+    from odoo import SUPERUSER_ID, api
+
+    with gateway(kind) as sms_gateway:
+        registry = odoo_env()
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            sms_gateway.configure(env)
+            cr.commit()
+            for index in range(mailings):
+                mailing, _data = create_mailing(env, count, BROADCAST, AGED_FIRST_NUMBER)
+                mailing.state = "sending"
+                cr.commit()
+                if kind == "stock":
+                    mailing.action_send_sms()
+                else:
+                    mailing.with_context(sms_africastalking_prepare_commit=True).action_send_sms()
+                cr.commit()
+                run_queue(env, mailing.id)
+                (deliver_stock if kind == "stock" else deliver_ours)(env, mailing)
+                cr.commit()
+                print("aged %s: mailing %d/%d sent and delivered" % (kind, index + 1, mailings), file=sys.stderr,
+                      flush=True)
+    return {"mailings": mailings, "recipients": count}
+
+
+def deliver_stock(env, mailing, chunk=5000):
+    """What stock's /sms/status route does with IAP's 'delivered' reports, by chunks of trackers."""
+    delivered = env["sms.sms"].IAP_TO_SMS_STATE_SUCCESS["delivered"]
+    trackers = env["sms.tracker"].search([("mailing_trace_id.mass_mailing_id", "=", mailing.id)])
+    for start in range(0, len(trackers), chunk):
+        trackers[start:start + chunk]._action_update_from_sms_state(delivered)
+        env.cr.commit()
+        env.invalidate_all()
+
+
+def deliver_ours(env, mailing):
+    """AT's 'Success' report for every SMS of the mailing, queued as the webhook queues them, applied by the
+    report cron's method."""
+    env.cr.execute(
+        """
+        INSERT INTO africastalking_delivery_report (account_id, message_id, status, phone_number, network_code,
+                                                    retry_count, received_at)
+        SELECT account_id, at_message_id, 'Success', number, '63902', 0, now() at time zone 'UTC'
+          FROM africastalking_message
+         WHERE mailing_id = %s AND at_message_id IS NOT NULL
+        """, [mailing.id])
+    env.cr.commit()
+    while env["africastalking.delivery.report"]._cron_apply(linger=0):
+        env.cr.commit()
+
+
+def aged_template(kind, args):
+    return "%s_aged%dx%d" % (TEMPLATES[kind], args.aged, args.aged_n)
+
+
+def ensure_aged_templates(args):
+    """The aged copy of each template (made once per size, then reused; ours is updated with this checkout's code
+    at every run like its fresh template)."""
+    for kind in TEMPLATES:
+        aged = aged_template(kind, args)
+        if odoo_dev.database_exists(aged):
+            if kind == "ours":
+                cmd = [sys.executable, "-m", "odoo", "-d", aged, "--addons-path", addons_path(),
+                       *odoo_dev.db_args(), "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level", "warn"]
+                subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
+            continue
+        print("Ageing a copy of the %s template: %d mailings of %d recipients..." % (kind, args.aged, args.aged_n),
+              flush=True)
+        fresh_database(TEMPLATES[kind])
+        command = [sys.executable, __file__, "--age", kind, "--n", str(args.aged_n), "--aged", str(args.aged)]
+        subprocess.run(command, check=True, cwd=ROOT)
+        copy_database(DATABASE, aged)
+
+
+def copy_database(source, target, attempts=20):
+    """CREATE DATABASE target TEMPLATE source; autovacuum may be working in the source (a fresh, bloated copy is
+    what it looks for): its workers are stopped for the copy, then resume on their own."""
+    for _attempt in range(attempts):
+        conn = odoo_dev.pg_connect()
+        conn.autocommit = True
+        with conn.cursor() as cr:
+            cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                       "AND pid <> pg_backend_pid()", [source])
+        conn.close()
+        try:
+            odoo_dev.create_database(target, template=source)
+            return
+        except Exception as exc:  # noqa: BLE001  (psycopg2's ObjectInUse: retried)
+            last = exc
+            time.sleep(0.5)
+    raise RuntimeError("could not copy %s: %s" % (source, last))
+
+
+# ----------------------------------------------------------------------
+# Screens a person waits on
+# ----------------------------------------------------------------------
+
+def scenario_screens(count, realistic=False):
+    """The screens of bench/screens.py over ``count`` traces, messages and records, through a real server."""
+    del realistic  # the screens' data is generated in bulk, the same either way
+    import screens
+
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with gateway("ours") as _gateway:  # the estimate asks AT's balance, as it does in production
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            _gateway.configure(env)
+            started = time.perf_counter()
+            data = screens.seed(env, count)
+            seeded = time.perf_counter() - started
+        server = OdooServer("screens")
+        try:
+            server.wait_ready()
+            client = screens.WebClient(server.base, DATABASE)
+            return {"seed_seconds": seeded, "screens": screens.time_screens(client, data)}
+        finally:
+            server.stop()
+
+
 # name: (template, function(n, realistic, rounds))
 SCENARIOS = {
     "stock-prepare": ("stock", lambda n, r, _k: scenario_mailing("stock", n, PERSONALISED, False, realistic=r)),
@@ -776,6 +909,7 @@ SCENARIOS = {
     "stock-import": ("stock", lambda n, r, _k: scenario_stock_import(n, r)),
     "ours-import": ("ours", lambda n, r, _k: scenario_ours_import(n, r)),
     "ours-estimate": ("ours", lambda n, r, _k: scenario_ours_estimate(n, r)),
+    "ours-screens": ("ours", lambda n, r, _k: scenario_screens(n, r)),
 }
 
 
@@ -796,6 +930,7 @@ def plan(args):
         ("import-stock-size", ["stock-import", "ours-import"], args.stock_import_n),
         ("import", ["ours-import"], args.import_n),
         ("estimate", ["ours-estimate"], args.estimate_n),
+        ("screens", ["ours-screens"], args.screens_n),
     ]
     if args.no_stock_import:
         groups = [group for group in groups if group[0] != "import-stock-size"]
@@ -849,7 +984,11 @@ def fresh_database(template):
 
 def run_scenario(name, count, args):
     template, _function = SCENARIOS[name]
-    fresh_database(TEMPLATES[template])
+    if args.aged:
+        odoo_dev.drop_database(DATABASE)
+        copy_database(aged_template(template, args), DATABASE)
+    else:
+        fresh_database(TEMPLATES[template])
     env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, for both
     command = [sys.executable, __file__, "--scenario", name, "--n", str(count), "--repeat", str(args.repeat)]
     started = time.perf_counter()
@@ -901,12 +1040,19 @@ def main():
                              "stock's base_import takes minutes at 100,000 rows)")
     parser.add_argument("--estimate-n", type=int,
                         help="recipients of the personalised mailing whose cost is estimated (default: --n)")
+    parser.add_argument("--screens-n", type=int,
+                        help="traces, messages and records behind the timed screens (default: --n)")
+    parser.add_argument("--aged", type=int, default=0, metavar="K",
+                        help="run every scenario on an aged database: K earlier broadcasts of --aged-n recipients, "
+                             "sent and delivered by each side's own code (the aged templates are made once)")
+    parser.add_argument("--aged-n", type=int, default=100000, help="recipients of each earlier broadcast")
+    parser.add_argument("--age", choices=("ours", "stock"), help=argparse.SUPPRESS)
     parser.add_argument("--no-stock-import", action="store_true", help="skip the import side by side")
     parser.add_argument("--with-prefork", action="store_true",
                         help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
     parser.add_argument("--only", help="comma-separated groups to run (prepare, broadcast, broadcast-threaded, "
                                        "broadcast-2-workers, broadcast-2-dispatchers, personalised-100ms, "
-                                       "import-stock-size, import, estimate, reports-http)")
+                                       "import-stock-size, import, estimate, screens, reports-http)")
     parser.add_argument("--note", default="", help="a note stored in the results (e.g. 'small development run')")
     parser.add_argument("--out", help="the results file (default bench/results/<UTC time>-<commit>.json)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
@@ -918,8 +1064,12 @@ def main():
     args.import_n = args.import_n or args.n
     args.stock_import_n = args.stock_import_n or min(args.n, 10000)
     args.estimate_n = args.estimate_n or args.n
+    args.screens_n = args.screens_n or args.n
     if args.fake_iap:
         run_fake_iap(args.fake_iap)
+        return
+    if args.age:
+        print(json.dumps(age_database(args.age, args.n, args.aged)))
         return
     if args.dispatch_worker:
         run_dispatch_worker(args.mailing, args.after_preparation)
@@ -941,7 +1091,7 @@ def run_all(args):
         "machine": machine(),
         "settings": {key: value for key, value in vars(args).items()
                      if key not in ("scenario", "dispatch_worker", "mailing", "after_preparation", "out",
-                                    "fake_iap")},
+                                    "fake_iap", "age")},
         "argv": sys.argv[1:], "samples": [],
     }
     out = Path(args.out) if args.out else RESULTS_DIR / ("%s-%s.json" % (started.strftime("%Y%m%dT%H%M%SZ"),
@@ -949,6 +1099,11 @@ def run_all(args):
     out.parent.mkdir(parents=True, exist_ok=True)
     results["templates"] = {kind: {"database": TEMPLATES[kind], "modules": modules}
                             for kind, modules in ensure_templates().items()}
+    if args.aged:
+        ensure_aged_templates(args)
+        for kind in TEMPLATES:
+            results["templates"][kind]["aged"] = {"database": aged_template(kind, args), "mailings": args.aged,
+                                                  "recipients": args.aged_n}
     groups = plan(args)
     for round_index in range(args.repeat):
         for group, names, count in groups:

@@ -350,7 +350,7 @@ def main():
         create_database()
     rng = random.Random(args.seed)
     port = free_port()
-    simulator = subprocess.Popen([sys.executable, "-m", "tools.at_simulator", "--port", str(port),
+    simulator = subprocess.Popen([sys.executable, "-m", "simulator.at_simulator", "--port", str(port),
                                   "--seed", str(args.seed)], cwd=ROOT,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -384,56 +384,55 @@ def main():
     return 1 if problems else 0
 
 
+def print_table(title, rows, values, seconds=None):
+    """One Markdown table of the summary: ``rows`` are ``(label, key)``; ``seconds``: ``(label, value)``, last."""
+    print("| %s | |" % title)
+    print("|---|---:|")
+    for label, key in rows:
+        print("| %s | %s |" % (label, values[key]))
+    if seconds:
+        print("| %s (s) | %.1f |" % seconds)
+    print()
+
+
 def print_summary(faults, reports):
     print()
-    print("| gateway faults | |")
-    print("|---|---:|")
-    for label, key in (("SMS queued", "sms"), ("faults injected (simulator counter)", "faults"),
-                       ("dispatchers killed (SIGKILL) / started", None), (
-                           "claims still processing after the restarts (dead claims recovered at once)", "interrupted"),
-                       ("accepted by AT", "accepted"), ("sent twice (duplicates)", "duplicates"),
-                       ("sent", "sent"), ("failed (with failure type)", "failed"),
-                       ("unknown outcome (with reason)", "unknown"), ("left without a state", "stateless"),
-                       ("unknown outcomes settled by AT's reports", "settled")):
-        value = "%d / %d" % (faults["kills"], faults["dispatchers"]) if key is None else faults[key]
-        print("| %s | %s |" % (label, value))
-    print("| dispatch time under faults (s) | %.1f |" % faults["seconds"])
-    print()
-    print("| delivery-report chaos | |")
-    print("|---|---:|")
-    for label, key in (("messages", "messages"), ("reports queued (intermediate + final + repeats)", "reports"),
-                       ("repeated reports", "repeated"), ("reported before the send's answer was written", "late"),
-                       ("final: delivered", "delivered"), ("final: failed", "failed"),
-                       ("regressions", "regressions")):
-        print("| %s | %d |" % (label, reports[key]))
-    print("| queue + apply time (s) | %.1f |" % reports["seconds"])
-    print()
+    print_table("gateway faults", (
+        ("SMS queued", "sms"), ("faults injected (simulator counter)", "faults"),
+        ("dispatchers killed (SIGKILL) / started", "kills_of_dispatchers"),
+        ("claims still processing after the restarts (dead claims recovered at once)", "interrupted"),
+        ("accepted by AT", "accepted"), ("sent twice (duplicates)", "duplicates"),
+        ("sent", "sent"), ("failed (with failure type)", "failed"),
+        ("unknown outcome (with reason)", "unknown"), ("left without a state", "stateless"),
+        ("unknown outcomes settled by AT's reports", "settled"),
+    ), dict(faults, kills_of_dispatchers="%d / %d" % (faults["kills"], faults["dispatchers"])),
+        seconds=("dispatch time under faults", faults["seconds"]))
+    print_table("delivery-report chaos", (
+        ("messages", "messages"), ("reports queued (intermediate + final + repeats)", "reports"),
+        ("repeated reports", "repeated"), ("reported before the send's answer was written", "late"),
+        ("final: delivered", "delivered"), ("final: failed", "failed"), ("regressions", "regressions"),
+    ), reports, seconds=("queue + apply time", reports["seconds"]))
 
 
 def print_timing_summary(race, killed):
-    print("| reports racing the dispatcher (AT latency 1.5 s, reports at once, x2, reordered) | |")
-    print("|---|---:|")
-    for label, key in (("SMS", "sms"), ("accepted by AT", "accepted"), ("reports posted", "reports"),
-                       ("settled from their reports", "settled"), ("left processing", "processing"),
-                       ("sent twice (duplicates)", "duplicates"), ("errors retried by a person", "retried"),
-                       ("duplicates after the retry", "duplicates_after_retry")):
-        print("| %s | %s |" % (label, race[key]))
-    print("| dispatch time (s) | %.1f |" % race["seconds"])
-    print()
-    print("| dispatcher killed (SIGKILL) while reports arrive | |")
-    print("|---|---:|")
-    for label, key in (("SMS", "sms"), ("accepted by AT before the kill", "reached_before_kill"),
-                       ("claims left by the killed dispatcher", "interrupted"),
-                       ("accepted by AT (after restart)", "accepted"),
-                       ("settled from their reports after the recovery (next queue run)", "settled"),
-                       ("unknown after recovery (never reached AT)", "unknown"),
-                       ("left processing", "processing"), ("errors retried after 48 h", "retried"),
-                       ("accepted after the retry", "accepted_after_retry"),
-                       ("settled after the retry", "settled_after_retry"),
-                       ("left processing after the retry", "processing_after_retry"),
-                       ("duplicates after the retry", "duplicates_after_retry")):
-        print("| %s | %s |" % (label, killed[key]))
-    print()
+    print_table("reports racing the dispatcher (AT latency 1.5 s, reports at once, x2, reordered)", (
+        ("SMS", "sms"), ("accepted by AT", "accepted"), ("reports posted", "reports"),
+        ("settled from their reports", "settled"), ("left processing", "processing"),
+        ("sent twice (duplicates)", "duplicates"), ("errors retried by a person", "retried"),
+        ("duplicates after the retry", "duplicates_after_retry"),
+    ), race, seconds=("dispatch time", race["seconds"]))
+    print_table("dispatcher killed (SIGKILL) while reports arrive", (
+        ("SMS", "sms"), ("accepted by AT before the kill", "reached_before_kill"),
+        ("claims left by the killed dispatcher", "interrupted"),
+        ("accepted by AT (after restart)", "accepted"),
+        ("settled from their reports after the recovery (next queue run)", "settled"),
+        ("unknown after recovery (never reached AT)", "unknown"),
+        ("left processing", "processing"), ("errors retried after 48 h", "retried"),
+        ("accepted after the retry", "accepted_after_retry"),
+        ("settled after the retry", "settled_after_retry"),
+        ("left processing after the retry", "processing_after_retry"),
+        ("duplicates after the retry", "duplicates_after_retry"),
+    ), killed)
 
 
 if __name__ == "__main__":

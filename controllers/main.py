@@ -104,6 +104,16 @@ class _AttemptLimiter:
 _legacy_code_lookups = _AttemptLimiter(LEGACY_CODE_LOOKUPS, LEGACY_CODE_WINDOW_SECONDS)
 
 
+def _callback_route(kind):
+    """The route of one kind of AT callback (delivery, inbound, optout): public, unsigned, form-encoded POST whose
+    body size is limited before it is parsed (ir.http, ``africastalking_max_body``)."""
+    return http.route(
+        "/sms_africastalking/<int:account_id>/<string:secret>/%s" % kind,
+        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
+        africastalking_max_body=MAX_CALLBACK_BYTES,
+    )
+
+
 class AfricasTalkingController(http.Controller):
     """Callbacks Africa's Talking posts (form-encoded, unsigned): authenticated by the account's URL secret.
 
@@ -112,32 +122,20 @@ class AfricasTalkingController(http.Controller):
     retried by AT a few times and changes nothing.
     """
 
-    @http.route(
-        "/sms_africastalking/<int:account_id>/<string:secret>/delivery",
-        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
-        africastalking_max_body=MAX_CALLBACK_BYTES,
-    )
+    @_callback_route("delivery")
     def africastalking_delivery_report(self, account_id, secret, **_form):
         account, report = self._authenticated_callback(account_id, secret, parse_delivery_report, "delivery report")
         # Queued with one INSERT and applied in bulk by a cron the queue wakes: AT gets its 200 at once.
         request.env["africastalking.delivery.report"]._enqueue(account.id, report)
         return self._ok()
 
-    @http.route(
-        "/sms_africastalking/<int:account_id>/<string:secret>/inbound",
-        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
-        africastalking_max_body=MAX_CALLBACK_BYTES,
-    )
+    @_callback_route("inbound")
     def africastalking_inbound(self, account_id, secret, **_form):
         account, message = self._authenticated_callback(account_id, secret, parse_inbound_message, "inbound SMS")
         request.env["africastalking.inbound"].sudo()._process_inbound_message(account.sudo(), message)
         return self._ok()
 
-    @http.route(
-        "/sms_africastalking/<int:account_id>/<string:secret>/optout",
-        type="http", auth="public", methods=["POST"], csrf=False, save_session=False,
-        africastalking_max_body=MAX_CALLBACK_BYTES,
-    )
+    @_callback_route("optout")
     def africastalking_opt_out(self, account_id, secret, **_form):
         account, opt_out = self._authenticated_callback(account_id, secret, parse_opt_out, "opt-out")
         request.env["africastalking.inbound"].sudo()._process_opt_out(account.sudo(), opt_out)

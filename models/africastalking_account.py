@@ -11,6 +11,7 @@ from odoo.tools import config
 
 from ..tools import at_gateway
 from ..tools.at_gateway import PRODUCTION_URL, SANDBOX_URL, SANDBOX_USERNAME, AfricasTalkingGateway, GatewayError
+from ..tools.client_actions import notification
 from ..tools.secret_box import SecretBox, SecretKeyMissing, SecretUnusable
 
 _logger = logging.getLogger(__name__)
@@ -399,12 +400,7 @@ class AfricasTalkingAccount(models.Model):
 
     @staticmethod
     def _notify(message, kind):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"message": message, "type": kind, "sticky": False,
-                       "next": {"type": "ir.actions.client", "tag": "soft_reload"}},
-        }
+        return notification(message, kind, next_action={"type": "ir.actions.client", "tag": "soft_reload"})
 
     # ------------------------------------------------------------------
     # AT's money in AT's words

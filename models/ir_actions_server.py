@@ -2,6 +2,7 @@ import logging
 
 from odoo import _, models
 
+from ..tools.client_actions import notification
 from .sms_sms import ORIGIN_CONTEXT_KEY
 
 _logger = logging.getLogger(__name__)
@@ -60,16 +61,8 @@ class IrActionsServer(models.Model):
         else:
             message = _("No SMS was created: none of the records has a number to send to.")
         _logger.info("Server action %s on %s records: %s", self.id, len(records), message)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.name,
-                "message": message,
-                "type": "warning" if failed or not queued else "success",
-                "sticky": bool(failed),
-            },
-        }
+        return notification(message, "warning" if failed or not queued else "success", title=self.name,
+                            sticky=bool(failed))
 
 
 def _group_by(records, field_name):

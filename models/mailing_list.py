@@ -59,7 +59,8 @@ class MailingList(models.Model):
         for mailing_list in self:
             before = teams_before.get(mailing_list, self.env["sms.team"])
             after = mailing_list.sms_team_ids
-            foreign = ((before - after) | (after - before)).sudo().filtered(lambda team: self.env.user not in team.member_ids)
+            changed = (before - after) | (after - before)
+            foreign = changed.sudo().filtered(lambda team: self.env.user not in team.member_ids)
             if foreign:
                 raise AccessError(_(
                     "Only an SMS manager may give a list to, or take it from, a team you are not a member of (%s).",

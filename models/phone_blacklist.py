@@ -2,6 +2,8 @@ import logging
 
 from odoo import api, fields, models
 
+from ..tools.phone import normalize_number
+
 _logger = logging.getLogger(__name__)
 
 NETWORK_BLACKLIST_REASONS = ("UserInBlacklist", "UserInBlackList")
@@ -32,7 +34,8 @@ class PhoneBlacklist(models.Model):
         Numbers Odoo cannot format (a callback may carry any digits) are skipped and logged: ``phone.blacklist``
         would refuse them and roll back the whole batch of reports or the callback with them.
         """
-        formatted = {number: self.env.user._phone_format(number=number) for number in dict.fromkeys(numbers)
+        country_code = (self.env.user.country_id or self.env.company.country_id).code
+        formatted = {number: normalize_number(number, country_code).e164 for number in dict.fromkeys(numbers)
                      if number}
         for number in [number for number, e164 in formatted.items() if not e164]:
             _logger.info("Not blacklisting %s: not a phone number Odoo can format", number)

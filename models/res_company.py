@@ -3,7 +3,7 @@ from datetime import datetime, time, timedelta
 import pytz
 
 from odoo import _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..tools.keywords import DEFAULT_KEYWORDS, parse_keyword_config
 
@@ -91,6 +91,18 @@ class ResCompany(models.Model):
         return self.env["africastalking.account"].sudo().search(
             [("company_id", "=", self.id)], order="sequence, id", limit=1
         )
+
+    def _africastalking_no_account_message(self):
+        """The one wording of "this company has no account to send with" (queue, composer, checks)."""
+        self.ensure_one()
+        return _("No Africa's Talking account is configured for %s.", self.name)
+
+    def _get_africastalking_account_or_raise(self):
+        """The sending account (found with sudo(), see above), or a UserError saying that none is configured."""
+        account = self._get_africastalking_account()
+        if not account:
+            raise UserError(self._africastalking_no_account_message())
+        return account
 
     def _sms_window_tz(self):
         return pytz.timezone(self.partner_id.tz or "UTC")

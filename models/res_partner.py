@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from ..tools.client_actions import notification
+
 
 class ResPartner(models.Model):
     _inherit = "res.partner"
@@ -69,8 +71,7 @@ class ResPartner(models.Model):
 
     @staticmethod
     def _sms_notify(message, kind):
-        return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"title": _("SMS cost"), "message": message, "type": kind, "sticky": False}}
+        return notification(message, kind, title=_("SMS cost"))
 
     @api.constrains("guardian_ids")
     def _check_guardian_ids(self):

@@ -3,6 +3,9 @@ import logging
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError
 
+from ..tools.phone import normalize_number
+from .recipient_rules import RecipientRules
+
 _logger = logging.getLogger(__name__)
 
 
@@ -152,8 +155,23 @@ class SmsAfricastalkingApi(models.AbstractModel):
 
     @api.model
     def _resolve_recipients(self, recipients, company):
-        """Partner ids and numbers -> ``(targets, rejected)``; numbers normalised to E.164, duplicates dropped."""
-        targets, rejected, seen = [], [], set()
+        """Partner ids and numbers -> ``(targets, rejected)``: numbers normalised to E.164, then the recipient rules
+        (recipient_rules.py: missing or invalid, duplicate, and any rule added there); ``_schedule`` checks the
+        blacklist, as for alerts."""
+        targets, rejected = [], []
+        candidates = list(self._resolve_targets(recipients, company, rejected))
+        rules = RecipientRules(self.env).load(target["number"] for _item, target in candidates)
+        for item, target in candidates:
+            code = rules.exclusion(None, target["number"], str(item))
+            if code:
+                rejected.append({"recipient": str(item), "reason": rules.reason(code)})
+            else:
+                targets.append(target)
+        return targets, rejected
+
+    @api.model
+    def _resolve_targets(self, recipients, company, rejected):
+        """Yield ``(item, target values)`` per partner id or number; unknown ones are added to ``rejected``."""
         partner_ids = [item for item in recipients or [] if isinstance(item, int) and not isinstance(item, bool)]
         partners = self.env["res.partner"].search([("id", "in", partner_ids)])
         resolver = self.env["sms.alert.rule"].new({"company_id": company.id})
@@ -163,22 +181,13 @@ class SmsAfricastalkingApi(models.AbstractModel):
                 if partner not in partners:
                     rejected.append({"recipient": str(item), "reason": _("Unknown or forbidden contact.")})
                     continue
-                target = resolver._partner_recipient(partner.sudo())
+                yield item, resolver._partner_recipient(partner.sudo())
             elif isinstance(item, str):
-                number = self.env["res.partner"]._phone_format(number=item, country=company.country_id)
-                target = {"recipient_key": "number:%s" % number, "partner_id": False, "mailing_contact_id": False,
-                          "number": number}
+                number = normalize_number(item, company.country_id.code).e164 or False
+                yield item, {"recipient_key": "number:%s" % number, "partner_id": False, "mailing_contact_id": False,
+                             "number": number}
             else:
                 rejected.append({"recipient": str(item), "reason": _("A recipient is a partner id or a number.")})
-                continue
-            if not target["number"]:
-                rejected.append({"recipient": str(item), "reason": _("Invalid or missing number.")})
-            elif target["number"] in seen:
-                rejected.append({"recipient": str(item), "reason": _("Duplicate number.")})
-            else:
-                seen.add(target["number"])
-                targets.append(target)
-        return targets, rejected
 
     @api.model
     def _schedule(self, values, company, schedule_at, rejected):

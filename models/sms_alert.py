@@ -7,6 +7,8 @@ from psycopg2.extras import execute_values
 
 from odoo import _, api, fields, models
 
+from .recipient_rules import RecipientRules
+
 _logger = logging.getLogger(__name__)
 
 # Rows claimed per transaction by one worker; the rest wait for the next run (the cron re-triggers itself).
@@ -194,12 +196,22 @@ class SmsAlert(models.Model):
                                    "body"])
 
     def _get_excluded_numbers(self, numbers):
-        """``{number: reason}`` of numbers that must not get alerts: the phone blacklist.
+        """``{number: reason}`` of numbers that must not get alerts (nor API SMS): the recipient rules of
+        recipient_rules.py that are not about mailings (the blacklist, and any rule added there).
 
-        Extension point for other exclusions (opt-out flags, budgets): add numbers with a user-facing reason.
+        A number was normalised already (an invalid one is left to the gateway, which refuses it); several alerts
+        may go to one number (one per record): no duplicate rule here. Extension point: EXCLUSIONS.
         """
-        blacklisted = self.env["phone.blacklist"].sudo().search([("number", "in", list(numbers))]).mapped("number")
-        return {number: _("The number is blacklisted.") for number in blacklisted}
+        numbers = {number for number in numbers if number}
+        blacklisted = set(self.env["phone.blacklist"].sudo().search([("number", "in", list(numbers))]).mapped(
+            "number"))
+        rules = RecipientRules(self.env, dedupe=False).load(numbers)
+        excluded = {}
+        for number in numbers:
+            code = rules.exclusion(None, number, number, number in blacklisted)
+            if code:
+                excluded[number] = rules.reason(code)
+        return excluded
 
     def _log_on_documents(self):
         """One chatter note per record and text, naming who got it."""

@@ -9,6 +9,7 @@ from odoo.addons.base.models.res_partner import _tz_get
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tools.safe_eval import safe_eval
 
+from ..tools.phone import normalize_number
 from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
@@ -266,13 +267,17 @@ class SmsAlertRule(models.Model):
                 for res_id, partners in self._get_record_partners(records).items()}
 
     def _get_list_recipients(self, records):
+        """The lists' contacts minus those opted out, by the mailings' rule and its code (the "optout" recipient rule
+        of recipient_rules.py: opted out of one of the lists and subscribed to none of them); the number rules
+        (blacklist ...) apply at send time (sms.alert._get_excluded_numbers)."""
         lists_field = "mailing_list_ids" if "mailing_list_ids" in records._fields else None
-        result = {}
+        result, opted_out = {}, {}
         for record in records:
-            lists = self.mailing_list_ids | (record[lists_field] if lists_field else self.env["mailing.list"])
-            subscriptions = lists.sudo().subscription_ids
-            opted_out = subscriptions.filtered("opt_out").contact_id
-            contacts = subscriptions.filtered(lambda s: not s.opt_out).contact_id - opted_out
+            lists = (self.mailing_list_ids | (record[lists_field] if lists_field else self.env["mailing.list"])).sudo()
+            if lists not in opted_out:
+                opted_out[lists] = set(lists._mailing_get_opt_out_list_sms(self.env["mailing.mailing"]))
+            contacts = lists.subscription_ids.contact_id.filtered(
+                lambda contact, excluded=opted_out[lists]: contact.id not in excluded)
             result[record.id] = [self._contact_recipient(contact) for contact in contacts]
         return result
 
@@ -280,7 +285,7 @@ class SmsAlertRule(models.Model):
         number = partner.mobile or partner.phone
         country = partner.country_id or self.company_id.country_id
         return {"recipient_key": "partner:%d" % partner.id, "partner_id": partner.id, "mailing_contact_id": False,
-                "number": partner._phone_format(number=number, country=country) or number or False}
+                "number": normalize_number(number, country.code).e164 or number or False}
 
     def _contact_recipient(self, contact):
         return {"recipient_key": "contact:%d" % contact.id, "partner_id": False, "mailing_contact_id": contact.id,
@@ -297,56 +302,78 @@ class SmsAlertRule(models.Model):
         return self.env.cr.fetchone()[0]
 
     def _sync_alerts(self, now=None):
-        """Bring the rule's pending alerts in line with its records' current dates, contacts and states."""
+        """Bring the rule's pending alerts in line with its records' current dates, contacts and states: search
+        what is wanted and what exists, diff them, write the difference."""
         self.ensure_one()
         now = now or fields.Datetime.now()
-        earliest = now - timedelta(hours=self.max_delay_hours)
         records, cancelled = self._find_source_records(now)
         live = records - cancelled
-        wanted = {}
+        wanted = self._wanted_alerts(live)
+        existing, done_keys = self._current_alerts(with_done_keys=bool(wanted))
+        changes = self._diff_alerts(wanted, existing, done_keys, now - timedelta(hours=self.max_delay_hours),
+                                    set(cancelled.ids), set(live.ids))
+        self._write_alert_changes(*changes)
+
+    def _wanted_alerts(self, live):
+        """``{(res_id, recipient_key): alert values}``: what the rule's live records call for now."""
         fname = self.date_field_id.name
         recipients = self._get_recipients(live)
+        wanted = {}
         for record in live:
             scheduled_at = self._compute_scheduled_at(record[fname])
             for recipient in recipients.get(record.id, []):
                 wanted[(record.id, recipient["recipient_key"])] = dict(recipient, scheduled_at=scheduled_at)
-        alerts = self.env["sms.alert"].sudo().search([("rule_id", "=", self.id), ("state", "in", ("pending",
-                                                                                                   "cancelled"))])
+        return wanted
+
+    def _current_alerts(self, with_done_keys=True):
+        """The rule's pending and cancelled alerts by key, and the keys already sent or failed (never alerted
+        again)."""
+        alerts = self.env["sms.alert"].sudo().search([("rule_id", "=", self.id),
+                                                      ("state", "in", ("pending", "cancelled"))])
         existing = {(alert.res_id, alert.recipient_key): alert for alert in alerts}
-        # Keys already sent or failed are never alerted again.
         done_keys = set()
-        if wanted:
+        if with_done_keys:
             self.env.cr.execute(
                 "SELECT res_id, recipient_key FROM sms_alert WHERE rule_id = %s AND state IN ('sent', 'failed')",
                 (self.id,),
             )
             done_keys = set(self.env.cr.fetchall())
-        cancelled_ids = set(cancelled.ids)
-        to_create, refresh = [], defaultdict(list)
+        return existing, done_keys
+
+    def _diff_alerts(self, wanted, existing, done_keys, earliest, cancelled_ids, live_ids):
+        """``(values to create, {refresh values: alert ids}, [(alert, reason to cancel it)])``.
+
+        A key sent or failed is left alone; one whose time passed is cancelled as expired; one a user cancelled
+        stays cancelled; an existing pending alert no longer wanted is cancelled with the reason it went.
+        """
+        to_create, refresh, to_cancel = [], defaultdict(list), []
+        existing = dict(existing)
         for key, values in wanted.items():
             alert = existing.pop(key, None)
             if key in done_keys:
                 continue
             if values["scheduled_at"] < earliest:
                 if alert and alert.state == "pending":
-                    alert.write({"state": "cancelled", "failure_reason": _("Expired: its time passed.")})
-                continue
-            if alert and alert.cancelled_by_user:
-                continue
-            if alert:
-                refresh[alert._refresh_values(values)].append(alert.id)
-            else:
+                    to_cancel.append((alert, _("Expired: its time passed.")))
+            elif not alert:
                 to_create.append(dict(values, rule_id=self.id, res_model=self.model_id.model, res_id=key[0],
                                       company_id=self.company_id.id))
+            elif not alert.cancelled_by_user:
+                refresh[alert._refresh_values(values)].append(alert.id)
         for (res_id, _key), alert in existing.items():
-            if alert.state != "pending":
-                continue
-            if res_id in cancelled_ids:
-                reason = _("The record was cancelled.")
-            elif res_id in live.ids:
-                reason = _("The recipient was removed from the record.")
-            else:
-                reason = _("The record was deleted, archived or no longer matches the rule.")
+            if alert.state == "pending":
+                to_cancel.append((alert, self._unwanted_alert_reason(res_id, cancelled_ids, live_ids)))
+        return to_create, refresh, to_cancel
+
+    def _unwanted_alert_reason(self, res_id, cancelled_ids, live_ids):
+        if res_id in cancelled_ids:
+            return _("The record was cancelled.")
+        if res_id in live_ids:
+            return _("The recipient was removed from the record.")
+        return _("The record was deleted, archived or no longer matches the rule.")
+
+    def _write_alert_changes(self, to_create, refresh, to_cancel):
+        for alert, reason in to_cancel:
             alert.write({"state": "cancelled", "failure_reason": reason})
         # Grouped: a moved record moves all its recipients in one write.
         for update, alert_ids in refresh.items():

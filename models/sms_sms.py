@@ -10,7 +10,9 @@ from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from ..tools.at_gateway import E164_RE, SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
+from ..tools.at_gateway import SUCCESS, UNKNOWN_OUTCOME, UNREGISTERED, OutgoingMessage, SendResult
+from ..tools.client_actions import notification
+from ..tools.phone import is_e164, normalize_number
 from ..tools.runtime import is_testing
 from .africastalking_account import open_gateway
 
@@ -152,23 +154,16 @@ class SmsSms(models.Model):
         to_resend = self.filtered(lambda sms: sms.state == "error" and not sms.to_delete)
         to_resend._update_sms_state_and_trackers("outgoing")
         to_resend._africastalking_trigger_queue()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Queued") if to_resend else _("Warning"),
-                "message": _("%(count)s of the %(total)s selected SMS are queued for sending.",
-                             count=len(to_resend), total=len(self)),
-                "type": "success" if to_resend else "danger",
-            },
-        }
+        return notification(_("%(count)s of the %(total)s selected SMS are queued for sending.",
+                              count=len(to_resend), total=len(self)),
+                            "success" if to_resend else "danger", title=_("Queued") if to_resend else _("Warning"))
 
     # ------------------------------------------------------------------
     # Dispatch
     # ------------------------------------------------------------------
 
     def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True):
-        claimed = self._africastalking_claim()
+        claimed = self._africastalking_claim()._africastalking_drop_cancelled_mailings()
         if not claimed:
             return
         rows = claimed._africastalking_dispatch_rows()
@@ -261,9 +256,8 @@ class SmsSms(models.Model):
         """Send the SMS of ``rows`` (see _africastalking_dispatch_rows) through ``account``; one result each."""
         if not account:
             return [SendResult(number=row.number, key=row.uuid, state="not_configured",
-                               failure_reason=_("No Africa's Talking account is configured for %s.",
-                                                self.env["res.company"].browse(row.company_id).name
-                                                or self.env.company.name))
+                               failure_reason=(self.env["res.company"].browse(row.company_id)
+                                               or self.env.company)._africastalking_no_account_message())
                     for row in rows]
         numbers = {row.id: self._africastalking_row_number(row) for row in rows}
         results = [SendResult(number=row.number, key=row.uuid, state="wrong_number_format",
@@ -283,17 +277,17 @@ class SmsSms(models.Model):
 
     def _africastalking_row_number(self, row):
         number = (row.number or "").strip()
-        return number if E164_RE.match(number) else self.browse(row.id)._africastalking_number()
+        return number if is_e164(number) else self.browse(row.id)._africastalking_number()
 
     def _africastalking_number(self):
         """The E.164 number AT needs, from the SMS's number (sanitized for mailings, raw for some chatter SMS)."""
         self.ensure_one()
         number = (self.number or "").strip()
-        if E164_RE.match(number):
+        if is_e164(number):
             return number
         company = self.company_id or self.env.company
         country = self.partner_id.country_id or company.country_id
-        return self.env["res.partner"]._phone_format(number=number, country=country, force_format="E164") or False
+        return normalize_number(number, country.code).e164 or False
 
     @api.model
     def _africastalking_outgoing_messages(self, rows, numbers):
@@ -457,6 +451,9 @@ class SmsSms(models.Model):
         """
         limit = fields.Datetime.now() - timedelta(minutes=STALE_CLAIM_MINUTES)
         self.flush_model(["state", "at_claim_date", "at_claim_pid"])
+        # PostgreSQL snapshots pg_stat_activity once per transaction: without this, a dispatcher that died after
+        # this transaction first read it would still count as alive.
+        self.env.cr.execute("SELECT pg_stat_clear_snapshot()")
         self.env.cr.execute(
             """SELECT id FROM sms_sms
                 WHERE state = 'process'

@@ -45,7 +45,7 @@ class SmsTeam(models.Model):
         help="A mailing of the team estimated to cost more than this (in the estimate's currency) waits for "
              "approval. 0: no approval needed.",
     )
-    member_count = fields.Integer("Member Count", compute="_compute_counts")
+    member_count = fields.Integer("Members Count", compute="_compute_counts")
     mailing_list_count = fields.Integer("List Count", compute="_compute_counts")
 
     _sql_constraints = [

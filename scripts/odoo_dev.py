@@ -341,7 +341,7 @@ def configure_database(args, base_url, sim_url, password):
 
 
 def simulator_command(base_url, setup):
-    cmd = [sys.executable, "-m", "tools.at_simulator", "--port", str(SIMULATOR_PORT), "--auto-deliver", "2"]
+    cmd = [sys.executable, "-m", "simulator.at_simulator", "--port", str(SIMULATOR_PORT), "--auto-deliver", "2"]
     if setup["account"] and setup["secret"]:
         callback = "%s/sms_africastalking/%s/%s/" % (base_url, setup["account"], setup["secret"])
         cmd += ["--delivery-url", callback + "delivery", "--inbound-url", callback + "inbound",
@@ -435,7 +435,7 @@ def cmd_run(args):
 # make lint / bench / stress / unit
 # ----------------------------------------------------------------------
 
-PYLINT_TARGETS = ["models", "controllers", "wizard", "tools", "tests", "__init__.py", "__manifest__.py"]
+PYLINT_TARGETS = ["models", "controllers", "wizard", "tools", "simulator", "tests", "__init__.py", "__manifest__.py"]
 
 
 def cmd_lint(args):

@@ -30,5 +30,11 @@ from . import test_send_feedback
 from . import test_send_feedback_tours
 from . import test_sms_ledger
 from . import test_low_balance
+from . import test_phone_numbers
+from . import test_recipient_rules
 from . import test_sms_team
 from . import test_sms_team_lists
+from . import test_mailing_approval
+from . import test_mailing_approval_tours
+from . import test_mailing_cancel
+from . import test_not_mobile_numbers

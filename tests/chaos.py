@@ -14,8 +14,8 @@ from collections import Counter
 
 from odoo.tools import split_every
 
+from ..simulator.at_simulator import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
 from ..tools.at_callbacks import parse_delivery_report
-from ..tools.at_simulator import CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER
 
 FAULT_KINDS = ("timeout", "http_500", "reset", "http_401")
 # What a final delivery report may say, with the weights of a real campaign (mostly delivered).

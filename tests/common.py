@@ -4,10 +4,14 @@ Nothing of the addon is mocked: SMS leave through the real gateway adapter over 
 counts what it received ("exactly once" is asserted on its counters).
 """
 
+from contextlib import contextmanager
+from unittest.mock import patch
+
 from odoo import Command
 from odoo.tests import HttpCase, TransactionCase
+from odoo.tests.common import ChromeBrowser
 
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 
 SIM_USERNAME = "simulator"
 SIM_API_KEY = "simulator-key"
@@ -113,3 +117,36 @@ class AfricasTalkingHttpCase(AfricasTalkingMixin, HttpCase):
         self.env.invalidate_all()
         self.env["africastalking.delivery.report"].sudo()._cron_apply()
         self.env.invalidate_all()
+
+
+class ExamBookedTemplateMixin:
+    """An "Exam booked" SMS template of exams (``sms.event``) and the "Send SMS" server actions that use it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.template = cls.env["sms.template"].create({
+            "name": "Exam booked", "model_id": cls.env["ir.model"]._get_id("sms.event"),
+            "body": "You are booked for {{ object.name }}",
+        })
+
+    def create_sms_server_action(self, method, name="Exam booked"):
+        return self.env["ir.actions.server"].create({
+            "name": name, "model_id": self.env["ir.model"]._get_id("sms.event"),
+            "state": "sms", "sms_template_id": self.template.id, "sms_method": method,
+        })
+
+
+@contextmanager
+def screenshot_when_done(prefix):
+    """Inside it, a browser_js or tour takes a screenshot once its code succeeded, before the browser closes
+    (files under Odoo's screenshots folder, named ``prefix``...)."""
+    original = ChromeBrowser._wait_code_ok
+
+    def wait_then_shoot(browser, *args, **kwargs):
+        result = original(browser, *args, **kwargs)
+        browser.take_screenshot(prefix=prefix).result(timeout=20)
+        return result
+
+    with patch.object(ChromeBrowser, "_wait_code_ok", wait_then_shoot):
+        yield

@@ -27,7 +27,7 @@ class TestAfricasTalkingAccount(AfricasTalkingCase):
         kinds = {value for name, value in vars(at_gateway).items() if name.startswith("GATEWAY_")}
         self.assertEqual(set(GATEWAY_ERROR_MESSAGES), kinds, "every kind of gateway error has a translatable text")
 
-    @mute_logger("odoo.addons.sms_africastalking.tools.at_simulator")
+    @mute_logger("odoo.addons.sms_africastalking.simulator.at_simulator")
     def test_balance_errors_in_the_users_language(self):
         self.env["res.lang"]._activate_lang("sw")
         self.env["ir.module.module"]._load_module_terms(["sms_africastalking"], ["sw"], overwrite=True)

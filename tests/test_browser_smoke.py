@@ -8,15 +8,13 @@ fails the test.
 import json
 import os
 from pathlib import Path
-from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.tests import HttpCase, tagged
-from odoo.tests.common import ChromeBrowser
 from odoo.tools.safe_eval import safe_eval
 
-from ..tools.at_simulator import ATSimulator
-from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase
+from ..simulator.at_simulator import ATSimulator
+from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase, screenshot_when_done
 
 WALKER = Path(__file__).with_name("browser_walker.js")
 
@@ -114,14 +112,7 @@ class TestDemoScreenshots(HttpCase):
     (files under Odoo's screenshots folder, then copied to static/description/)."""
 
     def _shoot(self, url, prefix, code="console.log('test successful');", ready="true"):
-        original = ChromeBrowser._wait_code_ok
-
-        def wait_then_shoot(browser, *args, **kwargs):
-            result = original(browser, *args, **kwargs)
-            browser.take_screenshot(prefix=prefix).result(timeout=20)
-            return result
-
-        with patch.object(ChromeBrowser, "_wait_code_ok", wait_then_shoot):
+        with screenshot_when_done(prefix):
             self.browser_js(url, "setTimeout(() => { %s }, 2500);" % code, ready=ready, login="admin")
 
     def test_demo_screenshots(self):

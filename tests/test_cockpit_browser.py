@@ -1,15 +1,13 @@
 """Browser side of the cockpit: the JS segmenter against the shared cases, statistics after delivery reports."""
 import json
 import os
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
-from unittest.mock import patch
 
 from odoo.tests import tagged
-from odoo.tests.common import ChromeBrowser
 
 from ..tools.segments import smart_encode
-from .common import AfricasTalkingHttpCase
+from .common import AfricasTalkingHttpCase, screenshot_when_done
 
 CASES_FILE = Path(__file__).resolve().parents[1] / "tools" / "segments_cases.json"
 SMART_SAMPLES = ["Don’t “quote” – me…", "tab\there\u00a0nbsp", "emoji 😀 stays", "\u200bzero\u2028line", ""]
@@ -107,19 +105,6 @@ class TestCockpitScreenshots(AfricasTalkingHttpCase):
     def _open_tab_code(self, label):
         return "%s.click(); setTimeout(() => console.log('test successful'), 1500);" % self._tab(label)
 
-    @contextmanager
-    def _shoot(self, prefix):
-        """Screenshot once the page's code succeeded, before browser_js closes the browser."""
-        original = ChromeBrowser._wait_code_ok
-
-        def wait_then_shoot(browser, *args, **kwargs):
-            result = original(browser, *args, **kwargs)
-            browser.take_screenshot(prefix=prefix).result(timeout=20)
-            return result
-
-        with patch.object(ChromeBrowser, "_wait_code_ok", wait_then_shoot):
-            yield
-
     def test_readme_screenshots(self):
         if not os.environ.get("SMS_AT_SCREENSHOTS"):
             self.skipTest("set SMS_AT_SCREENSHOTS=1 to take the README screenshots")
@@ -135,10 +120,10 @@ class TestCockpitScreenshots(AfricasTalkingHttpCase):
         self.send_mailing(mailing)
         self.deliver_reports()
         self.env.flush_all()
-        with self._shoot("readme_mailing_"):
+        with screenshot_when_done("readme_mailing_"):
             self.browser_js("/web#model=mailing.mailing&view_type=form&id=%s" % mailing.id,
                             self._open_tab_code("SMS Cost"), ready="!!" + self._tab("SMS Cost"), login="admin")
-        with self._shoot("readme_contact_"):
+        with screenshot_when_done("readme_contact_"):
             self.browser_js("/web#model=res.partner&view_type=form&id=%s" % partner.id,
                             self._open_tab_code("Sent SMS"), ready="!!" + self._tab("Sent SMS"), login="admin")
         # This tour ends on the open composer on purpose: Odoo then takes its "unsaved_form_" screenshot (the

@@ -4,6 +4,8 @@ Reports go through the real webhook over HTTP; the timers (one hour for an inter
 unknown outcome) are passed by moving the stored dates back, as a person cannot wait.
 """
 
+import time
+
 import psycopg2
 
 from odoo import Command
@@ -12,7 +14,7 @@ from odoo.sql_db import connection_info_for
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 from . import chaos
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingHttpCase
 
@@ -114,6 +116,35 @@ class TestExactlyOnce(AfricasTalkingHttpCase, CronMixinCase):
         for one in sms:
             self.assertSentOnce(one.number, one.body)
 
+    def _closed_backend_pid(self, seen_alive_by_this_transaction=False):
+        """The pid of a database connection that existed and is now gone, as a killed dispatcher leaves it.
+
+        A closed connection's backend exits asynchronously: another connection polls until PostgreSQL no longer
+        lists it (on a loaded machine it stays listed for a moment, and a claim of a live backend is rightly left
+        alone). ``seen_alive_by_this_transaction``: the test's transaction reads pg_stat_activity while the backend
+        lives, as a long dispatcher transaction may have done."""
+        connection = psycopg2.connect(**connection_info_for(self.env.cr.dbname)[1])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        if seen_alive_by_this_transaction:
+            self.env.cr.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [pid])
+            self.assertEqual(self.env.cr.fetchone()[0], 1)
+        connection.close()
+        watcher = psycopg2.connect(**connection_info_for(self.env.cr.dbname)[1])
+        watcher.autocommit = True
+        try:
+            deadline = time.monotonic() + 10
+            with watcher.cursor() as cursor:
+                while time.monotonic() < deadline:
+                    cursor.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid])
+                    if not cursor.fetchone():
+                        return pid
+                    time.sleep(0.05)
+        finally:
+            watcher.close()
+        return self.fail("backend %s still listed 10 s after its connection closed" % pid)
+
     def test_claim_of_a_killed_dispatcher_is_recovered_at_once(self):
         """A killed dispatcher's connection is gone with it: its claim needs no hour to be known interrupted."""
         sms = self.env["sms.sms"].sudo().create([{"number": "+25471100002%d" % index, "body": "Bus leaves at 7"}
@@ -122,11 +153,7 @@ class TestExactlyOnce(AfricasTalkingHttpCase, CronMixinCase):
         claimed[:1]._africastalking_send_with(self.account)
         self.deliver_reports()
         # The claim as a killed process leaves it: made by a database connection that no longer exists.
-        connection = psycopg2.connect(**connection_info_for(self.env.cr.dbname)[1])
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            dead_pid = cursor.fetchone()[0]
-        connection.close()
+        dead_pid = self._closed_backend_pid()
         self.env.cr.execute("UPDATE sms_sms SET at_claim_pid = %s WHERE id = ANY(%s)", (dead_pid, sms.ids))
         self.env.invalidate_all()
         self.run_sms_queue()
@@ -134,6 +161,18 @@ class TestExactlyOnce(AfricasTalkingHttpCase, CronMixinCase):
         self.assertEqual(sms.mapped("state"), ["pending", "unknown"], "the report settled the one AT accepted")
         self.assertEqual(self._log(sms[0]).state, "delivered")
         self.assertEqual(self.simulator.stats()["accepted"], 1, "nothing resent")
+
+    def test_claim_of_a_dispatcher_seen_alive_earlier_in_the_transaction_is_recovered(self):
+        """PostgreSQL keeps a transaction's first view of pg_stat_activity: a dispatcher that died after it must
+        not stay 'alive' for the rest of that transaction (the recovery clears the snapshot first)."""
+        sms = self.env["sms.sms"].sudo().create({"number": "+254711000029", "body": "Bus leaves at 7"})
+        sms._africastalking_claim()
+        dead_pid = self._closed_backend_pid(seen_alive_by_this_transaction=True)
+        self.env.cr.execute("UPDATE sms_sms SET at_claim_pid = %s WHERE id = %s", (dead_pid, sms.id))
+        self.env.invalidate_all()
+        self.env["sms.sms"]._africastalking_recover_stale_claims()
+        self.assertEqual(sms.state, "unknown", "the dead dispatcher's claim is known interrupted at once")
+        self.assertEqual(self.simulator.stats()["accepted"], 0, "nothing sent")
 
     def test_claim_of_a_live_dispatcher_is_left_alone(self):
         sms = self.env["sms.sms"].sudo().create({"number": "+254711000031", "body": "Bus leaves at 8"})

@@ -8,9 +8,9 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
 from .. import uninstall_hook
-from ..models import mailing_mailing
+from ..models import mailing_mailing_prepare
 from ..models.sms_sms import SMS_TABLE_FILLFACTOR
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 
 
@@ -99,7 +99,7 @@ class TestMailingScale(AfricasTalkingCase):
         mailing.action_put_in_queue()
         remaining = mailing._get_remaining_recipients()
         self.env.flush_all()
-        mailing.sudo()._africastalking_prepare_chunk(remaining[:12], mailing_mailing._PrepareContext(mailing))
+        mailing.sudo()._africastalking_prepare_chunk(remaining[:12], mailing_mailing_prepare._PrepareContext(mailing))
         self.assertEqual(len(mailing.mailing_trace_ids), 12)
         mailing.sudo().action_send_sms()
         self.run_sms_queue()
@@ -117,7 +117,8 @@ class TestMailingScale(AfricasTalkingCase):
         mailing.action_put_in_queue()
         self.env.flush_all()
         remaining = mailing._get_remaining_recipients()
-        first, second = mailing_mailing._PrepareContext(mailing), mailing_mailing._PrepareContext(mailing)
+        first, second = (mailing_mailing_prepare._PrepareContext(mailing),
+                         mailing_mailing_prepare._PrepareContext(mailing))
         for context, chunk in ((first, remaining[:10]), (first, remaining[10:15]), (second, remaining[:20]),
                                (first, remaining[15:30]), (second, remaining[20:30])):
             mailing._africastalking_prepare_chunk(mailing._africastalking_lock_untraced(chunk, context), context)
@@ -133,7 +134,7 @@ class TestMailingScale(AfricasTalkingCase):
         mailing.action_put_in_queue()
         self.env.flush_all()
         remaining = mailing._get_remaining_recipients()
-        mailing.sudo()._africastalking_prepare_chunk(remaining[:4], mailing_mailing._PrepareContext(mailing))
+        mailing.sudo()._africastalking_prepare_chunk(remaining[:4], mailing_mailing_prepare._PrepareContext(mailing))
         traced = self.env["mailing.contact"].browse(remaining[0])
         twin = self.env["mailing.contact"].create({"name": "Twin", "mobile": traced.mobile,
                                                    "list_ids": [Command.link(mailing_list.id)]})

@@ -16,7 +16,7 @@ from odoo.tests import tagged
 from odoo.tools import config, mute_logger
 
 from ..models.africastalking_account import SERVER_KEY_ENV, SERVER_KEY_OPTION, open_gateway
-from ..tools.at_simulator import ATSimulator, redact_url
+from ..simulator.at_simulator import ATSimulator, redact_url
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase, AfricasTalkingHttpCase
 
 OTHER_KEY = "companyb-DISTINCTIVE-key-4711"
@@ -458,7 +458,7 @@ class TestNoSecretInLogs(AfricasTalkingHttpCase):
         self.simulator.set_callback_urls(delivery=secret_url)
         self.env["sms.sms"].sudo().create({"number": "+254711000001", "body": "Hello"})
         self.run_sms_queue()
-        with self.assertLogs("odoo.addons.sms_africastalking.tools.at_simulator", level=logging.DEBUG) as logs:
+        with self.assertLogs("odoo.addons.sms_africastalking.simulator.at_simulator", level=logging.DEBUG) as logs:
             self.simulator.deliver_pending()
         self.assertTrue(logs.records, "the unreachable callback is logged")
         for record in logs.records:

@@ -10,8 +10,8 @@ from odoo import Command
 from odoo.exceptions import UserError, ValidationError
 from odoo.tests import Form, tagged
 
-from ..models import mailing_mailing
-from .common import AfricasTalkingCase
+from ..models import mailing_mailing_estimate
+from .common import AfricasTalkingCase, ExamBookedTemplateMixin
 from .test_contact_import import csv_bytes
 
 LONG_BODY = "a" * 153 * 4  # 612 septets: 4 parts
@@ -54,15 +54,15 @@ class TestLiveEstimate(AfricasTalkingCase):
                             for index in range(12)],
         })
         rendered = []
-        original = mailing_mailing.MailingMailing._sms_estimate_texts
+        original = mailing_mailing_estimate.MailingMailing._sms_estimate_texts
 
         def counting(mailing, res_model, res_ids, body, allow_unsubscribe):
             rendered.append(len(res_ids))
             return original(mailing, res_model, res_ids, body, allow_unsubscribe)
 
         body = "Dear {{ object.name }}, the library closes at 5."
-        with patch.object(mailing_mailing, "ESTIMATE_EXACT_LIMIT", 5), \
-                patch.object(mailing_mailing.MailingMailing, "_sms_estimate_texts", counting):
+        with patch.object(mailing_mailing_estimate, "ESTIMATE_EXACT_LIMIT", 5), \
+                patch.object(mailing_mailing_estimate.MailingMailing, "_sms_estimate_texts", counting):
             mailing = self.create_sms_mailing(body=body, contact_list_ids=[Command.set(big.ids)])
             self.assertTrue(mailing.sms_estimate_approximate)
             self.assertEqual(rendered, [5], "5 of 12 recipients rendered")
@@ -240,21 +240,10 @@ class TestBroadcastConfirmation(AfricasTalkingCase):
 
 
 @tagged("post_install", "-at_install")
-class TestServerActionFeedback(AfricasTalkingCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.template = cls.env["sms.template"].create({
-            "name": "Exam booked", "model_id": cls.env["ir.model"]._get_id("sms.event"),
-            "body": "You are booked for {{ object.name }}",
-        })
+class TestServerActionFeedback(ExamBookedTemplateMixin, AfricasTalkingCase):
 
     def _run(self, method, partners):
-        action = self.env["ir.actions.server"].create({
-            "name": "Exam booked", "model_id": self.env["ir.model"]._get_id("sms.event"),
-            "state": "sms", "sms_template_id": self.template.id, "sms_method": method,
-        })
+        action = self.create_sms_server_action(method)
         exams = self.env["sms.event"].create([{"name": "Exam %s" % partner.name, "date_begin": "2030-03-10 07:00:00",
                                                "partner_ids": [Command.set(partner.ids)]} for partner in partners])
         result = action.with_context(active_model="sms.event", active_ids=exams.ids, active_id=exams[0].id).run()

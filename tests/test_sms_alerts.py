@@ -215,6 +215,26 @@ class TestSmsAlertRules(SmsAlertCommon):
         refused = self.alerts(rule).filtered(lambda a: a.mailing_contact_id == contacts[2])
         self.assertEqual((refused.state, refused.failure_reason), ("failed", "The number is blacklisted."))
 
+    def test_mailing_list_audience_follows_the_mailings_opt_out_rule(self):
+        """One list opt-out rule for alerts and mailings (stock's): opted out of one of the lists but still
+        subscribed to another is alerted, as a mailing to these lists sends to them; opted out of all is not."""
+        contacts = self.mailing_list.contact_ids.sorted("id")
+        parents = self.env["mailing.list"].create({"name": "All parents",
+                                                   "contact_ids": [Command.set(contacts[:2].ids)]})
+        self.mailing_list.subscription_ids.filtered(lambda s: s.contact_id in contacts[:2]).opt_out = True
+        parents.subscription_ids.filtered(lambda s: s.contact_id == contacts[1]).opt_out = True
+        lists = self.mailing_list | parents
+        with freeze_time("2030-03-01 09:00:00"):
+            self.create_exam(partner_ids=False)
+            rule = self.create_rule(audience="mailing_lists", mailing_list_ids=[Command.set(lists.ids)])
+        self.assertEqual(self.alerts(rule).mailing_contact_id, contacts - contacts[1])
+        mailing = self.env["mailing.mailing"].create({
+            "subject": "Same lists", "mailing_type": "sms", "body_plaintext": "Hello",
+            "mailing_model_id": self.env["ir.model"]._get_id("mailing.list"),
+            "contact_list_ids": [Command.set(lists.ids)]})
+        estimate = mailing._get_sms_cost_estimate()
+        self.assertEqual(estimate["excluded"].get("optout"), 1, "the mailing excludes the same contact")
+
     def test_guardians_audience_alerts_the_reachable_guardians(self):
         parent, unreachable = self.env["res.partner"].create([
             {"name": "Parent of Partner 0", "mobile": "+254744000001"},

@@ -3,25 +3,14 @@
 from odoo import Command
 from odoo.tests import tagged
 
-from .common import AfricasTalkingCase
+from .common import AfricasTalkingCase, ExamBookedTemplateMixin
 
 
 @tagged("post_install", "-at_install")
-class TestSmsServerActions(AfricasTalkingCase):
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.template = cls.env["sms.template"].create({
-            "name": "Exam booked", "model_id": cls.env["ir.model"]._get_id("sms.event"),
-            "body": "You are booked for {{ object.name }}",
-        })
+class TestSmsServerActions(ExamBookedTemplateMixin, AfricasTalkingCase):
 
     def _action(self, method):
-        return self.env["ir.actions.server"].create({
-            "name": "Exam booked (%s)" % method, "model_id": self.env["ir.model"]._get_id("sms.event"),
-            "state": "sms", "sms_template_id": self.template.id, "sms_method": method,
-        })
+        return self.create_sms_server_action(method, name="Exam booked (%s)" % method)
 
     def _run_as_automation(self, action, records):
         """What base_automation does for an on-create / on-write rule: run its server action on the records."""

@@ -163,7 +163,8 @@ class TestSmsTeamListsRpc(_TwoTeams, AfricasTalkingHttpCase):
         self.authenticate("sms_maggie", "sms_maggie")
         lists = self.list_a | self.list_b | self.list_public
         self.assertEqual(self._visible("mailing.list", lists.ids), set(lists.ids))
-        self.assertEqual(self._visible("mailing.contact", self.list_b.contact_ids.ids), set(self.list_b.contact_ids.ids))
+        contacts_b = self.list_b.contact_ids
+        self.assertEqual(self._visible("mailing.contact", contacts_b.ids), set(contacts_b.ids))
         self.assertEqual(self._visible("mailing.mailing", self.mailing_b.ids), set(self.mailing_b.ids))
         self.assertAllowed("mailing.list", "write", [self.list_public.id], {"sms_team_ids": [[4, self.team_b.id]]})
         self.assertEqual(self.list_public.sms_team_ids, self.team_b)

@@ -27,14 +27,14 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 from requests.adapters import HTTPAdapter
 
+# The SDK's own check (SMS.py): one number failing it makes the SDK refuse the whole batch, so we check first.
+from .phone import is_e164
+
 _logger = logging.getLogger(__name__)
 
 PRODUCTION_URL = "https://api.africastalking.com"
 SANDBOX_URL = "https://api.sandbox.africastalking.com"
 SANDBOX_USERNAME = "sandbox"
-
-# The SDK's own check (SMS.py): one number failing it makes the SDK refuse the whole batch, so we check first.
-E164_RE = re.compile(r"^\+\d{1,3}\d{3,}$")
 
 # Outcome states, in Odoo's IAP vocabulary where one exists (see sms.sms.IAP_TO_SMS_*).
 SUCCESS = "success"
@@ -215,7 +215,7 @@ class AfricasTalkingGateway:
         for message in messages:
             valid = {}
             for number, key in message.recipients.items():
-                if E164_RE.match(number or ""):
+                if is_e164(number):
                     valid[number] = key
                 else:
                     results.append(SendResult(number=number, key=key, state="wrong_number_format",

@@ -6,3 +6,4 @@ from . import sms_contact_import
 from . import sms_resend
 from . import africastalking_send_confirm
 from . import sms_spend_export
+from . import sms_mailing_approval

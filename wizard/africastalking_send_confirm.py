@@ -31,10 +31,7 @@ class AfricasTalkingSendConfirm(models.TransientModel):
                                 "warning": False, "block_reason": _("Nothing to send."), "confirm_label": False})
                 continue
             check = mailings._sms_send_check(estimate)
-            if estimate["cost"] is None:
-                cost = _("not available for this destination")
-            else:
-                cost = self.env["africastalking.rate"]._format_cost(estimate["cost"], estimate["currency"])
+            cost = mailings._sms_estimate_cost_text(estimate)
             count = estimate["recipients"]
             confirm.update({
                 "recipients": count,

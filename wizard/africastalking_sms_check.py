@@ -46,7 +46,7 @@ class AfricasTalkingSmsCheck(models.TransientModel):
             account._check_balance_access()
         if not account:
             return {"account_name": False, "service_ok": False, "balance": False,
-                    "service_status": _("No Africa's Talking account is configured for %s.", self.env.company.name)}
+                    "service_status": self.env.company._africastalking_no_account_message()}
         try:
             currency, amount = account._fetch_balance()
         except UserError as error:

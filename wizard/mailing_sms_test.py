@@ -2,6 +2,8 @@ from markupsafe import Markup
 
 from odoo import _, models
 
+from ..tools.phone import normalize_number
+
 
 class MailingSmsTest(models.TransientModel):
     """The mailing's "Test" button: the rendered text to a few numbers, through the SMS queue like every SMS.
@@ -38,10 +40,10 @@ class MailingSmsTest(models.TransientModel):
     def _sanitize_test_number(self, number):
         """E.164 of a typed number: a local number (0712 ...) is read in the company's country first, then in
         the user's (stock reads it only in the user's, so a Kenyan office with a US-set user refused 07xx)."""
-        user = self.env.user
         company_country = self.env.company.country_id
-        return (company_country and user._phone_format(number=number, country=company_country)) or \
-            user._phone_format(number=number)
+        user_country = self.env.user.country_id or company_country
+        return ((company_country and normalize_number(number, company_country.code).e164)
+                or normalize_number(number, user_country.code).e164 or False)
 
     def _render_test_body(self):
         mailing = self.mailing_id

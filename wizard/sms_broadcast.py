@@ -10,6 +10,7 @@ class SmsBroadcast(models.TransientModel):
     """
 
     _name = "sms.broadcast"
+    _inherit = ["sms.text.settings.mixin"]
     _description = "SMS Broadcast"
 
     name = fields.Char("Subject", required=True)
@@ -20,12 +21,6 @@ class SmsBroadcast(models.TransientModel):
     schedule_type = fields.Selection([("now", "Now"), ("scheduled", "At a set time")], required=True,
                                      default="now")
     schedule_date = fields.Datetime("Send At")
-    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_limits",
-                                        default=lambda self: self.env.company.sms_smart_encoding)
-    sms_segments_warn = fields.Integer(compute="_compute_sms_limits",
-                                       default=lambda self: self.env.company.sms_segments_warn)
-    sms_segments_cap = fields.Integer(compute="_compute_sms_limits",
-                                      default=lambda self: self.env.company.sms_segments_cap)
     sms_estimate_recipients = fields.Integer("Recipients", compute="_compute_sms_estimate")
     sms_estimate_segments = fields.Integer("Segments", compute="_compute_sms_estimate")
     sms_estimate_cost_display = fields.Char("Cost", compute="_compute_sms_estimate")
@@ -35,14 +30,6 @@ class SmsBroadcast(models.TransientModel):
     def _compute_body(self):
         for wizard in self:
             wizard.body = wizard.template_id.body or wizard.body
-
-    @api.depends_context("company")
-    def _compute_sms_limits(self):
-        company = self.env.company
-        for wizard in self:
-            wizard.update({"sms_smart_encoding": company.sms_smart_encoding,
-                           "sms_segments_warn": company.sms_segments_warn,
-                           "sms_segments_cap": company.sms_segments_cap})
 
     @api.depends("mailing_list_ids", "body")
     def _compute_sms_estimate(self):
@@ -55,9 +42,7 @@ class SmsBroadcast(models.TransientModel):
             wizard.update({
                 "sms_estimate_recipients": estimate["recipients"],
                 "sms_estimate_segments": estimate["segments"],
-                "sms_estimate_cost_display": (
-                    _("not available for this destination") if estimate["cost"] is None
-                    else self.env["africastalking.rate"]._format_cost(estimate["cost"], estimate["currency"])),
+                "sms_estimate_cost_display": self.env["mailing.mailing"]._sms_estimate_cost_text(estimate),
                 "sms_estimate_note": self.env["mailing.mailing"]._sms_estimate_summary(estimate),
             })
 

@@ -5,15 +5,14 @@ from odoo.exceptions import UserError
 
 from ..models.ir_actions_server import AUTOMATED_SEND_KEY
 from ..models.sms_sms import ORIGIN_CONTEXT_KEY
+from ..tools.client_actions import notification
 from ..tools.segments import analyze, smart_encode
 
 
 class SmsComposer(models.TransientModel):
-    _inherit = "sms.composer"
+    _name = "sms.composer"
+    _inherit = ["sms.composer", "sms.text.settings.mixin"]
 
-    # The defaults matter: a new wizard's first onchange never runs a compute that has no dependencies.
-    sms_smart_encoding = fields.Boolean("Smart Encoding", compute="_compute_sms_smart_encoding",
-                                        default=lambda self: self.env.company.sms_smart_encoding)
     sms_estimate_note = fields.Text("Cost Estimate", compute="_compute_sms_estimate")
     sms_estimate_cost = fields.Float("Estimated Cost", digits=(16, 2), compute="_compute_sms_estimate")
     sms_estimate_currency = fields.Char("Estimate Currency", compute="_compute_sms_estimate")
@@ -21,10 +20,6 @@ class SmsComposer(models.TransientModel):
     sms_cost_available = fields.Boolean("Cost Known", compute="_compute_sms_estimate")
     sms_estimate_cost_display = fields.Char("Cost", compute="_compute_sms_estimate")
     sms_estimate_warning = fields.Text("Warning", compute="_compute_sms_estimate")
-    sms_segments_warn = fields.Integer(compute="_compute_sms_smart_encoding",
-                                       default=lambda self: self.env.company.sms_segments_warn)
-    sms_segments_cap = fields.Integer(compute="_compute_sms_smart_encoding",
-                                      default=lambda self: self.env.company.sms_segments_cap)
     sms_target_guardians = fields.Boolean(
         "Send to Their Guardians",
         help="Send the text to the parents / guardians of the selected people instead of to the people themselves.",
@@ -32,14 +27,6 @@ class SmsComposer(models.TransientModel):
     sms_guardian_count = fields.Integer("Guardians", compute="_compute_sms_guardian_counts")
     sms_guardian_valid_count = fields.Integer("Guardians Reachable", compute="_compute_sms_guardian_counts")
     sms_can_target_guardians = fields.Boolean("Can Target Guardians", compute="_compute_sms_guardian_counts")
-
-    @api.depends_context("company")
-    def _compute_sms_smart_encoding(self):
-        company = self.env.company
-        for composer in self:
-            composer.update({"sms_smart_encoding": company.sms_smart_encoding,
-                             "sms_segments_warn": company.sms_segments_warn,
-                             "sms_segments_cap": company.sms_segments_cap})
 
     @api.depends("body", "res_model", "res_id", "res_ids", "composition_mode", "mass_use_blacklist",
                  "mass_sms_allow_unsubscribe", "mailing_id")
@@ -112,9 +99,8 @@ class SmsComposer(models.TransientModel):
                     "and the reason shows on the contact's Sent SMS tab.",
                     recipient=self.recipient_single_description or number, number=number,
                     field=field.string if field else _("number"))
-        return {"type": "ir.actions.client", "tag": "display_notification",
-                "params": {"type": "info", "title": _("SMS queued"), "message": message, "sticky": False,
-                           "next": {"type": "ir.actions.act_window_close"}}}
+        return notification(message, "info", title=_("SMS queued"),
+                            next_action={"type": "ir.actions.act_window_close"})
 
     def _sms_check_parts_cap(self):
         """The parts cap of Settings › SMS, on the text as written (every mode, numbers included)."""
@@ -185,8 +171,6 @@ class SmsComposer(models.TransientModel):
     def action_sms_check_balance(self):
         self.check_access_rights("read")
         self.check_access_rule("read")
-        account = self.env.company._get_africastalking_account()
-        if not account:
-            raise UserError(_("No Africa's Talking account is configured for %s.", self.env.company.name))
+        account = self.env.company._get_africastalking_account_or_raise()
         # Found with sudo(): checked (SMS Marketing or administrator, own company) with the caller's rights.
         return account.with_env(self.env).action_check_balance()

@@ -16,7 +16,7 @@ from odoo.tools.translate import _lt
 from ..tools import contact_files
 from ..tools.bulk_sql import copy_rows, next_ids
 from ..tools.contact_files import ContactFileError, guess_mapping, read_table, write_safe_csv_row
-from ..tools.phone import normalize_number
+from ..tools.phone import non_mobile_type, normalize_number
 
 _logger = logging.getLogger(__name__)
 
@@ -240,6 +240,8 @@ class SmsContactImport(models.TransientModel):
             raise UserError(_("The file is empty.") if self.filename else _("Upload a contact file first."))
         if not self.list_ids:
             raise UserError(_("Choose the mailing list(s) to import the contacts into."))
+        # Lists owned by another team are refused (contacts may be inserted with SQL, past the ORM's checks).
+        self.env["mailing.list"].browse(self.sudo().list_ids.ids).check_access_rule("read")
         if not self.column_ids:
             self._onchange_file()
             if self.file_error:
@@ -335,6 +337,7 @@ class _RowParser:
             "missing": _("No mobile number"),
             "unparsable": _("Not a phone number"),
             "invalid": _("Invalid number"),
+            "not_mobile": _("Not a mobile number (landline, premium-rate...): cannot receive SMS"),
         }
 
     def _cell(self, cells, field, joiner=None):
@@ -361,6 +364,9 @@ class _RowParser:
             normalized = self.numbers[key] = normalize_number(parsed.raw_mobile, code)
         parsed.e164 = normalized.e164
         parsed.reason = None if normalized.valid else self.reasons.get(normalized.reason, self.reasons["invalid"])
+        if normalized.valid and non_mobile_type(normalized.e164):
+            # A landline or premium-rate number: a contact no SMS reaches (recipient_rules.py's "not_mobile").
+            parsed.e164, parsed.reason = None, self.reasons["not_mobile"]
         return parsed
 
 

@@ -1,4 +1,4 @@
-"""Plain pytest tests of ``tools/``: they import the package straight from the repository root, without Odoo.
+"""Plain pytest tests of ``tools/`` and ``simulator/``: they import both packages from the repository root, no Odoo.
 
 ``pytest.ini`` beside this file makes this folder the rootdir (so the addon's root package, which imports Odoo, is
 never collected) and disables the pytest-odoo plugin (these tests need no database).

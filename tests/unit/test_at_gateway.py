@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from simulator.at_simulator import ATSimulator
 from tools.at_gateway import (
     GATEWAY_AUTHENTICATION,
     SERVER_ERROR,
@@ -15,7 +16,6 @@ from tools.at_gateway import (
     OutgoingMessage,
     parse_amount,
 )
-from tools.at_simulator import ATSimulator
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +87,14 @@ def test_invalid_numbers_never_reach_at(sim):
     assert results["national"].state == "wrong_number_format"
     assert results["ok"].state == SUCCESS
     assert sim.stats()["messages"] == 1
+
+
+def test_number_with_a_trailing_newline_never_reaches_at(sim):
+    """The gateway's check is tools.phone.is_e164: a regex ``match`` with ``$`` let "+254…\n" through."""
+    results = send(sim, {"+254711000001\n": "newline", "+254711000002": "ok"})
+    assert results["newline"].state == "wrong_number_format"
+    assert results["ok"].state == SUCCESS
+    assert [message["number"] for message in sim.messages] == ["+254711000002"]
 
 
 def test_balance_runs_out_mid_request(sim):

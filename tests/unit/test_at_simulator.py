@@ -13,8 +13,8 @@ from africastalking.Application import ApplicationService
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 
-from tools.at_simulator import ATSimulator, _callback_urls, _parse_args
-from tools.at_simulator import main as at_simulator_main
+from simulator.at_simulator import ATSimulator, _callback_urls, _parse_args
+from simulator.at_simulator import main as at_simulator_main
 
 TIMEOUT = 5
 SAFARICOM = '+254711000001'

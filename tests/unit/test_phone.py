@@ -1,3 +1,5 @@
+import re
+
 import phonenumbers
 import pytest
 from hypothesis import given
@@ -109,6 +111,16 @@ def test_result_is_frozen():
 )
 def test_is_e164(value, expected):
     assert is_e164(value) is expected
+
+
+def test_one_e164_check_in_the_addon():
+    """The gateway refuses what is_e164 refuses (there was a second, looser regex there)."""
+    from tools import at_gateway
+
+    assert at_gateway.is_e164 is is_e164
+    assert not any(isinstance(value, re.Pattern) and value.pattern.startswith("^\\+\\d")
+                   for value in vars(at_gateway).values())
+    assert not is_e164("+254712345678\n")
 
 
 def test_valid_results_always_pass_the_sdk_check():

@@ -7,7 +7,7 @@ HTTP call has a small timeout.
 import pytest
 import requests
 
-from tools.at_simulator import ATSimulator, _parse_args
+from simulator.at_simulator import ATSimulator, _parse_args
 
 TIMEOUT = 5
 AMINA = '+254711000001'

@@ -1,15 +1,13 @@
 /** @odoo-module */
 
 import { registry } from "@web/core/registry";
+import { check, dialogClosed, openComposer } from "@sms_africastalking/../tests/tours/helpers/sms_tour_steps";
 
 /** A contact's SMS: the composer says which number (and field) it used instead of closing silently. */
 registry.category("web_tour.tours").add("sms_africastalking_single_sms_tour", {
     test: true,
     steps: () => [
-        {
-            content: "Open the composer from the contact's SMS button",
-            trigger: "button[name='action_africastalking_send_sms']",
-        },
+        openComposer(),
         {
             content: "Type the text",
             trigger: "div[name='body'] textarea",
@@ -19,16 +17,8 @@ registry.category("web_tour.tours").add("sms_africastalking_single_sms_tour", {
             content: "Send",
             trigger: "button[name='action_send_sms']:not([disabled])",
         },
-        {
-            content: "The composer says where the SMS goes: the mobile, in E.164",
-            trigger: ".o_notification:contains('SMS queued'):contains('+254711000001'):contains('Mobile')",
-            run: () => {},
-        },
-        {
-            content: "Dialog closed",
-            trigger: "body:not(:has(.modal))",
-            run: () => {},
-        },
+        check("The composer says where the SMS goes: the mobile, in E.164", ".o_notification:contains('SMS queued'):contains('+254711000001'):contains('Mobile')"),
+        dialogClosed(),
     ],
 });
 
@@ -49,10 +39,6 @@ registry.category("web_tour.tours").add("sms_africastalking_local_number_tour", 
             content: "Send the test",
             trigger: "button[name='action_send_sms']",
         },
-        {
-            content: "The chatter says it was queued for the E.164 number, not refused",
-            trigger: ".o-mail-Message:contains('Test SMS queued for +254712345678')",
-            run: () => {},
-        },
+        check("The chatter says it was queued for the E.164 number, not refused", ".o-mail-Message:contains('Test SMS queued for +254712345678')"),
     ],
 });

@@ -1,0 +1,240 @@
+"""Bulk preparation of SMS mailings: recipients read, filtered, rendered and written (sms.sms, mailing.trace,
+sms.tracker) in chunks with COPY, instead of stock's mass composer (see action_send_sms in mailing_mailing.py).
+
+Recipients are filtered by RecipientRules (recipient_rules.py), the estimate's own rules; texts are finished by
+tools.sms_text.text_as_sent, as the estimate's.
+"""
+import logging
+import re
+from collections import Counter
+from secrets import token_hex
+
+from werkzeug.urls import url_join
+
+from odoo import _, api, fields, models, tools
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
+from odoo.tools import SQL
+
+from ..tools.bulk_sql import copy_rows, next_ids
+from ..tools.runtime import is_testing
+from ..tools.sms_text import text_as_sent
+from .recipient_rules import RecipientRules, estimate_line, trace_failure_type
+
+_logger = logging.getLogger(__name__)
+
+# Recipients prepared (rendered, filtered, written) per transaction: bounds memory and the work lost to a crash.
+PREPARE_CHUNK_SIZE = 5000
+# Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
+PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
+
+
+class MailingMailing(models.Model):
+    _inherit = "mailing.mailing"
+
+    def _africastalking_can_prepare_in_bulk(self):
+        self.ensure_one()
+        target = self.env[self.mailing_model_real]
+        return (self.mailing_type == "sms" and isinstance(target, self.pool["mail.thread.phone"])
+                and target._fields["phone_sanitized"].store)
+
+    # ------------------------------------------------------------------
+    # Bulk preparation
+    # ------------------------------------------------------------------
+
+    def _africastalking_prepare(self, res_ids=None, rules=None):
+        self.ensure_one()
+        self.env.flush_all()  # recipients are read with SQL
+        res_ids = res_ids or self._get_remaining_recipients()
+        if not res_ids:
+            return
+        context = _PrepareContext(self, rules)
+        # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
+        # transaction, which the request commits or rolls back as a whole.
+        auto_commit = self.env.context.get(PREPARE_COMMIT_KEY) and not is_testing()
+        for index, chunk in enumerate(tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list)):
+            if self._sms_preparation_cancelled(can_rollback=auto_commit and index > 0):
+                return  # Cancel pressed since the preparation began: later chunks are not prepared
+            chunk = self._africastalking_lock_untraced(chunk, context)
+            self._africastalking_prepare_chunk(chunk, context)
+            if auto_commit:
+                self.env["sms.sms"]._africastalking_trigger_queue()
+                # Per chunk: memory stays bounded and a crash resumes where it stopped
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        _logger.info("SMS mailing %s prepared: %d recipients", self.id, len(res_ids))
+        if not self.env["mailing.trace"].search_count([("mass_mailing_id", "=", self.id),
+                                                        ("trace_status", "in", ("outgoing", "process"))], limit=1):
+            # Nothing to dispatch (every recipient excluded): no delivery will mark the mailing done.
+            self.write({"state": "done", "sent_date": fields.Datetime.now(), "kpi_mail_required": not self.sent_date})
+            self._message_log(body=_("No SMS was sent: every recipient is excluded (%s).",
+                                     self._sms_excluded_text(context.excluded)))
+
+    def _africastalking_lock_untraced(self, res_ids, context):
+        """Lock the mailing, then keep the recipients that still have no trace.
+
+        Two preparations of one mailing (the cron and a "Send Now", or two cron workers) take turns chunk by
+        chunk, and the second skips what the first wrote: nobody is prepared, so sent, twice. Traces are only
+        looked up when someone else wrote some since our last chunk (the mailing's newest trace is not ours): a
+        lookup per chunk among all the mailing's traces would make a large mailing's preparation quadratic.
+        """
+        self.env.cr.execute("SELECT id FROM mailing_mailing WHERE id = %s FOR NO KEY UPDATE", (self.id,))
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "res_id", "model"])
+        self.env.cr.execute("SELECT max(id) FROM mailing_trace WHERE mass_mailing_id = %s", (self.id,))
+        newest = self.env.cr.fetchone()[0]
+        alone = context.newest_trace_id is not None and newest == context.newest_trace_id
+        context.newest_trace_id = newest
+        if alone:
+            return res_ids
+        self.env.cr.execute(
+            "SELECT res_id FROM mailing_trace WHERE mass_mailing_id = %s AND model = %s AND res_id = ANY(%s)",
+            (self.id, self.mailing_model_real, list(res_ids)))
+        traced = {row[0] for row in self.env.cr.fetchall()}
+        return [res_id for res_id in res_ids if res_id not in traced] if traced else res_ids
+
+    @api.model
+    def _process_mass_mailing_queue(self):
+        self._sms_unqueue_empty_mailings()
+        return super(MailingMailing, self.with_context(**{PREPARE_COMMIT_KEY: True}))._process_mass_mailing_queue()
+
+    @api.model
+    def _sms_unqueue_empty_mailings(self):
+        """Due SMS mailings that never had anyone to send to go back to draft with a note: stock would mark them
+        sent with 0 messages, silently (a scheduled mailing whose lists were emptied, a filter matching nobody)."""
+        due = self.search([("mailing_type", "=", "sms"), ("state", "in", ("in_queue", "sending")),
+                           "|", ("schedule_date", "<", fields.Datetime.now()), ("schedule_date", "=", False)])
+        for mailing in due:
+            if self.env["mailing.trace"].search_count([("mass_mailing_id", "=", mailing.id)], limit=1):
+                continue
+            if mailing._sms_targets_guardians():
+                empty = not mailing._get_recipients()
+            else:
+                empty = not self.env[mailing.mailing_model_real].search_count(mailing._parse_mailing_domain(),
+                                                                              limit=1)
+            if empty:
+                mailing.write({"state": "draft"})
+                mailing._message_log(body=_("Not sent: the audience was empty when the mailing was due (no "
+                                            "recipient in its lists or filter). Add recipients and send again."))
+                _logger.info("SMS mailing %s had no recipient when due: back to draft", mailing.id)
+
+    def _africastalking_prepare_chunk(self, res_ids, context):
+        recipients = self._africastalking_read_recipients(res_ids)
+        context.rules.load(row[1] for row in recipients)
+        outgoing, traces = [], []
+        for res_id, sanitized, raw_number, partner_id, blacklisted in recipients:
+            reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted)
+            if reason:
+                traces.append((res_id, sanitized or raw_number, trace_failure_type(reason)))
+                context.excluded[estimate_line(reason)] += 1
+            else:
+                outgoing.append((res_id, sanitized, partner_id))
+        bodies = context.render([res_id for res_id, _number, _partner in outgoing])
+        self._africastalking_write_prepared(outgoing, traces, bodies, context)
+
+    def _africastalking_read_recipients(self, res_ids):
+        """``(id, sanitized, raw number, partner id, blacklisted)`` per record, in ``res_ids`` order, in one query."""
+        target = self.env[self.mailing_model_real]
+        number_fields = [fname for fname in target._phone_get_number_fields()
+                         if target._fields[fname].store and target._fields[fname].type == "char"]
+        raw_number = (SQL("COALESCE(%s)", SQL(", ").join(SQL.identifier("t", fname) for fname in number_fields))
+                      if number_fields else SQL("NULL"))
+        partner = SQL("t.id") if target._name == "res.partner" else SQL("NULL")
+        self.env.cr.execute(SQL(
+            """
+            SELECT t.id, t.phone_sanitized, %s, %s, bl.id IS NOT NULL
+              FROM %s t
+         LEFT JOIN phone_blacklist bl ON bl.number = t.phone_sanitized AND bl.active
+             WHERE t.id = ANY(%s)
+            """,
+            raw_number, partner, SQL.identifier(target._table), list(res_ids),
+        ))
+        rows = {row[0]: row for row in self.env.cr.fetchall()}
+        return [rows[res_id] for res_id in res_ids if res_id in rows]
+
+    def _africastalking_write_prepared(self, outgoing, cancelled, bodies, context):
+        """Insert SMS, traces and trackers with COPY, ids drawn beforehand so bodies can carry their SMS id."""
+        cr = self.env.cr
+        sms_ids = next_ids(cr, "sms_sms_id_seq", len(outgoing))
+        trace_ids = next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
+        tracker_ids = next_ids(cr, "sms_tracker_id_seq", len(outgoing))
+        codes = self.env["mailing.trace"]._sms_unsubscribe_tokens(len(outgoing) + len(cancelled))
+        if trace_ids:
+            context.newest_trace_id = max(trace_ids)  # drawn under the mailing's lock: newer than any other
+        now, uid = fields.Datetime.now(), self.env.uid
+        company_id = (self.user_id.company_id or self.env.company).id
+        # Read once: per recipient, every ORM field access costs more than the row it helps write.
+        mailing_id, model, campaign_id = self.id, self.mailing_model_real, self.campaign_id.id or None
+        sms_rows, trace_rows, tracker_rows = [], [], []
+        for index, (res_id, number, partner_id) in enumerate(outgoing):
+            sms_id, trace_id, code, sms_uuid = sms_ids[index], trace_ids[index], codes[index], token_hex(16)
+            body = context.finalize_body(bodies[res_id], sms_id, code)
+            sms_rows.append((sms_id, sms_uuid, number, body, partner_id, mailing_id, "outgoing", company_id,
+                             False, uid, now, uid, now))
+            trace_rows.append((trace_id, "sms", model, res_id, mailing_id, campaign_id, sms_id, number, code,
+                               "outgoing", None, uid, now, uid, now))
+            tracker_rows.append((tracker_ids[index], sms_uuid, trace_id, uid, now, uid, now))
+        for index, (res_id, number, failure_type) in enumerate(cancelled, start=len(outgoing)):
+            trace_rows.append((trace_ids[index], "sms", model, res_id, mailing_id, campaign_id, None, number or None,
+                               codes[index], "cancel", failure_type, uid, now, uid, now))
+        self.env.flush_all()
+        copy_rows(cr, "sms_sms", ("id", "uuid", "number", "body", "partner_id", "mailing_id", "state", "company_id",
+                              "to_delete", "create_uid", "create_date", "write_uid", "write_date"), sms_rows)
+        copy_rows(cr, "mailing_trace", ("id", "trace_type", "model", "res_id", "mass_mailing_id", "campaign_id",
+                                    "sms_id_int", "sms_number", "sms_code", "trace_status", "failure_type",
+                                    "create_uid", "create_date", "write_uid", "write_date"), trace_rows)
+        copy_rows(cr, "sms_tracker", ("id", "sms_uuid", "mailing_trace_id", "create_uid", "create_date", "write_uid",
+                                  "write_date"), tracker_rows)
+        for model in ("sms.sms", "mailing.trace", "sms.tracker"):
+            self.env[model].invalidate_model()
+        self.invalidate_recordset(["mailing_trace_ids"])
+        if self.keep_archives:
+            # "Keep archives": as stock, the text sent is logged on each recipient's chatter.
+            records = self.env[self.mailing_model_real].browse([res_id for res_id, _number, _partner in outgoing])
+            bodies = {res_id: sms_content_to_rendered_html(row[3])
+                      for (res_id, _number, _partner), row in zip(outgoing, sms_rows, strict=True)}
+            records._message_log_batch(bodies=bodies, message_type="sms")
+
+
+class _PrepareContext:
+    """What a mailing's preparation computes once and reuses for every chunk."""
+
+    def __init__(self, mailing, rules=None):
+        self.mailing = mailing
+        self.rules = rules or RecipientRules.for_mailing(mailing)
+        # The newest trace of the mailing when we last held its lock, or the one we wrote (None: not looked yet)
+        self.newest_trace_id = None
+        self.excluded = Counter()  # {estimate reason: count}, for the note when nobody is left to send to
+        self.smart_encoding = mailing.env.company.sms_smart_encoding
+        self.base_url = mailing.get_base_url()
+        self.template = self._shortened_template()
+        self.is_static = "{{" not in self.template and "{%" not in self.template
+        self.has_short_links = (self.base_url + "/r/") in self.template
+        composer = mailing.env["sms.composer"].with_context(lang=mailing.env.context.get("lang"))
+        self.unsubscribe_format = (composer._get_unsubscribe_info(url_join(self.base_url, "/sms/%s/%s" % (
+            mailing.id, "__CODE__"))) if mailing.sms_allow_unsubscribe else None)
+
+    def _shortened_template(self):
+        """Shorten the links of the text once, before rendering (stock shortens every rendered body)."""
+        mailing = self.mailing
+        body = mailing.body_plaintext or ""
+        return mailing.env["mail.render.mixin"].sudo()._shorten_links_text(
+            body, mailing._get_link_tracker_values())
+
+    def render(self, res_ids):
+        if self.is_static or not res_ids:
+            return dict.fromkeys(res_ids, self.template)
+        mailing = self.mailing._sms_render_as_author()
+        template = mailing.sms_template_id
+        if template and mailing.body_plaintext == template.body:
+            # A template renders in each recipient's language, as stock's composer does.
+            rendered = template._render_field("body", res_ids, compute_lang=True)
+            return {res_id: mailing.env["mail.render.mixin"].sudo()._shorten_links_text(
+                body, mailing._get_link_tracker_values()) for res_id, body in rendered.items()}
+        return mailing._africastalking_render(self.template, mailing.mailing_model_real, res_ids)
+
+    def finalize_body(self, body, sms_id, code):
+        def complete_links(text):
+            # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS.
+            return re.sub(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url), r"\1/s/%d" % sms_id, text)
+
+        unsubscribe = self.unsubscribe_format.replace("__CODE__", code) if self.unsubscribe_format else ""
+        return text_as_sent(body, self.smart_encoding, complete_links if self.has_short_links else None,
+                             unsubscribe)

@@ -19,7 +19,7 @@ from odoo.tests import TransactionCase, tagged
 
 from ..models.sms_spend import SpendRefused
 from ..tools.at_callbacks import InboundMessage
-from ..tools.at_simulator import ATSimulator
+from ..simulator.at_simulator import ATSimulator
 from . import chaos
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 

@@ -18,8 +18,8 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import TransactionCase, tagged
 
 from ..models.sms_spend import SpendRefused
-from ..tools.at_callbacks import InboundMessage
 from ..simulator.at_simulator import ATSimulator
+from ..tools.at_callbacks import InboundMessage
 from . import chaos
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 

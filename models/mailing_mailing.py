@@ -93,53 +93,9 @@ class MailingMailing(models.Model):
         self.check_access_rule("write")
 
     # ------------------------------------------------------------------
-    # Balance and budget gate
+    # Balance and budget gate: _sms_credit_problem / _sms_check_credit are the SMS ledger's
+    # (models/mailing_mailing_spend.py, models/sms_spend.py); the launch points below call them.
     # ------------------------------------------------------------------
-
-    @api.model
-    def _sms_credit_problem(self, estimate, user=None):
-        """A user-facing reason why a send of ``estimate`` must not leave, or False.
-
-        The balance is asked from Africa's Talking now, not taken from the last check. An unknown cost cannot be
-        compared: it does not block (the estimate says the cost is unknown), an empty balance still does.
-        """
-        if not estimate["recipients"]:
-            return False
-        company = self.env.company
-        account = company._get_africastalking_account()
-        if not account:
-            return _("No Africa's Talking account is configured for %s; nothing was sent.", company.name)
-        try:
-            currency, amount = account._fetch_balance()
-        except UserError as error:
-            return _("The Africa's Talking balance could not be checked (%s); nothing was sent.", error)
-        amount = float(amount)
-        cost = estimate["cost"]
-        if cost is None:
-            if amount <= 0:
-                return _("The Africa's Talking balance is %(currency)s %(amount).2f; nothing was sent.",
-                         currency=currency or "", amount=amount)
-            return False
-        if (not currency or currency == estimate["currency"]) and cost > amount:
-            return _(
-                "Not enough Africa's Talking credit: this send needs about %(currency)s %(cost).2f "
-                "(%(segments)s segments to %(recipients)s recipients) but the balance is %(currency)s "
-                "%(amount).2f. Top up the account or reduce the recipients; nothing was sent.",
-                currency=estimate["currency"], cost=cost, segments=estimate["segments"],
-                recipients=estimate["recipients"], amount=amount,
-            )
-        return self.env["sms.budget"]._check_spend(user or self.env.user, company, cost, estimate["currency"])
-
-    def _sms_check_credit(self, res_ids=None, rules=None, allow_empty=False):
-        """Estimate, store the estimate and return the blocking reason (or False) for one SMS mailing: an empty
-        audience (unless ``allow_empty``), a text over the parts cap, then AT credit and the user's budget."""
-        self.ensure_one()
-        estimate = self._get_sms_cost_estimate(res_ids=res_ids, rules=rules)
-        self.sudo().write(self._sms_estimate_values(estimate))
-        block = self._sms_send_check(estimate)["block"]
-        if block and (estimate["recipients"] or not allow_empty):
-            return block
-        return self._sms_credit_problem(estimate, user=self.user_id or self.env.user)
 
     def action_put_in_queue(self):
         """Send from the form (context ``sms_confirm_send``, set by the view's button) first shows what will leave

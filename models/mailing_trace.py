@@ -35,11 +35,13 @@ class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
     # Recipients whose number cannot receive SMS (models/recipient_rules.py, "not_mobile").
+    # and AT's words for stock's IAP failure labels (mail_notification.py)
+    failure_type = fields.Selection(selection_add=[("sms_not_mobile", "Not a Mobile Number"), *AT_FAILURE_LABELS],
+                                    ondelete={"sms_not_mobile": "set null"})
+
     # Stock sizes the opt-out link of its SMS length estimate with it, and draws codes of this size.
     CODE_SIZE = UNSUBSCRIBE_TOKEN_SIZE
 
-    failure_type = fields.Selection(selection_add=[*AT_FAILURE_LABELS, ("sms_not_mobile", "Not a Mobile Number")],
-                                    ondelete={"sms_not_mobile": "set null"})
     trace_status = fields.Selection(
         selection_add=[("unknown", "Unknown Outcome")],
         ondelete={"unknown": lambda traces: traces.write({"trace_status": "error"})},

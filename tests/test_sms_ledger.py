@@ -249,6 +249,31 @@ class TestSmsLedgerPaths(LedgerMixin, AfricasTalkingCase):
         with self.assertRefused("ICT Office"):
             api.send_broadcast([self.mailing_list.id], body="Campus closed")
 
+    def test_cancelled_mailing_releases_its_reservation(self):
+        mailing = self.create_sms_mailing(body="Short")
+        mailing.action_put_in_queue()
+        mailing.sudo().action_send_sms()  # prepared and reserved, not dispatched yet
+        spend = self.ledger(mailing_id=mailing.id)
+        self.assertEqual((spend.state, spend.amount_held), ("reserved", 3.2))
+        mailing.sudo().action_cancel()
+        self.assertEqual((spend.state, spend.amount_released), ("released", 3.2))
+        self.run_sms_queue()
+        self.assertNothingSent()
+
+    def test_reservation_of_a_send_that_died_expires(self):
+        """A mailing whose preparation crashed stays "sending" with nothing queued: its reservation would hold the
+        balance for ever; the settle cron releases it after its lifetime."""
+        mailing = self.create_sms_mailing(body="Short")
+        spend = self.env["sms.spend"].sudo()._reserve(
+            self.env.company, {"recipients": 4, "segments": 4, "cost": 3.2, "currency": "KES"},
+            user=self.user_marketing, origin="mailing", mailing=mailing)
+        mailing.sudo().state = "sending"
+        self.env["sms.spend"]._cron_settle()
+        self.assertEqual(spend.state, "reserved", "still within its lifetime")
+        spend.expire_date = fields.Datetime.now() - timedelta(minutes=1)
+        self.env["sms.spend"]._cron_settle()
+        self.assertEqual((spend.state, spend.amount_released), ("released", 3.2))
+
 
 @tagged("post_install", "-at_install")
 class TestSmsLedgerConcurrency(LedgerMixin, TransactionCase):

@@ -75,3 +75,4 @@ from . import phone_blacklist_scope
 from . import sms_alert_traffic
 from . import sms_mailing_series
 from . import mailing_mailing_series
+from . import sms_spend_conversation

@@ -52,4 +52,5 @@ from . import test_sms_traffic
 from . import test_mailing_series
 from . import test_delivery_dashboard_tour
 from . import test_review_team_boundaries
+from . import test_review_inbound_timing
 from . import test_review_money

@@ -104,3 +104,15 @@ class TestReviewTeamBoundariesRpc(_TwoTeams, AfricasTalkingHttpCase):
         self.authenticate("other_olga", "other_olga")
         self.assertFalse(self._visible("sms.poll.answer", self.poll_b.answer_ids.ids))
         self.assertRefused("sms.poll.answer", "read", self.poll_b.answer_ids.ids, ["name"])
+
+    def test_team_a_cannot_open_the_approval_of_team_b_mailing(self):
+        self.mailing_b.sudo().write({"state": "to_approve", "sms_approval_state": "pending",
+                                     "sms_approval_reason": "900 recipients, above the 100 of Marketing Club",
+                                     "sms_approval_requested_by": self.user_bob.id})
+        self.authenticate("marketing_mary", "marketing_mary")
+        answer = self._call("sms.mailing.approval", "web_save", [], {"mailing_id": self.mailing_b.id},
+                            specification={"approval_reason": {}, "requested_by": {"fields": {"display_name": {}}}})
+        self.assertNotIn("result", answer, "the wizard's related fields would show another team's request")
+        self.assertNotIn("900 recipients", str(answer))
+        self.assertEqual(answer["error"]["data"]["name"], "odoo.exceptions.AccessError", answer)
+        self.assertEqual(self.mailing_b.state, "to_approve")

@@ -54,3 +54,4 @@ from . import test_delivery_dashboard_tour
 from . import test_review_team_boundaries
 from . import test_review_inbound_timing
 from . import test_review_money
+from . import test_review_exports

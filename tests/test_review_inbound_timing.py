@@ -4,6 +4,7 @@ per number counts every answer once, one double opt-in request and one confirmat
 
 import threading
 import uuid
+from datetime import timedelta
 
 import requests
 
@@ -108,3 +109,19 @@ class TestReviewInboundRealTiming(TransactionCase):
             self.assertEqual(cr.fetchone()[0], 1, "one confirmation SMS")
             cr.execute("SELECT count(*) FROM sms_consent WHERE number = %s AND consent = 'requested'", (NUMBER,))
             self.assertEqual(cr.fetchone()[0], 1, "one consent record of the request")
+
+    def test_simultaneous_yes_confirms_once(self):
+        with self.registry.cursor() as cr:
+            env = chaos.superuser_env(cr)
+            env["sms.opt.in.request"].create({
+                "number": NUMBER, "mailing_list_id": self.join_list_id, "keyword_id": self.keyword_id,
+                "company_id": env.company.id, "deadline": fields.Datetime.now() + timedelta(hours=1)})
+        answers = self._post_at_once(["YES", "YES", "NDIO", "YES"][:PARALLEL])
+        self.assertEqual(answers, [200] * PARALLEL, "AT is told every SMS arrived")
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM mailing_subscription sub JOIN mailing_contact c ON c.id = sub.contact_id "
+                       "WHERE sub.list_id = %s AND c.mobile = %s AND NOT COALESCE(sub.opt_out, false)",
+                       (self.join_list_id, NUMBER))
+            self.assertEqual(cr.fetchone()[0], 1, "subscribed once")
+            cr.execute("SELECT state FROM sms_opt_in_request WHERE number = %s", (NUMBER,))
+            self.assertEqual(cr.fetchall(), [("confirmed",)])

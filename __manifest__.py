@@ -19,6 +19,8 @@
         "security/sms_team_security.xml",
         "security/sms_spend_security.xml",
         "security/sms_conversation_security.xml",
+        "security/sms_team_records_security.xml",
+        "security/sms_wizard_security.xml",
         "security/ir.model.access.csv",
         "data/ir_cron_data.xml",
         "views/africastalking_account_views.xml",

@@ -40,6 +40,10 @@ class AfricasTalkingInbound(models.Model):
         }))._process_opt_out(account, opt_out)
 
     def _process_message(self):
+        # One number's SMS are handled one at a time: joining the thread first updates its row, so a concurrent SMS
+        # of the same number waits for this one, then fails to serialize and Odoo retries it on a fresh snapshot
+        # that shows this vote / confirmation, instead of colliding on a unique index (a 400 to AT, the SMS lost).
+        self._sms_conversation()
         if is_confirmation(self.text) and self._confirm_opt_in():
             return True
         if self._count_poll_vote():

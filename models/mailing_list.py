@@ -70,3 +70,11 @@ class MailingList(models.Model):
                 raise AccessError(_(
                     "Only an SMS manager may make the list %s visible to everyone (owned by no team).",
                     mailing_list.name))
+
+    def _sms_check_keyword_target(self):
+        """A keyword (run as the system for any sender) joins, leaves or subscribes only lists its author sees:
+        otherwise a member of one team could fill or empty another team's list by SMS."""
+        if self.env.su or not self:
+            return
+        self.check_access_rights("read")
+        self.check_access_rule("read")

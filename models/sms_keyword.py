@@ -54,6 +54,18 @@ class SmsKeyword(models.Model):
          "This keyword already exists for this short code in this company."),
     ]
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        keywords = super().create(vals_list)
+        keywords.subscription_list_id._sms_check_keyword_target()
+        return keywords
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("subscription_list_id"):
+            self.subscription_list_id._sms_check_keyword_target()
+        return result
+
     @api.depends("name", "short_code")
     def _compute_normalized(self):
         for keyword in self:

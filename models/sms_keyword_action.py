@@ -45,6 +45,18 @@ class SmsKeywordAction(models.Model):
             label = labels.get(action.action_type, "")
             action.display_name = "%s: %s" % (label, target) if target else label
 
+    @api.model_create_multi
+    def create(self, vals_list):
+        actions = super().create(vals_list)
+        actions.mailing_list_id._sms_check_keyword_target()
+        return actions
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("mailing_list_id"):
+            self.mailing_list_id._sms_check_keyword_target()
+        return result
+
     @api.constrains("action_type", "mailing_list_id", "reply_en", "reply_sw", "user_id", "email_to")
     def _check_action_values(self):
         for action in self:

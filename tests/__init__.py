@@ -56,3 +56,7 @@ from . import test_mailing_approval_tours
 from . import test_mailing_cancel
 from . import test_not_mobile_numbers
 from . import test_delivery_roles
+from . import test_review_team_boundaries
+from . import test_review_inbound_timing
+from . import test_review_money
+from . import test_review_exports

@@ -49,6 +49,36 @@ class TestBrowserSmoke(AfricasTalkingHttpCase):
             "name": "ICT Office", "user_ids": [Command.set([admin.id, cls.user_marketing.id])],
             "date_end": fields.Date.add(fields.Date.today(), days=30), "limit_amount": 1000,
         })
+        cls._setup_session_records(admin)
+
+    @classmethod
+    def _setup_session_records(cls, admin):
+        """One record of each model this session added, so the walk opens their forms and clicks their header
+        buttons (a menu with no record only shows an empty list), and an SMS manager to walk them as."""
+        cls.user_sms_manager = cls.env["res.users"].create({
+            "name": "Manager Maggie", "login": "smoke_maggie", "password": "smoke_maggie",
+            "groups_id": [Command.set([cls.env.ref("base.group_user").id,
+                                       cls.env.ref("sms_africastalking.group_sms_manager").id])]})
+        team = cls.env["sms.team"].create({
+            "name": "Smoke team", "member_ids": [Command.set([cls.user_marketing.id])], "manager_id": admin.id,
+            "approval_recipients_threshold": 1})
+        cls.mailing_to_approve = cls.env["mailing.mailing"].create({
+            "subject": "Smoke to approve", "mailing_type": "sms", "body_plaintext": "Approve {{ object.name }}",
+            "mailing_model_id": cls.env["ir.model"]._get_id("mailing.list"), "user_id": cls.user_marketing.id,
+            "contact_list_ids": [Command.link(cls.mailing_list.id)],
+        })
+        cls.mailing_to_approve.write({
+            "state": "to_approve", "sms_approval_state": "pending", "sms_approval_team_ids": [Command.set(team.ids)],
+            "sms_approval_requested_by": cls.user_marketing.id, "sms_approval_reason": "Smoke"})
+        cls.env["sms.conversation"]._get_or_create("+254711000111", cls.env.company)
+        cls.env["sms.keyword"].create({"name": "SMOKE", "action_ids": [
+            Command.create({"action_type": "reply", "reply_en": "Thanks"})]})
+        cls.env["sms.poll"].create({"name": "Smoke poll", "mailing_id": cls.mailing_sent.id, "answer_ids": [
+            Command.create({"code": "1", "name": "Yes"}), Command.create({"code": "2", "name": "No"})]})
+        cls.env["sms.mailing.series"].create({"name": "Smoke series", "mailing_id": cls.mailing_draft.id})
+        cls.env["sms.number.suppression"].create({
+            "number": "+254711000222", "company_id": cls.env.company.id, "suppressed": True,
+            "hard_failure_count": 3})
 
     def _action_record(self, user, action):
         """One record the action lists for the user, if any."""
@@ -77,7 +107,7 @@ class TestBrowserSmoke(AfricasTalkingHttpCase):
             targets.append({"label": menu.complete_name, "action": action.id, "resId": res_id,
                             "skipButtons": SKIP_BUTTONS.get(action.res_model, [])})
         sms_mailings = self.env.ref("mass_mailing_sms.mailing_mailing_action_sms")
-        for mailing in (self.mailing_draft, self.mailing_sent):
+        for mailing in (self.mailing_draft, self.mailing_sent, self.mailing_to_approve):
             targets.append({"label": "SMS mailing %s" % mailing.subject, "action": sms_mailings.id,
                             "resId": mailing.id})
         if user.has_group("base.group_system"):
@@ -104,6 +134,9 @@ class TestBrowserSmoke(AfricasTalkingHttpCase):
 
     def test_smoke_marketing_user(self):
         self._walk(self.user_marketing, min_clicks=10)
+
+    def test_smoke_sms_manager(self):
+        self._walk(self.user_sms_manager, min_clicks=10)
 
 
 @tagged("post_install", "-at_install")

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class SmsMailingApproval(models.TransientModel):
@@ -12,6 +12,14 @@ class SmsMailingApproval(models.TransientModel):
     note = fields.Text(help="Goes to the mailing and its chatter; required to refuse.")
     approval_reason = fields.Text(related="mailing_id.sms_approval_reason")
     requested_by = fields.Many2one(related="mailing_id.sms_approval_requested_by")
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        wizards = super().create(vals_list)
+        # Its related fields read the mailing as the system: only a mailing the user sees may be opened here.
+        wizards.mailing_id.check_access_rights("read")
+        wizards.mailing_id.check_access_rule("read")
+        return wizards
 
     def action_confirm(self):
         self.ensure_one()

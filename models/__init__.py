@@ -43,6 +43,7 @@ from . import mailing_mailing_spend
 from . import sms_alert_spend
 from . import africastalking_account_low_balance
 from . import sms_conversation
+from . import ir_websocket
 from . import africastalking_inbound_conversation
 from . import sms_sms_conversation
 from . import africastalking_message_conversation

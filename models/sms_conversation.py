@@ -13,6 +13,10 @@ _logger = logging.getLogger(__name__)
 THREAD_LIMIT = 200
 
 
+# The bus channel and notification of "unread counts changed" (static/src/components/conversation_systray)
+UNREAD_CHANNEL = "sms_africastalking_conversations"
+UNREAD_NOTIFICATION = "sms_africastalking/conversation_unread"
+
 class SmsConversation(models.Model):
     """The SMS thread with one phone number (E.164) for one company.
 
@@ -348,7 +352,14 @@ class SmsConversation(models.Model):
             log_exceptions=False,
         )
         conversation.invalidate_recordset()
+        if unread:
+            conversation._notify_unread_changed()
         return conversation.with_env(self.env)
+
+    def _notify_unread_changed(self):
+        """Tell the web clients of SMS Marketing users that unread counts changed (ir_websocket.py subscribes
+        them): their systray asks for its own count again, under its record rules, so the message carries none."""
+        self.env["bus.bus"]._sendone(UNREAD_CHANNEL, UNREAD_NOTIFICATION, {})
 
     def _assign(self, user=None, team=None):
         """Assign these conversations to ``user`` (res.users) and/or ``team`` (sms.team); for keyword actions and

@@ -4,9 +4,11 @@ every sending path, an unread counter, assignment, done / reopen, contacts and s
 import json
 
 from odoo import Command
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from ..models.sms_conversation import UNREAD_CHANNEL, UNREAD_NOTIFICATION
 from .common import AfricasTalkingHttpCase
 from .test_simulator_inbox import _run_js
 
@@ -151,6 +153,35 @@ class TestSmsConversation(AfricasTalkingHttpCase):
         self.assertEqual(first, second)
         with self.assertRaises(UserError):
             self.Conversation._get_or_create("", self.env.company)
+
+
+@tagged("post_install", "-at_install")
+class TestSmsConversationBus(AfricasTalkingHttpCase):
+    """The systray badge is refreshed by a bus notification when a number writes in, not by a request per click."""
+
+    def _unread_notifications(self):
+        self.env.cr.precommit.run()  # the bus writes its messages when the transaction commits
+        channel = json_dump(channel_with_db(self.env.cr.dbname, UNREAD_CHANNEL))
+        return self.env["bus.bus"].sudo().search([("channel", "=", channel)])
+
+    def test_an_unread_inbound_notifies_without_data(self):
+        before = self._unread_notifications()
+        self.env.flush_all()
+        self.assertEqual(self.simulator.send_inbound("+254711000001", "Is the bus running?"), 200)
+        notifications = self._unread_notifications() - before
+        self.assertEqual(len(notifications), 1)
+        self.assertEqual(json.loads(notifications.message), {"type": UNREAD_NOTIFICATION, "payload": {}},
+                         "no number, text or count leaves with it: each client asks for its own count")
+        self.env.flush_all()
+        self.assertEqual(self.simulator.send_inbound("+254711000001", "STOP"), 200)
+        self.assertEqual(len(self._unread_notifications() - before), 1, "STOP is handled, nothing unread")
+
+    def test_only_sms_marketing_users_listen(self):
+        internal = self.env["res.users"].create({"name": "Clerk", "login": "clerk_bus",
+                                                  "groups_id": [Command.set([self.env.ref("base.group_user").id])]})
+        websocket = self.env["ir.websocket"]
+        self.assertEqual(websocket.with_user(self.user_marketing)._sms_conversation_channels(), [UNREAD_CHANNEL])
+        self.assertEqual(websocket.with_user(internal)._sms_conversation_channels(), [])
 
 
 @tagged("post_install", "-at_install")

@@ -3,7 +3,7 @@ from datetime import datetime
 
 import pytz
 
-from odoo import _, api, fields, models
+from odoo import SUPERUSER_ID, _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools.recurrence import Recurrence, next_run, time_of_hours
@@ -165,6 +165,9 @@ class SmsMailingSeries(models.Model):
                     "sms_series_id": self.id,
                     "schedule_type": "now",
                     "schedule_date": False,
+                    # The cron only carries the run out: whoever made the series launched it and their budgets
+                    # pay it, not the template's responsible (anyone may be named there).
+                    "sms_launched_by_id": self.create_uid.id if self.create_uid.id != SUPERUSER_ID else False,
                 })
                 mailing.action_put_in_queue()
         except UserError as error:

@@ -67,6 +67,25 @@ class TestReviewMoneyNewPaths(LedgerMixin, AfricasTalkingCase):
         self.assertEqual((len(spend), spend.mailing_id, spend.user_id), (1, run, self.user_marketing))
         self.assertIn(budget, spend.budget_ids)
 
+    def test_recurring_run_is_paid_by_who_made_the_series_not_the_templates_responsible(self):
+        other = self.env["res.users"].create({
+            "name": "Other Otto", "login": "review_otto",
+            "groups_id": [Command.set([self.env.ref("base.group_user").id,
+                                       self.env.ref("mass_mailing.group_mass_mailing_user").id])]})
+        mine = self.make_budget(1000.0)
+        others = self.make_budget(1000.0, users=other, name="Otto's office")
+        # Mary names Otto responsible of her mailing, then makes it recur: the runs are hers to pay.
+        template = self.create_sms_mailing(subject="Fees", body="Fees are due.", user_id=other.id)
+        series = self.env["sms.mailing.series"].with_user(self.user_marketing).create({
+            "name": "Fees weekly", "mailing_id": template.id, "frequency": "daily"})
+        series.sudo().next_run_date = fields.Datetime.now() - timedelta(minutes=1)
+        self.env["sms.mailing.series"].sudo()._cron_run_due()
+        series.run_ids.sudo().action_send_sms()
+        spend = self.ledger(origin="mailing")
+        self.assertEqual(spend.user_id, self.user_marketing)
+        self.assertIn(mine, spend.budget_ids)
+        self.assertNotIn(others, spend.budget_ids)
+
 
 @tagged("post_install", "-at_install")
 class TestReviewReplyConcurrency(LedgerMixin, TransactionCase):

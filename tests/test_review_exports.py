@@ -55,3 +55,27 @@ class TestReviewWizardOwnership(AfricasTalkingHttpCase):
         answer = self.assertRefused("sms.mailing.approval", "read", wizard.ids, ["note"])
         self.assertNotIn("Too many recipients", str(answer))
         self.assertRefused("sms.mailing.approval", "action_confirm", wizard.ids)
+
+    def test_older_wizards_are_their_authors(self):
+        """The contact import keeps the uploaded file (names and numbers of a whole school), the broadcast its text
+        and the check its findings: another marketing user reads none of them by id."""
+        colleague = self.env["res.users"].create({
+            "name": "Colleague Carol", "login": "review_carol", "password": "review_carol",
+            "groups_id": [Command.set([self.env.ref("base.group_user").id,
+                                       self.env.ref("mass_mailing.group_mass_mailing_user").id])]})
+        csv_file = base64.b64encode(b"Name,Mobile\nPupil One,0712345678\n")
+        upload = self.env["sms.contact.import"].with_user(colleague).create({"file": csv_file,
+                                                                             "filename": "pupils.csv"})
+        staff = self.env["mailing.list"].create({"name": "Staff"})
+        broadcast = self.env["sms.broadcast"].with_user(colleague).create({
+            "name": "Meeting", "body": "Staff meeting at 4 pm", "mailing_list_ids": [Command.set(staff.ids)]})
+        self.authenticate("marketing_mary", "marketing_mary")
+        answer = self.assertRefused("sms.contact.import", "read", upload.ids, ["file", "filename"])
+        self.assertNotIn("pupils.csv", str(answer))
+        self.assertFalse(self.assertAllowed("sms.contact.import", "search", [("id", "=", upload.id)]))
+        answer = self.assertRefused("sms.broadcast", "read", broadcast.ids, ["body"])
+        self.assertNotIn("Staff meeting", str(answer))
+        # The author still works with them.
+        self.authenticate("review_carol", "review_carol")
+        self.assertEqual(self.assertAllowed("sms.contact.import", "read", upload.ids, ["filename"])[0]["filename"],
+                         "pupils.csv")

@@ -127,6 +127,21 @@ class TestSendPaths(AfricasTalkingCase, CronMixinCase):
         self.run_sms_queue()
         self.assertEqual(self.simulator.stats()["accepted"], 2)
 
+    def test_mailing_test_button_skips_blacklisted_numbers(self):
+        """The Test button is a send like the others: a number that opted out gets nothing and costs nothing."""
+        self.env["phone.blacklist"].sudo().add("+254799000003")
+        mailing = self.create_sms_mailing()
+        wizard = self.env["mailing.sms.test"].with_user(self.user_marketing).create({
+            "mailing_id": mailing.id, "numbers": "+254799000001\n0799 000 003",
+        })
+        wizard.action_send_sms()
+        self.assertIn("Test SMS queued for +254799000001", mailing.message_ids[0].body)
+        self.assertIn("blacklisted, not sent: +254799000003", mailing.message_ids[0].body)
+        self.run_sms_queue()
+        self.assertSentOnce("+254799000001")
+        self.assertEqual(self.simulator.count("+254799000003", mailing.body_plaintext), 0)
+        self.assertEqual(self.simulator.stats()["accepted"], 1)
+
     def test_resend_failed(self):
         self.simulator.inject_fault("http_401", after_processing=False)
         partner = self.partners[0]

@@ -21,15 +21,21 @@ class MailingSmsTest(models.TransientModel):
         numbers = [number.strip() for number in self.numbers.splitlines() if number.strip()]
         sanitized = {number: self._sanitize_test_number(number) for number in numbers}
         invalid = [number for number, e164 in sanitized.items() if not e164]
+        valid = list(dict.fromkeys(filter(None, sanitized.values())))
+        # A test is a send like the others: a number that opted out gets nothing (and costs nothing)
+        blacklisted = set(self.env["phone.blacklist"].sudo().search([("number", "in", valid)]).mapped("number"))
         body = self._render_test_body()
         sms = self.env["sms.sms"].sudo().create([
             {"body": body, "number": e164, "mailing_id": self.mailing_id.id, "at_origin": "test"}
-            for e164 in dict.fromkeys(filter(None, sanitized.values()))
+            for e164 in valid if e164 not in blacklisted
         ])
         sms._africastalking_trigger_queue()
         lines = []
         if invalid:
             lines.append(_("The following numbers are not correctly encoded: %s", ", ".join(invalid)))
+        if blacklisted:
+            lines.append(_("These numbers are blacklisted, not sent: %s",
+                           ", ".join(number for number in valid if number in blacklisted)))
         if sms:
             lines.append(_("Test SMS queued for %s; its delivery shows in SMS Marketing > Reporting > Sent SMS.",
                            ", ".join(sms.mapped("number"))))

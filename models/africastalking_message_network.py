@@ -18,14 +18,15 @@ class AfricasTalkingMessage(models.Model):
     @api.depends("network_code", "number")
     def _compute_network_name(self):
         for message in self:
-            guess = "" if message.network_code else guess_network_code(message.number or "")
-            message.network_name = _network_display(message.network_code, guess)
+            message.network_name = network_display(message.network_code, message.number)
 
 
-def _network_display(reported_code, guessed_code):
-    """'Safaricom (KE)' when a report named it, 'Safaricom (KE) (guess)' from the prefix, '' when neither."""
+def network_display(reported_code, number):
+    """'Safaricom (KE)' when a report named it, else 'Safaricom (KE) (guess)' from the number's prefix, '' when
+    neither says (the Sent SMS log and the mailing traces show it alike)."""
     if reported_code:
         return network_label(reported_code)
+    guessed_code = guess_network_code(number or "")
     if guessed_code:
         return _("%s (guess)", network_label(guessed_code))
     return ""

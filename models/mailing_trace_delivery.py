@@ -1,7 +1,6 @@
 from odoo import api, fields, models
 
-from ..tools.networks import guess_network_code
-from .africastalking_message_network import _network_display
+from .africastalking_message_network import network_display
 
 
 class MailingTrace(models.Model):
@@ -16,5 +15,4 @@ class MailingTrace(models.Model):
     @api.depends("at_network_code", "sms_number")
     def _compute_at_network_name(self):
         for trace in self:
-            guess = "" if trace.at_network_code else guess_network_code(trace.sms_number or "")
-            trace.at_network_name = _network_display(trace.at_network_code, guess)
+            trace.at_network_name = network_display(trace.at_network_code, trace.sms_number)

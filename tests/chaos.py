@@ -278,6 +278,23 @@ def superuser_env(cr):
     return api.Environment(cr, SUPERUSER_ID, {})
 
 
+def committed_inbound_account(env, name):
+    """A committed AT account of the company (in Kenya) and the full URL of its inbound webhook on the test server:
+    ``(account id, url)``, for tests that post inbound SMS from several threads at once. AT itself is never called
+    (its URL answers nothing)."""
+    from odoo.tools import config
+
+    from .common import SIM_API_KEY, SIM_USERNAME
+
+    env.company.country_id = env.ref("base.ke")
+    account = env["africastalking.account"].create({
+        "name": name, "environment": "custom", "api_url": "http://127.0.0.1:9",
+        "username": SIM_USERNAME, "api_key": SIM_API_KEY, "company_id": env.company.id})
+    url = "http://127.0.0.1:%s%s" % (config["http_port"], account._callback_path(
+        "inbound", account._generate_callback_secret()))
+    return account.id, url
+
+
 class ReportApplier:
     """The delivery-report cron, running all along in its own thread (each run on a fresh cursor)."""
 

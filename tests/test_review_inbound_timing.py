@@ -10,10 +10,8 @@ import requests
 
 from odoo import Command, fields
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config
 
 from . import chaos
-from .common import SIM_API_KEY, SIM_USERNAME
 
 NUMBER = "+254766000456"
 PARALLEL = 4
@@ -26,13 +24,7 @@ class TestReviewInboundRealTiming(TransactionCase):
         super().setUp()
         with self.registry.cursor() as cr:
             env = chaos.superuser_env(cr)
-            env.company.country_id = env.ref("base.ke")
-            account = env["africastalking.account"].create({
-                "name": "Inbound timing", "environment": "custom", "api_url": "http://127.0.0.1:9",
-                "username": SIM_USERNAME, "api_key": SIM_API_KEY, "company_id": env.company.id})
-            self.account_id = account.id
-            self.url = "http://127.0.0.1:%s%s" % (config["http_port"], account._callback_path(
-                "inbound", account._generate_callback_secret()))
+            self.account_id, self.url = chaos.committed_inbound_account(env, "Inbound timing")
             mailing_list = env["mailing.list"].create({"name": "Timing list", "contact_ids": [
                 Command.create({"name": "Timing contact", "mobile": NUMBER})]})
             self.list_id, self.contact_id = mailing_list.id, mailing_list.contact_ids.id

@@ -7,10 +7,8 @@ import uuid
 import requests
 
 from odoo.tests import TransactionCase, tagged
-from odoo.tools import config
 
 from . import chaos
-from .common import SIM_API_KEY, SIM_USERNAME
 
 NUMBER = "+254766000123"
 PARALLEL = 8
@@ -23,13 +21,7 @@ class TestSmsConversationRealTiming(TransactionCase):
         super().setUp()
         with self.registry.cursor() as cr:
             env = chaos.superuser_env(cr)
-            env.company.country_id = env.ref("base.ke")
-            account = env["africastalking.account"].create({
-                "name": "Conversation timing", "environment": "custom", "api_url": "http://127.0.0.1:9",
-                "username": SIM_USERNAME, "api_key": SIM_API_KEY, "company_id": env.company.id})
-            self.account_id = account.id
-            self.url = "http://127.0.0.1:%s%s" % (config["http_port"], account._callback_path(
-                "inbound", account._generate_callback_secret()))
+            self.account_id, self.url = chaos.committed_inbound_account(env, "Conversation timing")
         self.addCleanup(self._cleanup)
 
     def _cleanup(self):

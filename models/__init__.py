@@ -65,7 +65,6 @@ from . import sms_poll_answer
 from . import sms_poll_vote
 from . import mailing_mailing_poll
 from . import africastalking_message_network
-from . import mailing_trace_delivery
 from . import africastalking_delivery_analysis
 from . import res_company_delivery
 from . import res_config_settings_delivery

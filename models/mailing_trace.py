@@ -7,6 +7,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.tools import SQL
 
+from .africastalking_message_network import network_display
 from .mail_notification import AT_FAILURE_LABELS
 
 # Unsubscribe links carry a signed token per trace instead of stock's 3-character code (238,328 values: 3,000
@@ -34,10 +35,12 @@ def _base62(number, size):
 class MailingTrace(models.Model):
     _inherit = "mailing.trace"
 
-    # Recipients whose number cannot receive SMS (models/recipient_rules.py, "not_mobile").
-    # and AT's words for stock's IAP failure labels (mail_notification.py)
-    failure_type = fields.Selection(selection_add=[("sms_not_mobile", "Not a Mobile Number"), *AT_FAILURE_LABELS],
-                                    ondelete={"sms_not_mobile": "set null"})
+    # Recipients whose number cannot receive SMS (models/recipient_rules.py, "not_mobile"), recipients left out as
+    # dead numbers (sms.number.suppression), and AT's words for stock's IAP failure labels (mail_notification.py)
+    failure_type = fields.Selection(
+        selection_add=[("sms_not_mobile", "Not a Mobile Number"), ("sms_dead_number", "Suppressed: Dead Number"),
+                       *AT_FAILURE_LABELS],
+        ondelete={"sms_not_mobile": "set null", "sms_dead_number": "set null"})
 
     # Stock sizes the opt-out link of its SMS length estimate with it, and draws codes of this size.
     CODE_SIZE = UNSUBSCRIBE_TOKEN_SIZE
@@ -52,6 +55,8 @@ class MailingTrace(models.Model):
     at_currency = fields.Char("Currency", readonly=True)
     at_parts = fields.Integer("SMS Parts", readonly=True)
     at_network_code = fields.Char("Network Code", readonly=True)
+    # The mobile network: reported by AT, else guessed from the number's prefix.
+    at_network_name = fields.Char("Network", compute="_compute_at_network_name")
 
     def init(self):  # pylint: disable=missing-return
         super().init()
@@ -60,6 +65,11 @@ class MailingTrace(models.Model):
         self.env.cr.execute(SQL(
             "CREATE INDEX IF NOT EXISTS %s ON mailing_trace (mass_mailing_id) "
             "WHERE trace_status IN ('outgoing', 'process')", SQL.identifier(BUSY_INDEX)))
+
+    @api.depends("at_network_code", "sms_number")
+    def _compute_at_network_name(self):
+        for trace in self:
+            trace.at_network_name = network_display(trace.at_network_code, trace.sms_number)
 
     # ------------------------------------------------------------------
     # Unsubscribe tokens

@@ -48,6 +48,9 @@ DISPATCH_BATCH_SIZE = 2000
 # one still sends: 3,000 texts split 2,000 / 1,000 between two.
 DISPATCH_BATCH_REQUESTS = 512
 AT_RECIPIENTS_PER_REQUEST = 500
+# The first batch of a run is this much smaller: its requests go out while there is nothing to write yet, and the
+# next batch is claimed and sent while its answers are written (_WriteBackPipeline).
+DISPATCH_FIRST_BATCH_DIVISOR = 4
 CLAIM_QUERY = """
     UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC', at_claim_pid = pg_backend_pid()
      WHERE id IN (SELECT id FROM sms_sms
@@ -162,8 +165,9 @@ class SmsSms(models.Model):
 
     def _split_batch(self):
         """Larger batches when dispatching: one claim, one commit and one write-back per 2,000 SMS, or per
-        DISPATCH_BATCH_REQUESTS requests when the texts are personalised, while the gateway splits each text's
-        recipients into requests of the account's size and sends them concurrently."""
+        DISPATCH_BATCH_REQUESTS requests when the texts are personalised (a quarter of that for the first batch),
+        while the gateway splits each text's recipients into requests of the account's size and sends them
+        concurrently."""
         if not self.env.context.get(DISPATCH_CONTEXT_KEY):
             yield from super()._split_batch()
             return
@@ -173,14 +177,17 @@ class SmsSms(models.Model):
         self.env.cr.execute("SELECT id, md5(COALESCE(body, '')) FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
                             (self.ids,))
         batch, texts, requests = [], defaultdict(int), 0
+        max_sms = max(1, size // DISPATCH_FIRST_BATCH_DIVISOR)
+        max_requests = max(1, DISPATCH_BATCH_REQUESTS // DISPATCH_FIRST_BATCH_DIVISOR)
         for sms_id, text in self.env.cr.fetchall():
             if texts[text] % AT_RECIPIENTS_PER_REQUEST == 0:
                 requests += 1  # a new text, or one more request of recipients for a text
             texts[text] += 1
             batch.append(sms_id)
-            if len(batch) >= size or requests >= DISPATCH_BATCH_REQUESTS:
+            if len(batch) >= max_sms or requests >= max_requests:
                 yield batch
                 batch, texts, requests = [], defaultdict(int), 0
+                max_sms, max_requests = size, DISPATCH_BATCH_REQUESTS
         if batch:
             yield batch
 

@@ -58,16 +58,18 @@ class TestMailingScale(AfricasTalkingCase):
 
     def test_dispatch_batches_hold_2000_sms_or_512_requests(self):
         """Identical texts: 2,000 SMS a batch (4 requests of 500 recipients). Personalised texts (one request each):
-        512 a batch, so that a second dispatcher finds batches to claim until the end (issue #21)."""
+        512 a batch, so that a second dispatcher finds batches to claim until the end (issue #21). The first batch of
+        a run is a quarter of that: its requests go out while nothing is being written yet."""
         sms = self.env["sms.sms"].with_context(sms_africastalking_dispatch=True)
         personalised = sms.create([{"number": "+2547300%05d" % index, "body": "Hi %d" % index}
-                                   for index in range(1100)])
-        self.assertEqual([len(batch) for batch in personalised._split_batch()], [512, 512, 76])
+                                   for index in range(1200)])
+        self.assertEqual([len(batch) for batch in personalised._split_batch()], [128, 512, 512, 48])
         broadcast = sms.create([{"number": "+2547400%05d" % index, "body": "Exams on Monday"}
-                                for index in range(2100)])
-        self.assertEqual([len(batch) for batch in broadcast._split_batch()], [2000, 100])
-        mixed = (personalised[:300] | broadcast[:1700]).sorted("id")
-        self.assertEqual([len(batch) for batch in mixed._split_batch()], [2000], "304 requests")
+                                for index in range(2600)])
+        self.assertEqual([len(batch) for batch in broadcast._split_batch()], [500, 2000, 100])
+        mixed = (personalised[:300] | broadcast[:2000]).sorted("id")
+        self.assertEqual([len(batch) for batch in mixed._split_batch()], [128, 2000, 172], "the 300 texts alone are "
+                         "300 requests, with 4 for the 2,000 numbers of the other text")
 
     def test_sms_table_fillfactor_set_and_reset_on_uninstall(self):
         """Room for in-place updates of queued SMS; uninstalling gives the table PostgreSQL's default back."""
@@ -311,6 +313,6 @@ class TestTwoDispatchers(TransactionCase):
         with patch.object(SmsSms, "_africastalking_write_back", failing_first), \
                 mute_logger("odoo.addons.sms.models.sms_sms"):
             self._dispatch_alone()
-        self.assertEqual(calls, [40, 40])
-        self.assertEqual(self._states(), {"process": 40, "pending": 40, "outgoing": self.COUNT - 80})
+        self.assertEqual(calls, [10, 40], "the first batch of a run is a quarter of the others")
+        self.assertEqual(self._states(), {"process": 10, "pending": 40, "outgoing": self.COUNT - 50})
         self.assertEqual(self.simulator.stats()["duplicates"], 0)

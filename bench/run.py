@@ -156,7 +156,8 @@ class OursGateway:
     def __enter__(self):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulator.at_simulator", "--port", str(self.port), "--balance", "100000000"],
+            [sys.executable, "-m", "simulator.at_simulator", "--port", str(self.port), "--balance", "100000000",
+             "--log-level", "WARNING"],  # its output is discarded: no log line per request
             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
         if self.latency:

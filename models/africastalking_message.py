@@ -392,30 +392,32 @@ class AfricasTalkingMessage(models.Model):
         columns = self._send_result_columns(results)
         self.flush_model()
         self.env["sms.sms"].flush_model()
-        self.env.cr.execute(
+        extra = self._send_result_values()
+        self.env.cr.execute(SQL(
             """
             INSERT INTO africastalking_message (
                    account_id, company_id, sms_uuid, number, body, partner_id, mailing_id, state, at_message_id,
                    status_code, at_status, failure_reason, cost, currency, parts, origin, send_date,
-                   create_date, write_date)
+                   create_date, write_date %(extra_columns)s)
             SELECT v.account_id, COALESCE(v.company_id, s.company_id), v.sms_uuid, v.number, s.body, s.partner_id,
                    s.mailing_id, v.state, v.at_message_id, v.status_code, v.at_status, v.failure_reason, v.cost,
                    v.currency, v.parts,
                    COALESCE(s.at_origin, CASE WHEN s.mailing_id IS NOT NULL THEN 'mailing' END, 'other'),
                    COALESCE(s.at_claim_date, now() at time zone 'UTC'),
-                   now() at time zone 'UTC', now() at time zone 'UTC'
+                   now() at time zone 'UTC', now() at time zone 'UTC' %(extra_values)s
               FROM unnest(%(account_id)s::int[], %(company_id)s::int[], %(sms_uuid)s::varchar[],
                           %(number)s::varchar[], %(state)s::varchar[], %(at_message_id)s::varchar[],
                           %(status_code)s::int[], %(at_status)s::varchar[], %(failure_reason)s::varchar[],
                           %(cost)s::numeric[], %(currency)s::varchar[], %(parts)s::int[])
                    AS v(account_id, company_id, sms_uuid, number, state, at_message_id, status_code, at_status,
                         failure_reason, cost, currency, parts)
-         LEFT JOIN LATERAL (SELECT body, partner_id, mailing_id, company_id, at_origin, at_claim_date FROM sms_sms
-                             WHERE uuid = v.sms_uuid LIMIT 1) s ON true  -- a lookup per SMS, never a scan
+         LEFT JOIN LATERAL (SELECT * FROM sms_sms WHERE uuid = v.sms_uuid LIMIT 1) s ON true  -- a lookup per SMS
             RETURNING id
             """,
-            columns,
-        )
+            extra_columns=SQL("").join(SQL(", %s", SQL.identifier(name)) for name in extra),
+            extra_values=SQL("").join(SQL(", %s", value) for value in extra.values()),
+            **columns,
+        ))
         rows = self.env.cr.fetchall()
         self.invalidate_model()
         messages = self.browse([row[0] for row in rows])
@@ -425,6 +427,12 @@ class AfricasTalkingMessage(models.Model):
             for name, values in columns.items()})
         self._apply_waiting_reports([value for value in columns["at_message_id"] if value])
         return messages
+
+    @api.model
+    def _send_result_values(self):
+        """``{column: SQL}``: more columns of the message log written with each send result, computed from the
+        SMS's row (alias ``s``, NULL when the SMS is gone): set in the insert, never by a second write of each row."""
+        return {}
 
     @api.model
     def _apply_waiting_reports(self, message_ids):

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class AfricasTalkingMessage(models.Model):
@@ -15,3 +15,8 @@ class AfricasTalkingMessage(models.Model):
         # costs next to nothing per insert on this append-only, time-ordered log.
         self.env.cr.execute("CREATE INDEX IF NOT EXISTS africastalking_message_create_date_brin "
                             "ON africastalking_message USING brin (create_date)")
+
+    @api.model
+    def _send_result_values(self):
+        # Linked to its ledger line as it is logged: settling then needs no pass over the log (sms.spend._settle_sms)
+        return {**super()._send_result_values(), "spend_id": self.env["sms.spend"]._spend_of_sms_sql("s")}

@@ -1,11 +1,12 @@
 import logging
+import threading
 import time
 from collections import defaultdict, namedtuple
 from datetime import timedelta
 
 import psycopg2.errors
 
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.addons.sms.models.sms_sms import SmsSms as SmsSmsBase
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -41,6 +42,15 @@ _logger = logging.getLogger(__name__)
 
 DISPATCH_CONTEXT_KEY = "sms_africastalking_dispatch"
 DISPATCH_BATCH_SIZE = 2000
+# A batch also holds at most about this many requests to AT (a text's recipients go 500 per request): 8 rounds of
+# the account's default 64 parallel requests. 2,000 personalised texts (2,000 requests) would take seconds per
+# batch, and a second dispatcher (another cron worker or server) would find nothing left to claim while the first
+# one still sends: 3,000 texts split 2,000 / 1,000 between two.
+DISPATCH_BATCH_REQUESTS = 512
+AT_RECIPIENTS_PER_REQUEST = 500
+# The first batch of a run is this much smaller: its requests go out while there is nothing to write yet, and the
+# next batch is claimed and sent while its answers are written (_WriteBackPipeline).
+DISPATCH_FIRST_BATCH_DIVISOR = 4
 CLAIM_QUERY = """
     UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC', at_claim_pid = pg_backend_pid()
      WHERE id IN (SELECT id FROM sms_sms
@@ -138,22 +148,48 @@ class SmsSms(models.Model):
         # Stock reads the state of every SMS (10,000 per run) to keep the outgoing ones: the claim does that.
         # ``auto_commit``: the one gate of every commit of the dispatch, decided by the cron as stock decides it
         # (``_process_queue``: true, except under test).
-        for batch_ids in self._split_batch():
-            self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
-                                         raise_exception=raise_exception, auto_commit=auto_commit)
-            if auto_commit:
+        if not auto_commit:
+            for batch_ids in self._split_batch():
+                self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                             raise_exception=raise_exception, auto_commit=auto_commit)
+            return None
+        # Committing, AT's answers of a batch are written on a second cursor while this one claims and sends the
+        # next batch: the database writes of one batch overlap the requests of the next one.
+        with _WriteBackPipeline(self.env, unlink_failed=unlink_failed, unlink_sent=unlink_sent) as pipeline:
+            for batch_ids in self._split_batch():
+                claimed, results = self.browse(batch_ids)._africastalking_claim_and_send(auto_commit=True)
+                if claimed:
+                    pipeline.submit(claimed.ids, results)
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         return None
 
     def _split_batch(self):
-        """Larger batches when dispatching: one claim, one commit and one write-back per 2,000 SMS, while the
-        gateway splits each text's recipients into requests of the account's size and sends them concurrently."""
+        """Larger batches when dispatching: one claim, one commit and one write-back per 2,000 SMS, or per
+        DISPATCH_BATCH_REQUESTS requests when the texts are personalised (a quarter of that for the first batch),
+        while the gateway splits each text's recipients into requests of the account's size and sends them
+        concurrently."""
         if not self.env.context.get(DISPATCH_CONTEXT_KEY):
             yield from super()._split_batch()
             return
         size = int(self.env["ir.config_parameter"].sudo().get_param(
             "sms_africastalking.dispatch_batch_size", DISPATCH_BATCH_SIZE))
-        yield from tools.split_every(size, self.ids)
+        self.flush_recordset(["body"])
+        self.env.cr.execute("SELECT id, md5(COALESCE(body, '')) FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+                            (self.ids,))
+        batch, texts, requests = [], defaultdict(int), 0
+        max_sms = max(1, size // DISPATCH_FIRST_BATCH_DIVISOR)
+        max_requests = max(1, DISPATCH_BATCH_REQUESTS // DISPATCH_FIRST_BATCH_DIVISOR)
+        for sms_id, text in self.env.cr.fetchall():
+            if texts[text] % AT_RECIPIENTS_PER_REQUEST == 0:
+                requests += 1  # a new text, or one more request of recipients for a text
+            texts[text] += 1
+            batch.append(sms_id)
+            if len(batch) >= max_sms or requests >= max_requests:
+                yield batch
+                batch, texts, requests = [], defaultdict(int), 0
+                max_sms, max_requests = size, DISPATCH_BATCH_REQUESTS
+        if batch:
+            yield batch
 
     def resend_failed(self):
         # No super(): stock sends at once from the request (see _send) and counts the SMS it deleted as resent;
@@ -172,15 +208,21 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------------
 
     def _africastalking_dispatch(self, unlink_failed=False, unlink_sent=True, auto_commit=False):
+        claimed, results = self._africastalking_claim_and_send(auto_commit=auto_commit)
+        if claimed:
+            claimed._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                               auto_commit=auto_commit)
+
+    def _africastalking_claim_and_send(self, auto_commit=False):
+        """Claim the SMS of ``self`` (committed with ``auto_commit``) and send them: ``(claimed SMS, results)``."""
         claimed = self._africastalking_claim(auto_commit=auto_commit)._africastalking_drop_cancelled_mailings()
         if not claimed:
-            return
+            return claimed, []
         rows = claimed._africastalking_dispatch_rows()
         results = []
         for account, account_rows in self._africastalking_rows_by_account(rows).items():
             results += self._africastalking_send_rows(account, account_rows)
-        claimed._africastalking_write_back(results, unlink_failed=unlink_failed, unlink_sent=unlink_sent,
-                                           auto_commit=auto_commit)
+        return claimed, results
 
     def _africastalking_write_back(self, results, unlink_failed=False, unlink_sent=True, auto_commit=False):
         """Write AT's answers on a fresh snapshot, and again on a serialization failure: the claim is committed and
@@ -518,3 +560,58 @@ class SmsSms(models.Model):
         expired.write({"state": "error", "failure_type": "sms_server", "at_failure_reason": reason})
         _logger.info("%d SMS with an unknown outcome and no report for %d hours marked failed", len(expired),
                      UNKNOWN_OUTCOME_HOURS)
+
+
+class _WriteBackPipeline:
+    """Writes AT's answers of one dispatch batch at a time, each in its own transaction on its own cursor, in a
+    thread, while the dispatcher claims and sends the next batch (its claim already committed, as always).
+
+    At most one batch is being written: ``submit`` first waits for the previous one. An error of a write-back is
+    raised by the next ``submit`` (after that batch's answers are written too: they are known, and left unwritten
+    their SMS would wait an hour as "claimed") or at the end, as the sequential dispatch raises it.
+    """
+
+    def __init__(self, env, unlink_failed=False, unlink_sent=True):
+        self.registry, self.uid, self.context, self.su = env.registry, env.uid, dict(env.context), env.su
+        self.options = {"unlink_failed": unlink_failed, "unlink_sent": unlink_sent}
+        self.dbname = env.cr.dbname
+        self._thread = None
+        self._error = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, traceback):
+        error = self._wait()
+        if error is not None and exc is None:
+            raise error
+
+    def submit(self, sms_ids, results):
+        error = self._wait()
+        self._thread = threading.Thread(target=self._write_back, args=(sms_ids, results),
+                                        name="sms-dispatch-write-back", daemon=True)
+        self._thread.start()
+        if error is not None:
+            self._wait()
+            raise error
+
+    def _wait(self):
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        error, self._error = self._error, None
+        return error
+
+    def _write_back(self, sms_ids, results):
+        thread = threading.current_thread()
+        thread.dbname, thread.uid = self.dbname, self.uid  # as Odoo's own threads, for the log
+        try:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, self.uid, self.context, su=self.su)
+                for result in results:  # records of the dispatcher's environment, read here on this cursor
+                    if result.account:
+                        result.account = result.account.with_env(env)
+                env["sms.sms"].browse(sms_ids)._africastalking_write_back(results, auto_commit=True,
+                                                                         **self.options)
+        except Exception as error:  # noqa: BLE001 - raised in the dispatcher's thread (submit / the end)
+            self._error = error

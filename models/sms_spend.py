@@ -297,9 +297,21 @@ class SmsSpend(models.Model):
     # ------------------------------------------------------------------
 
     @api.model
+    def _spend_of_sms_sql(self, sms):
+        """SQL: the ledger line that pays the SMS of row ``sms`` (an alias of sms_sms): its own reservation, else
+        (a mailing's SMS, paid by the mailing's reservation) the mailing's open line, else its latest one."""
+        return SQL(
+            """COALESCE(%(sms)s.at_spend_id, (
+                   SELECT spend.id FROM sms_spend spend
+                    WHERE spend.mailing_id = %(sms)s.mailing_id AND %(sms)s.at_origin IS DISTINCT FROM 'test'
+                    ORDER BY spend.state = 'reserved' DESC, spend.id DESC LIMIT 1))""",
+            sms=SQL.identifier(sms))
+
+    @api.model
     def _settle_sms(self, sms_ids):
-        """After a dispatch: link the AT messages of ``sms_ids`` to their ledger line (a mailing's SMS to the
-        mailing's open line), update what was billed and close the lines whose SMS have all left.
+        """After a dispatch: update what the ledger lines of ``sms_ids`` were billed (their AT messages were linked
+        to them when logged: africastalking.message._send_result_values) and close the lines whose SMS have all
+        left.
 
         In a savepoint: a concurrent settlement of the same line (two dispatchers of one mailing) must not undo the
         dispatcher's write-back; the settle cron catches up."""
@@ -307,30 +319,18 @@ class SmsSpend(models.Model):
             return
         try:
             with self.env.cr.savepoint():
-                self._link_messages(sms_ids)
-                self.env.cr.execute("SELECT DISTINCT spend_id FROM africastalking_message message "
-                                    "JOIN sms_sms sms ON sms.uuid = message.sms_uuid "
-                                    "WHERE sms.id = ANY(%s) AND message.spend_id IS NOT NULL", (list(sms_ids),))
-                spends = self.browse([row[0] for row in self.env.cr.fetchall()])
+                self.env.flush_all()
+                # The lines from the SMS rows (a few distinct ones per batch), not from the message log: no lookup
+                # of the log by SMS.
+                self.env.cr.execute(SQL(
+                    """SELECT DISTINCT %s FROM (SELECT DISTINCT at_spend_id, mailing_id, at_origin FROM sms_sms
+                                                 WHERE id = ANY(%s)) sms""",
+                    self._spend_of_sms_sql("sms"), list(sms_ids)))
+                spends = self.browse([row[0] for row in self.env.cr.fetchall() if row[0]])
                 spends._update_billed()
                 spends._close_finished()
         except psycopg2.errors.TransactionRollbackError:
             _logger.info("Settling the SMS ledger met a concurrent update; the settle cron will do it")
-
-    @api.model
-    def _link_messages(self, sms_ids):
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            UPDATE africastalking_message message
-               SET spend_id = COALESCE(sms.at_spend_id, (
-                       SELECT spend.id FROM sms_spend spend
-                        WHERE spend.mailing_id = sms.mailing_id AND sms.at_origin IS DISTINCT FROM 'test'
-                        ORDER BY spend.state = 'reserved' DESC, spend.id DESC LIMIT 1))
-              FROM sms_sms sms
-             WHERE sms.id = ANY(%s) AND message.sms_uuid = sms.uuid AND message.spend_id IS NULL
-            """, (list(sms_ids),), log_exceptions=False)
-        self.env["africastalking.message"].invalidate_model(["spend_id"])
 
     def _update_billed(self):
         """Billed = AT's cost of each message of the line (the message log keeps it after the SMS is gone)."""

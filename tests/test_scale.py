@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.tests import TransactionCase, tagged
@@ -54,6 +55,21 @@ class TestMailingScale(AfricasTalkingCase):
         self.env.invalidate_all()
         self.assertEqual(mailing.sent, 20000)
         self.assertEqual(mailing.state, "done")
+
+    def test_dispatch_batches_hold_2000_sms_or_512_requests(self):
+        """Identical texts: 2,000 SMS a batch (4 requests of 500 recipients). Personalised texts (one request each):
+        512 a batch, so that a second dispatcher finds batches to claim until the end (issue #21). The first batch of
+        a run is a quarter of that: its requests go out while nothing is being written yet."""
+        sms = self.env["sms.sms"].with_context(sms_africastalking_dispatch=True)
+        personalised = sms.create([{"number": "+2547300%05d" % index, "body": "Hi %d" % index}
+                                   for index in range(1200)])
+        self.assertEqual([len(batch) for batch in personalised._split_batch()], [128, 512, 512, 48])
+        broadcast = sms.create([{"number": "+2547400%05d" % index, "body": "Exams on Monday"}
+                                for index in range(2600)])
+        self.assertEqual([len(batch) for batch in broadcast._split_batch()], [500, 2000, 100])
+        mixed = (personalised[:300] | broadcast[:2000]).sorted("id")
+        self.assertEqual([len(batch) for batch in mixed._split_batch()], [128, 2000, 172], "the 300 texts alone are "
+                         "300 requests, with 4 for the 2,000 numbers of the other text")
 
     def test_sms_table_fillfactor_set_and_reset_on_uninstall(self):
         """Room for in-place updates of queued SMS; uninstalling gives the table PostgreSQL's default back."""
@@ -188,6 +204,7 @@ class TestTwoDispatchers(TransactionCase):
 
     def setUp(self):
         super().setUp()
+        self.simulator.reset()  # every test sends to the same numbers: counted once per test
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env["ir.config_parameter"].set_param("sms_africastalking.dispatch_batch_size", "40")
@@ -239,3 +256,63 @@ class TestTwoDispatchers(TransactionCase):
         with self.registry.cursor() as cr:
             cr.execute("SELECT state, count(*) FROM sms_sms WHERE id = ANY(%s) GROUP BY state", (self.sms_ids,))
             self.assertEqual(dict(cr.fetchall()), {"pending": self.COUNT})
+
+    def _dispatch_alone(self):
+        """One committing dispatcher (a cron worker's thread: not the test's), as the SMS queue cron runs it."""
+        errors = []
+
+        def dispatcher():
+            try:
+                with self.registry.cursor() as cr:
+                    api.Environment(cr, SUPERUSER_ID, {})["sms.sms"]._process_queue(ids=self.sms_ids)
+            except Exception as exc:  # noqa: BLE001 - reported to the test thread
+                errors.append(exc)
+
+        thread = threading.Thread(target=dispatcher)
+        thread.start()
+        thread.join(120)
+        self.assertFalse(errors)
+
+    def _states(self):
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT state, count(*) FROM sms_sms WHERE id = ANY(%s) GROUP BY state", (self.sms_ids,))
+            return dict(cr.fetchall())
+
+    def test_answers_written_while_the_next_batch_is_sent(self):
+        """A batch's answers are written on a cursor of their own while the dispatcher claims and sends the next
+        batch (issue #21: the database writes overlap the requests); every SMS once, every answer logged."""
+        SmsSms = self.registry["sms.sms"]
+        write_back, writers = SmsSms._africastalking_write_back, set()
+
+        def spy(records, *args, **kwargs):
+            writers.add(threading.current_thread().name)
+            return write_back(records, *args, **kwargs)
+
+        with patch.object(SmsSms, "_africastalking_write_back", spy):
+            self._dispatch_alone()
+        self.assertEqual(writers, {"sms-dispatch-write-back"})
+        self.assertEqual(self._states(), {"pending": self.COUNT})
+        self.assertEqual((self.simulator.stats()["accepted"], self.simulator.stats()["duplicates"]), (self.COUNT, 0))
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT count(*), count(DISTINCT sms_uuid) FROM africastalking_message m "
+                       "JOIN sms_sms s ON s.uuid = m.sms_uuid WHERE s.id = ANY(%s)", (self.sms_ids,))
+            self.assertEqual(cr.fetchone(), (self.COUNT, self.COUNT))
+
+    def test_failed_write_back_stops_the_run_after_writing_the_batch_sent_meanwhile(self):
+        """A write-back that fails stops the run as the sequential dispatch did; the batch sent meanwhile is written
+        (its answers are known), only the failed batch stays claimed for the stale-claim recovery."""
+        SmsSms = self.registry["sms.sms"]
+        write_back, calls = SmsSms._africastalking_write_back, []
+
+        def failing_first(records, *args, **kwargs):
+            calls.append(len(records))
+            if len(calls) == 1:
+                raise RuntimeError("database gone")
+            return write_back(records, *args, **kwargs)
+
+        with patch.object(SmsSms, "_africastalking_write_back", failing_first), \
+                mute_logger("odoo.addons.sms.models.sms_sms"):
+            self._dispatch_alone()
+        self.assertEqual(calls, [10, 40], "the first batch of a run is a quarter of the others")
+        self.assertEqual(self._states(), {"process": 10, "pending": 40, "outgoing": self.COUNT - 50})
+        self.assertEqual(self.simulator.stats()["duplicates"], 0)

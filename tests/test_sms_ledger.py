@@ -9,12 +9,14 @@ import threading
 from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 import openpyxl
 import psycopg2.errors
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError, UserError
+from odoo.sql_db import Cursor
 from odoo.tests import TransactionCase, tagged
 
 from ..models.sms_spend import SpendRefused
@@ -70,6 +72,24 @@ class TestSmsLedgerPaths(LedgerMixin, AfricasTalkingCase):
         self.assertAlmostEqual(spend.amount_reserved, 3.2)
         self.assertSettled(spend, 3.2, self.user_marketing)
         self.assertEqual(spend.origin, "mailing")
+
+    def test_messages_linked_to_their_line_as_logged(self):
+        """Each AT message is logged with its ledger line: settling a dispatch writes no log row a second time and
+        never looks the log up by SMS (it had no index for that: a pass over the whole log per batch)."""
+        mailing = self.create_sms_mailing(body="Short")
+        statements, execute = [], Cursor.execute
+
+        def spy(cr, query, params=None, log_exceptions=True):
+            statements.append(" ".join(str(getattr(query, "code", query)).split()))
+            return execute(cr, query, params, log_exceptions)
+
+        with patch.object(Cursor, "execute", spy):
+            self.send_mailing(mailing)
+        self.assertFalse([query for query in statements if query.startswith("UPDATE africastalking_message")
+                          and "spend_id" in query])
+        self.assertFalse([query for query in statements if "sms_uuid = sms.uuid" in query
+                          or "sms.uuid = message.sms_uuid" in query])
+        self.assertSettled(self.ledger(mailing_id=mailing.id), 3.2, self.user_marketing)
 
     def test_mailing_refused_says_limit_need_and_left(self):
         self.simulator.set_balance(Decimal("2.00"))

@@ -240,3 +240,16 @@ def test_one_keep_alive_session_per_sending_thread(sim):
     assert len({id(session) for session in sessions}) == len(sessions)
     gw.close()
     assert gw._sessions == []
+
+
+def test_proxy_of_the_environment_read_once_per_gateway(monkeypatch):
+    """requests reads the environment's proxy settings again for every request (a third of the CPU of a small
+    request); the gateway reads them once, with the same rules (NO_PROXY)."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    session = AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")._session
+    assert session.proxies.get("https") == "http://proxy.example:3128"
+    assert not session.trust_env
+    monkeypatch.setenv("NO_PROXY", "api.africastalking.com")
+    assert not AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")._session.proxies

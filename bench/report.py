@@ -138,13 +138,13 @@ def aged_origin(templates):
     for kind in ("stock", "ours"):
         aged = templates[kind]["aged"]
         if aged.get("made_by_this_run"):
-            parts.append("%s's was aged by this run (%.1f min)" % (kind, aged["ageing_seconds"] / 60))
+            parts.append("%s: aged by this run (%.1f min)" % (kind, aged["ageing_seconds"] / 60))
         elif "made_by_this_run" in aged:
-            parts.append("%s's was aged by an earlier run and reused (`%s`)" % (kind, aged["database"]))
+            parts.append("%s: aged by an earlier run, reused (`%s`)" % (kind, aged["database"]))
     return ("The aged templates are made once per size and reused: %s." % "; ".join(parts)) if parts else ""
 
 
-def goals(run):
+def goals(run, fresh=None):
     n = run.n
     rows = []
 
@@ -210,9 +210,20 @@ def goals(run):
             NOT_MEASURED + " with 1,000,000 messages (%s here)" % (f"{held:,}"))
     else:
         add(goal, "≥ 20,000 reports/s", "–", NOT_MEASURED)
-    add("all of the above within 20 % of the fresh database on an aged one (10 earlier 100,000 mailings)",
-        "within 20 %", "–", NOT_MEASURED + " (an `--aged` run compared with `report.py --fresh`: see its table "
-        "below when there is one)")
+    aged = run.data["templates"]["ours"].get("aged")
+    shares = [row[5] for row in aged_comparison(run, fresh)] if aged and fresh else []
+    goal = "all of the above within 20 % of the fresh database on an aged one (10 earlier 100,000 mailings)"
+    if shares:
+        worst = max(share for share in shares if share)
+        size = (aged["mailings"], aged["recipients"])
+        add(goal, "within 20 %", "%d of %d medians within 20 %% (worst: aged / fresh %.2f); aged by %d mailings "
+            "of %s" % (sum(1 for share in shares if share and share <= AGED_TOLERANCE), len(shares), worst,
+                       size[0], f"{size[1]:,}"),
+            (PASS if worst <= AGED_TOLERANCE else MISS) if size == (10, 100000) else
+            NOT_MEASURED + " at 10 × 100,000 (this run: %d × %s)" % (size[0], f"{size[1]:,}"))
+    else:
+        add(goal, "within 20 %", "–", NOT_MEASURED + " (an `--aged` run compared with `report.py --fresh`: see "
+            "its table below when there is one)")
     add("screens a person waits on (mailing with 1,000,000 traces ≤ 1 s, Sent SMS tab ≤ 0.5 s, composer estimate "
         "≤ 2 s, cost pivot ≤ 2 s, alert rules sync ≤ 10 s)", "see issue #21", "–",
         "see *Screens a person waits on* below (each judged at its own size)")
@@ -417,6 +428,23 @@ AGED_MEASURES = (("prepare", "preparation (s)"), ("dispatch", "dispatch (s)"), (
                  (bulk_apply_seconds, "bulk apply of a round's reports (s)"))
 
 
+def aged_comparison(run, fresh):
+    """(scenario, N, measure, fresh Stat, aged Stat, aged / fresh) for every median both runs have."""
+    rows, seen = [], []
+    for sample in run.data["samples"]:
+        key = (sample["scenario"], sample["n"])
+        if key in seen or "error" in sample["result"]:
+            continue
+        seen.append(key)
+        for measure, label in AGED_MEASURES:
+            aged_stat = Stat(run.values(key[0], measure, key[1]))
+            fresh_stat = Stat(fresh.values(key[0], measure, key[1]))
+            if aged_stat and fresh_stat:
+                share = aged_stat.median / fresh_stat.median if fresh_stat.median else None
+                rows.append((*key, label, fresh_stat, aged_stat, share))
+    return rows
+
+
 def aged_versus_fresh(run, fresh):
     """Each scenario's medians on the aged database against the same scenario of a fresh-database run."""
     if not fresh:
@@ -425,22 +453,10 @@ def aged_versus_fresh(run, fresh):
            "Fresh figures from [`%s`](%s). Goal: every median within %d %% of its fresh one." % (
                fresh.source, fresh.source, round(100 * (AGED_TOLERANCE - 1))), "",
            "| scenario | N | measure | fresh | aged | aged / fresh | result |", "|---|---:|---|---:|---:|---:|---|"]
-    seen = []
-    for sample in run.data["samples"]:
-        key = (sample["scenario"], sample["n"])
-        if key in seen or "error" in sample["result"]:
-            continue
-        seen.append(key)
-        for measure, label in AGED_MEASURES:
-            aged_stat, fresh_stat = Stat(run.values(*key[:1], measure, key[1])), Stat(fresh.values(*key[:1],
-                                                                                                 measure, key[1]))
-            if not aged_stat or not fresh_stat:
-                continue
-            share = aged_stat.median / fresh_stat.median if fresh_stat.median else None
-            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                key[0], f"{key[1]:,}", label, fresh_stat.show(), aged_stat.show(),
-                "%.2f" % share if share else "–",
-                (PASS if share <= AGED_TOLERANCE else MISS) if share else NOT_MEASURED))
+    for scenario, n, label, fresh_stat, aged_stat, share in aged_comparison(run, fresh):
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            scenario, f"{n:,}", label, fresh_stat.show(), aged_stat.show(), "%.2f" % share if share else "–",
+            (PASS if share <= AGED_TOLERANCE else MISS) if share else NOT_MEASURED))
     return out + [""]
 
 
@@ -499,7 +515,7 @@ def main():
     args = parser.parse_args()
     fresh = load_run(args.fresh) if args.fresh else None
     run = load_run(args.results)
-    lines = [*header(run), *goals(run), *mailings(run), *personalised(run), *delivery_reports(run),
+    lines = [*header(run), *goals(run, fresh), *mailings(run), *personalised(run), *delivery_reports(run),
              *bulk_reports(run), *import_estimate(run), *screens(run), *aged_versus_fresh(run, fresh)]
     sys.stdout.write("\n".join(lines).rstrip() + "\n")
 

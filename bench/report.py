@@ -123,8 +123,8 @@ def header(run):
     if aged:
         out[-1:-1] = ["- **Aged database**: every scenario ran on a copy of an aged template: %d earlier broadcasts "
                       "of %s recipients (the same numbers), sent and delivered by each side's own code, no manual "
-                      "VACUUM (autovacuum as configured by default)." % (aged["mailings"],
-                                                                          f"{aged['recipients']:,}")]
+                      "VACUUM (autovacuum as configured by default). %s" % (
+                          aged["mailings"], f"{aged['recipients']:,}", aged_origin(data["templates"]))]
     failures = run.failures()
     if failures:
         out += ["**Failed samples** (left out of the figures): %s" % ", ".join(
@@ -132,7 +132,19 @@ def header(run):
     return out
 
 
-def goals(run):
+def aged_origin(templates):
+    """How the aged templates came about: aged by this run (how long), or reused from an earlier run."""
+    parts = []
+    for kind in ("stock", "ours"):
+        aged = templates[kind]["aged"]
+        if aged.get("made_by_this_run"):
+            parts.append("%s: aged by this run (%.1f min)" % (kind, aged["ageing_seconds"] / 60))
+        elif "made_by_this_run" in aged:
+            parts.append("%s: aged by an earlier run, reused (`%s`)" % (kind, aged["database"]))
+    return ("The aged templates are made once per size and reused: %s." % "; ".join(parts)) if parts else ""
+
+
+def goals(run, fresh=None):
     n = run.n
     rows = []
 
@@ -187,19 +199,31 @@ def goals(run):
                 label, clients, "s" if clients > 1 else ""), "≥ 80 %",
                 "%s (%s vs %s req/s)" % ("%.0f %%" % (100 * share) if share else "–", ours.show(0), minimal.show(0)),
                 verdict(share, 0.8))
-    if reports:
-        held = reports["messages_in_database"]
-        add("queued reports applied in bulk into a database holding 1,000,000 messages", "≥ 20,000 reports/s",
-            "%s reports/s, database holding %s messages" % ("{:,.0f}".format(reports["apply_per_second"]),
-                                                            f"{held:,}"),
-            verdict(reports["apply_per_second"], 20000) if held >= 1000000 else
+    bulk = bulk_rounds(run)
+    rate = Stat(row["per_second"] for row in bulk)
+    held = min((row["messages_in_database"] for row in bulk), default=0)
+    goal = "queued reports applied in bulk into a database holding 1,000,000 messages"
+    if bulk:
+        add(goal, "≥ 20,000 reports/s", "%s reports/s (%s queued reports a round), database holding %s messages" % (
+            rate.show(0), "{:,}".format(bulk[0]["queued"]), f"{held:,}"),
+            verdict(rate.median, 20000) if held >= 1000000 else
             NOT_MEASURED + " with 1,000,000 messages (%s here)" % (f"{held:,}"))
     else:
-        add("queued reports applied in bulk into a database holding 1,000,000 messages", "≥ 20,000 reports/s", "–",
-            NOT_MEASURED)
-    add("all of the above within 20 % of the fresh database on an aged one (10 earlier 100,000 mailings)",
-        "within 20 %", "–", NOT_MEASURED + " (an `--aged` run compared with `report.py --fresh`: see its table "
-        "below when there is one)")
+        add(goal, "≥ 20,000 reports/s", "–", NOT_MEASURED)
+    aged = run.data["templates"]["ours"].get("aged")
+    shares = [row[5] for row in aged_comparison(run, fresh)] if aged and fresh else []
+    goal = "all of the above within 20 % of the fresh database on an aged one (10 earlier 100,000 mailings)"
+    if shares:
+        worst = max(share for share in shares if share)
+        size = (aged["mailings"], aged["recipients"])
+        add(goal, "within 20 %", "%d of %d medians within 20 %% (worst: aged / fresh %.2f); aged by %d mailings "
+            "of %s" % (sum(1 for share in shares if share and share <= AGED_TOLERANCE), len(shares), worst,
+                       size[0], f"{size[1]:,}"),
+            (PASS if worst <= AGED_TOLERANCE else MISS) if size == (10, 100000) else
+            NOT_MEASURED + " at 10 × 100,000 (this run: %d × %s)" % (size[0], f"{size[1]:,}"))
+    else:
+        add(goal, "within 20 %", "–", NOT_MEASURED + " (an `--aged` run compared with `report.py --fresh`: see "
+            "its table below when there is one)")
     add("screens a person waits on (mailing with 1,000,000 traces ≤ 1 s, Sent SMS tab ≤ 0.5 s, composer estimate "
         "≤ 2 s, cost pivot ≤ 2 s, alert rules sync ≤ 10 s)", "see issue #21", "–",
         "see *Screens a person waits on* below (each judged at its own size)")
@@ -216,6 +240,11 @@ def goals(run):
     return ["## Goals (issue #21)", "",
             "Every goal, met or not; a goal set at another size than this run's is marked not measured.", "",
             "| goal | target | this run | result |", "|---|---|---|---|", *rows, ""]
+
+
+def bulk_rounds(run):
+    """The rounds of the reports-bulk scenario (each: queued, seconds, per_second, messages_in_database...)."""
+    return [row for result in run.results("reports-bulk") for row in result["rounds"]]
 
 
 def report_stats(reports, mode, clients):
@@ -316,11 +345,34 @@ def delivery_reports(run):
             out.append("| %s | %d | %s | %s | %s | %d |" % (label, clients, minimal.show(0), ours.show(0),
                                                             "%.0f %%" % (100 * share) if share else "–", failures))
     out += ["",
-            "Queued reports applied in bulk (the report cron's method, one run): **%s reports/s** (%s reports; "
-            "the database held %s AT messages); mailing's delivered count afterwards: %s." % (
-                "{:,.0f}".format(reports["apply_per_second"]), "{:,}".format(reports["applied"]),
-                "{:,}".format(reports["messages_in_database"]), "{:,}".format(reports["delivered"])), ""]
+            "The reports these requests queued, applied by the report cron's method: %s reports/s (%s reports; "
+            "the database held %s AT messages: see the bulk figures below); mailing's delivered count afterwards: "
+            "%s." % ("{:,.0f}".format(reports["apply_per_second"]), "{:,}".format(reports["applied"]),
+                     "{:,}".format(reports["messages_in_database"]), "{:,}".format(reports["delivered"])), ""]
     return out
+
+
+def bulk_reports(run):
+    result = next(iter(run.results("reports-bulk")), None)
+    if not result:
+        return []
+    rounds = result["rounds"]
+    out = ["## Delivery reports applied in bulk", "",
+           "The report cron's method (`_cron_apply`, committing per batch) applying the queued reports of one round "
+           "into a message log of %s AT messages with their traces and trackers (`fill_message_log`: mailings of "
+           "100,000, all delivered but the last, which awaits its reports; filled by SQL in %.0f s). Each round "
+           "queues a realistic mix for the next messages of that mailing (`REPORT_MIX_SQL`: finals, failures with "
+           "reasons, intermediates before and after the final, AT's retries, late reports of older messages, "
+           "unknown ids)." % ("{:,}".format(rounds[0]["messages_in_database"]), result["fill_seconds"]), "",
+           "| round | queued reports | seconds | reports/s | messages delivered / failed / pending afterwards "
+           "| left waiting |", "|---:|---:|---:|---:|---|---:|"]
+    for row in rounds:
+        states = row["states"]
+        out.append("| %d | %s | %.2f | %s | %s / %s / %s | %d |" % (
+            row["round"] + 1, "{:,}".format(row["queued"]), row["seconds"], "{:,.0f}".format(row["per_second"]),
+            *(f"{states.get(state, 0):,}" for state in ("delivered", "failed", "pending")),
+            row["waiting"]))
+    return out + ["", "Median: **%s reports/s**." % Stat(row["per_second"] for row in rounds).show(0), ""]
 
 
 def import_estimate(run):
@@ -366,8 +418,31 @@ def screen_median(name):
     return lambda result: result.get("screens", {}).get(name, {}).get("median")
 
 
+def bulk_apply_seconds(result):
+    rounds = result.get("rounds") if "fill_seconds" in result else None
+    return statistics.median(row["seconds"] for row in rounds) if rounds else None
+
+
 AGED_MEASURES = (("prepare", "preparation (s)"), ("dispatch", "dispatch (s)"), ("total", "end to end (s)"),
-                 ("seconds", "seconds"), *((screen_median(name), "screen %s (s)" % name) for name in SCREEN_NAMES))
+                 ("seconds", "seconds"), *((screen_median(name), "screen %s (s)" % name) for name in SCREEN_NAMES),
+                 (bulk_apply_seconds, "bulk apply of a round's reports (s)"))
+
+
+def aged_comparison(run, fresh):
+    """(scenario, N, measure, fresh Stat, aged Stat, aged / fresh) for every median both runs have."""
+    rows, seen = [], []
+    for sample in run.data["samples"]:
+        key = (sample["scenario"], sample["n"])
+        if key in seen or "error" in sample["result"]:
+            continue
+        seen.append(key)
+        for measure, label in AGED_MEASURES:
+            aged_stat = Stat(run.values(key[0], measure, key[1]))
+            fresh_stat = Stat(fresh.values(key[0], measure, key[1]))
+            if aged_stat and fresh_stat:
+                share = aged_stat.median / fresh_stat.median if fresh_stat.median else None
+                rows.append((*key, label, fresh_stat, aged_stat, share))
+    return rows
 
 
 def aged_versus_fresh(run, fresh):
@@ -378,22 +453,10 @@ def aged_versus_fresh(run, fresh):
            "Fresh figures from [`%s`](%s). Goal: every median within %d %% of its fresh one." % (
                fresh.source, fresh.source, round(100 * (AGED_TOLERANCE - 1))), "",
            "| scenario | N | measure | fresh | aged | aged / fresh | result |", "|---|---:|---|---:|---:|---:|---|"]
-    seen = []
-    for sample in run.data["samples"]:
-        key = (sample["scenario"], sample["n"])
-        if key in seen or "error" in sample["result"]:
-            continue
-        seen.append(key)
-        for measure, label in AGED_MEASURES:
-            aged_stat, fresh_stat = Stat(run.values(*key[:1], measure, key[1])), Stat(fresh.values(*key[:1],
-                                                                                                 measure, key[1]))
-            if not aged_stat or not fresh_stat:
-                continue
-            share = aged_stat.median / fresh_stat.median if fresh_stat.median else None
-            out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
-                key[0], f"{key[1]:,}", label, fresh_stat.show(), aged_stat.show(),
-                "%.2f" % share if share else "–",
-                (PASS if share <= AGED_TOLERANCE else MISS) if share else NOT_MEASURED))
+    for scenario, n, label, fresh_stat, aged_stat, share in aged_comparison(run, fresh):
+        out.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+            scenario, f"{n:,}", label, fresh_stat.show(), aged_stat.show(), "%.2f" % share if share else "–",
+            (PASS if share <= AGED_TOLERANCE else MISS) if share else NOT_MEASURED))
     return out + [""]
 
 
@@ -452,8 +515,8 @@ def main():
     args = parser.parse_args()
     fresh = load_run(args.fresh) if args.fresh else None
     run = load_run(args.results)
-    lines = [*header(run), *goals(run), *mailings(run), *personalised(run), *delivery_reports(run),
-             *import_estimate(run), *screens(run), *aged_versus_fresh(run, fresh)]
+    lines = [*header(run), *goals(run, fresh), *mailings(run), *personalised(run), *delivery_reports(run),
+             *bulk_reports(run), *import_estimate(run), *screens(run), *aged_versus_fresh(run, fresh)]
     sys.stdout.write("\n".join(lines).rstrip() + "\n")
 
 

@@ -757,6 +757,167 @@ def post_json(url, data):
 
 
 # ----------------------------------------------------------------------
+# Delivery reports applied in bulk, into a big message log
+# ----------------------------------------------------------------------
+
+# Messages the log holds before the reports come (--reports-held; the scenario process gets it from run_scenario).
+REPORTS_HELD = int(os.environ.get("BENCH_REPORTS_HELD", "1000000"))
+HELD_PER_MAILING = 100000  # the message log is made of mailings of this size (the last one awaits its reports)
+HELD_FIRST_NUMBER = 254720000000  # the same people in every mailing of the log
+# The reports of one round, per 100 messages of the awaiting mailing (AT's mix in a school's mailing): a final
+# report for each (88 Success; failed: 5 DeliveryFailure, 3 UserIsInactive (a dead number), 2 "Rejected" without a
+# reason, 2 UserAccountSuspended, of which 1 in 500 messages UserInBlacklist instead: a number blocked at the network
+# fails once, then the blacklist keeps it out of later mailings), an intermediate report before it for 30 (Sent or
+# Buffered), one after it for 5 (out of order), a second final report for 3 (AT's retry); one late report per 100
+# messages for a message of an earlier, already delivered mailing, and one per 500 whose AT id no message has (it
+# waits).
+REPORT_MIX_SQL = """
+WITH slice AS (
+    SELECT row_number() OVER (ORDER BY id) AS k, at_message_id, number
+      FROM africastalking_message
+     WHERE mailing_id = %(mailing)s AND state = 'pending' AND at_message_id IS NOT NULL
+     ORDER BY id LIMIT %(messages)s
+), final AS (
+    SELECT k, at_message_id, number,
+           CASE WHEN k %% 100 < 88 THEN 'Success' WHEN k %% 100 IN (96, 97) THEN 'Rejected'
+                ELSE 'Failed' END AS status,
+           CASE WHEN k %% 100 < 88 OR k %% 100 IN (96, 97) THEN NULL
+                WHEN k %% 100 < 93 THEN 'DeliveryFailure' WHEN k %% 100 < 96 THEN 'UserIsInactive'
+                WHEN k %% 500 = 99 THEN 'UserInBlacklist' ELSE 'UserAccountSuspended' END AS reason
+      FROM slice
+), queued AS (
+    -- (when it arrives, message, status, reason): arrival spreads each kind over the round, so that an
+    -- intermediate may come in a later batch than its final, and a retry in a later one than the first
+    SELECT k AS arrives, at_message_id, number, CASE WHEN k %% 2 = 0 THEN 'Sent' ELSE 'Buffered' END, NULL
+      FROM slice WHERE k %% 100 < 30
+    UNION ALL SELECT k + 1500, at_message_id, number, status, reason FROM final
+    UNION ALL SELECT k + 4000, at_message_id, number, 'Sent', NULL FROM slice WHERE k %% 100 >= 95
+    UNION ALL SELECT k + 6000, at_message_id, number, status, reason FROM final WHERE k %% 100 %% 33 = 7
+    UNION ALL SELECT s.k + 300, m.at_message_id, m.number, 'Success', NULL
+      FROM slice s JOIN LATERAL (SELECT at_message_id, number FROM africastalking_message
+                                  WHERE mailing_id = %(old_mailing)s AND id = (
+                                        SELECT min(id) FROM africastalking_message
+                                         WHERE mailing_id = %(old_mailing)s) + s.k) m ON true
+     WHERE s.k %% 100 = 50
+    UNION ALL SELECT k + 700, 'ATXid_unknown_' || %(round)s || '_' || k, number, 'Success', NULL
+      FROM slice WHERE k %% 500 = 250
+)
+INSERT INTO africastalking_delivery_report (account_id, message_id, status, phone_number, network_code,
+                                            failure_reason, retry_count, received_at)
+SELECT %(account)s, q.at_message_id, q.status, q.number, '63902', q.reason, 0, now() at time zone 'UTC'
+  FROM queued q(arrives, at_message_id, number, status, reason)
+ ORDER BY arrives
+"""
+REPORTS_PER_MESSAGE = 1.39  # about: 1 + 0.30 + 0.05 + 0.03 + 0.01 (see REPORT_MIX_SQL)
+
+
+def fill_message_log(env, account, held):
+    """``held`` AT messages with their mailing traces, SMS trackers and (for the last mailing) SMS, by SQL, in the
+    shape the dispatcher leaves them: mailings of HELD_PER_MAILING recipients (the same people each time); every
+    mailing but the last delivered (message 'delivered' with its report date and network, trace 'sent', its SMS
+    deleted by the SMS autovacuum), the last one sent and awaiting its reports (message and trace 'pending', AT's
+    id, cost and parts on both, its SMS 'pending' marked to_delete). No contacts (the traces point at ids no
+    screen opens). Returns the mailings, oldest first."""
+    mailings = env["mailing.mailing"]
+    for index in range(-(-held // HELD_PER_MAILING)):
+        count = min(HELD_PER_MAILING, held - index * HELD_PER_MAILING)
+        last = (index + 1) * HELD_PER_MAILING >= held
+        mailing = env["mailing.mailing"].create({
+            "subject": "Log %d" % index, "mailing_type": "sms", "body_plaintext": BROADCAST,
+            "mailing_model_id": env["ir.model"]._get_id("mailing.list")})
+        mailing.state = "sending" if last else "done"
+        env.flush_all()
+        env.cr.execute(HELD_MAILING_SQL, {
+            "mailing": mailing.id, "count": count, "first": HELD_FIRST_NUMBER, "account": account.id,
+            "company": account.company_id.id, "body": BROADCAST, "delivered": not last})
+        env.cr.commit()
+        mailings |= mailing
+    # What autovacuum has done long since in a database that grew to this size (hint bits, visibility map,
+    # statistics): else the first reads of the timed run would do it. The aged mode measures bloat, not this.
+    conn = odoo_dev.pg_connect(DATABASE)
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        for table in ("africastalking_message", "mailing_trace", "sms_tracker", "sms_sms"):
+            cr.execute("VACUUM (ANALYZE) %s" % table)
+    conn.close()
+    return mailings
+
+
+HELD_MAILING_SQL = """
+WITH n AS (
+    SELECT g AS n, md5('sms-' || %(mailing)s || '-' || g) AS uuid,
+           'ATXid_' || md5('at-' || %(mailing)s || '-' || g) AS at_id, '+' || (%(first)s + g) AS number,
+           now() at time zone 'UTC' - interval '1 day' * (CASE WHEN %(delivered)s THEN 30 ELSE 0 END) AS sent
+      FROM generate_series(1, %(count)s) g
+), sms AS (
+    INSERT INTO sms_sms (uuid, number, body, state, to_delete, mailing_id, company_id, at_claim_date,
+                         create_uid, write_uid, create_date, write_date)
+    SELECT uuid, number, %(body)s, 'pending', true, %(mailing)s, %(company)s, sent, 1, 1, sent, sent
+      FROM n WHERE NOT %(delivered)s
+ RETURNING id, uuid
+), traces AS (
+    INSERT INTO mailing_trace (trace_type, model, res_id, mass_mailing_id, trace_status, sent_datetime, sms_number,
+                               sms_id_int, sms_code, at_message_id, at_status, at_parts, at_cost, at_currency,
+                               at_network_code, create_uid, write_uid, create_date, write_date)
+    SELECT 'sms', 'mailing.contact', n.n, %(mailing)s, CASE WHEN %(delivered)s THEN 'sent' ELSE 'pending' END,
+           n.sent, n.number, COALESCE(sms.id, 0), substr(md5('code' || n.uuid), 1, 20), n.at_id,
+           'Success', 1, 0.8, 'KES', CASE WHEN %(delivered)s THEN '63902' END, 1, 1, n.sent, n.sent
+      FROM n LEFT JOIN sms ON sms.uuid = n.uuid
+ RETURNING id, res_id
+), trackers AS (
+    INSERT INTO sms_tracker (sms_uuid, mailing_trace_id, create_uid, write_uid, create_date, write_date)
+    SELECT n.uuid, traces.id, 1, 1, n.sent, n.sent FROM traces JOIN n ON n.n = traces.res_id
+)
+INSERT INTO africastalking_message (account_id, company_id, sms_uuid, number, body, mailing_id, state, at_message_id,
+                                    status_code, at_status, cost, currency, parts, origin, network_code, report_date,
+                                    send_date, create_date, write_date)
+SELECT %(account)s, %(company)s, uuid, number, %(body)s, %(mailing)s,
+       CASE WHEN %(delivered)s THEN 'delivered' ELSE 'pending' END, at_id, 101, 'Success', 0.8, 'KES', 1, 'mailing',
+       CASE WHEN %(delivered)s THEN '63902' END, CASE WHEN %(delivered)s THEN sent + interval '1 minute' END,
+       sent, sent, sent
+  FROM n ORDER BY n
+"""
+
+
+def scenario_reports_bulk(count, rounds=3, held=1000000):
+    """The report cron's method applying ``count`` queued reports (REPORT_MIX_SQL: finals, failures with reasons,
+    intermediates, retries, out of order, late and unknown ones) into a message log of ``held`` messages
+    (fill_message_log), ``rounds`` times, each round on the next messages of the awaiting mailing."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    result = {"rounds": []}
+    with gateway("ours") as sms_gateway, registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        account = sms_gateway.configure(env)
+        env.cr.commit()
+        started = time.perf_counter()
+        mailings = fill_message_log(env, account, held)
+        result["fill_seconds"] = time.perf_counter() - started
+        queue = env["africastalking.delivery.report"]
+        for round_index in range(rounds):
+            env.cr.execute(REPORT_MIX_SQL, {
+                "mailing": mailings[-1].id, "old_mailing": mailings[0].id, "account": account.id,
+                "messages": round(count / REPORTS_PER_MESSAGE), "round": round_index})
+            queued = env.cr.rowcount
+            env.cr.commit()
+            env.cr.execute("SELECT count(*) FROM africastalking_message")
+            in_database = env.cr.fetchone()[0]
+            started = time.perf_counter()
+            applied = queue._cron_apply(linger=0, auto_commit=True)
+            seconds = time.perf_counter() - started
+            env.cr.execute("SELECT state, count(*) FROM africastalking_message WHERE mailing_id = %s GROUP BY state",
+                           [mailings[-1].id])
+            states = dict(env.cr.fetchall())
+            env.cr.execute("SELECT count(*) FROM africastalking_delivery_report WHERE waiting")
+            result["rounds"].append({
+                "round": round_index, "queued": queued, "applied": applied, "seconds": seconds,
+                "per_second": queued / seconds, "messages_in_database": in_database, "states": states,
+                "waiting": env.cr.fetchone()[0]})
+    return result
+
+
+# ----------------------------------------------------------------------
 # Aged database: earlier mailings and their reports
 # ----------------------------------------------------------------------
 
@@ -823,8 +984,10 @@ def aged_template(kind, args):
 
 
 def ensure_aged_templates(args):
-    """The aged copy of each template (made once per size, then reused; ours is updated with this checkout's code
-    at every run like its fresh template)."""
+    """The aged copy of each template, made once per size (K and --aged-n) and then reused by every later run and
+    round (ours is updated with this checkout's code at every run, like its fresh template). Returns, per side,
+    whether this run made it and how long the ageing took (``None`` when reused)."""
+    made = {}
     for kind in TEMPLATES:
         aged = aged_template(kind, args)
         if odoo_dev.database_exists(aged):
@@ -832,13 +995,17 @@ def ensure_aged_templates(args):
                 cmd = [sys.executable, "-m", "odoo", "-d", aged, "--addons-path", addons_path(),
                        *odoo_dev.db_args(), "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level", "warn"]
                 subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
+            made[kind] = {"made_by_this_run": False, "ageing_seconds": None}
             continue
-        print("Ageing a copy of the %s template: %d mailings of %d recipients..." % (kind, args.aged, args.aged_n),
-              flush=True)
+        print("Ageing a copy of the %s template: %d mailings of %d recipients (once: later runs reuse %s)..." % (
+            kind, args.aged, args.aged_n, aged), flush=True)
+        started = time.perf_counter()
         fresh_database(TEMPLATES[kind])
         command = [sys.executable, __file__, "--age", kind, "--n", str(args.aged_n), "--aged", str(args.aged)]
-        subprocess.run(command, check=True, cwd=ROOT)
+        subprocess.run(command, check=True, cwd=ROOT, env=scenario_environment(args))
         copy_database(DATABASE, aged)
+        made[kind] = {"made_by_this_run": True, "ageing_seconds": round(time.perf_counter() - started, 1)}
+    return made
 
 
 def copy_database(source, target, attempts=20):
@@ -907,6 +1074,7 @@ SCENARIOS = {
     "ours-personalised-100ms-2-dispatchers": ("ours", lambda n, r, _k: scenario_mailing(
         "ours", n, PERSONALISED, True, "2 dispatchers", latency=0.1, realistic=r)),
     "reports-http": ("ours", lambda n, r, k: scenario_reports_http(n, k, r)),
+    "reports-bulk": ("ours", lambda n, _r, k: scenario_reports_bulk(n, k, REPORTS_HELD)),
     "stock-import": ("stock", lambda n, r, _k: scenario_stock_import(n, r)),
     "ours-import": ("ours", lambda n, r, _k: scenario_ours_import(n, r)),
     "ours-estimate": ("ours", lambda n, r, _k: scenario_ours_estimate(n, r)),
@@ -983,6 +1151,11 @@ def fresh_database(template):
     odoo_dev.create_database(DATABASE, template=template)
 
 
+def scenario_environment(args):
+    return dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024),  # lift stock's cap, for both
+                BENCH_REPORTS_HELD=str(args.reports_held))
+
+
 def run_scenario(name, count, args):
     template, _function = SCENARIOS[name]
     if args.aged:
@@ -990,7 +1163,7 @@ def run_scenario(name, count, args):
         copy_database(aged_template(template, args), DATABASE)
     else:
         fresh_database(TEMPLATES[template])
-    env = dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024))  # lift stock's cap, for both
+    env = scenario_environment(args)
     command = [sys.executable, __file__, "--scenario", name, "--n", str(count), "--repeat", str(args.repeat)]
     started = time.perf_counter()
     out = subprocess.run(command + (["--realistic"] if args.realistic else []), env=env, cwd=ROOT,
@@ -1035,6 +1208,10 @@ def main():
                         help="recipients of the personalised dispatch at 100 ms latency")
     parser.add_argument("--reports-n", type=int, default=500,
                         help="delivery reports (and as many yardstick requests) per measure over HTTP")
+    parser.add_argument("--reports-bulk-n", type=int, default=20000,
+                        help="queued delivery reports applied in bulk by the report cron's method, per round")
+    parser.add_argument("--reports-held", type=int, default=1000000,
+                        help="AT messages (with their traces) the database holds before those reports are applied")
     parser.add_argument("--import-n", type=int, help="rows of the contact import CSV (ours; default: --n)")
     parser.add_argument("--stock-import-n", type=int,
                         help="rows of the CSV imported by stock and ours side by side (default: --n, at most 10,000: "
@@ -1053,7 +1230,7 @@ def main():
                         help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
     parser.add_argument("--only", help="comma-separated groups to run (prepare, broadcast, broadcast-threaded, "
                                        "broadcast-2-workers, broadcast-2-dispatchers, personalised-100ms, "
-                                       "import-stock-size, import, estimate, screens, reports-http)")
+                                       "import-stock-size, import, estimate, screens, reports-http, reports-bulk)")
     parser.add_argument("--note", default="", help="a note stored in the results (e.g. 'small development run')")
     parser.add_argument("--out", help="the results file (default bench/results/<UTC time>-<commit>.json)")
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), help=argparse.SUPPRESS)
@@ -1101,10 +1278,11 @@ def run_all(args):
     results["templates"] = {kind: {"database": TEMPLATES[kind], "modules": modules}
                             for kind, modules in ensure_templates().items()}
     if args.aged:
-        ensure_aged_templates(args)
+        made = ensure_aged_templates(args)
         for kind in TEMPLATES:
             results["templates"][kind]["aged"] = {"database": aged_template(kind, args), "mailings": args.aged,
-                                                  "recipients": args.aged_n}
+                                                  "recipients": args.aged_n, **made[kind]}
+        save(out, results, wall)
     groups = plan(args)
     for round_index in range(args.repeat):
         for group, names, count in groups:
@@ -1119,6 +1297,13 @@ def run_all(args):
         sample = run_scenario("reports-http", args.reports_n, args)
         results["samples"].append({"group": "reports-http", "scenario": "reports-http", "n": args.reports_n,
                                    "round": 0, "result": sample})
+    if not args.only or "reports-bulk" in args.only.split(","):
+        print("reports-bulk (%d queued reports into %d messages, %d rounds)..." % (
+            args.reports_bulk_n, args.reports_held, args.repeat), flush=True)
+        sample = run_scenario("reports-bulk", args.reports_bulk_n, args)
+        results["samples"].append({"group": "reports-bulk", "scenario": "reports-bulk", "n": args.reports_bulk_n,
+                                   "round": 0, "result": sample})
+        save(out, results, wall)
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     save(out, results, wall)
     print("results: %s" % out)

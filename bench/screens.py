@@ -52,13 +52,13 @@ def seed(env, count):
         """
         INSERT INTO africastalking_message (number, body, partner_id, mailing_id, company_id, state, at_status,
                                             status_code, cost, currency, parts, origin, network_code,
-                                            send_date, create_date, write_date, create_uid, write_uid)
+                                            send_date, create_date, write_date)
         SELECT %(number)s, 'Exams start Monday.', %(parent)s, %(mailing)s, %(company)s,
                (ARRAY['delivered', 'delivered', 'sent', 'failed'])[1 + n %% 4],
                (ARRAY['Success', 'Success', 'Sent', 'Failed'])[1 + n %% 4], 101, 0.8, 'KES', 1,
                (ARRAY['mailing', 'composer', 'alert', 'api', 'action'])[1 + n %% 5], '63902',
                now() at time zone 'UTC' - (n || ' minutes')::interval,
-               now() at time zone 'UTC' - (n || ' minutes')::interval, now() at time zone 'UTC', 1, 1
+               now() at time zone 'UTC' - (n || ' minutes')::interval, now() at time zone 'UTC'
           FROM generate_series(1, %(count)s) n
         """, {"number": PARENT_NUMBER, "parent": parent.id, "mailing": mailing.id, "company": env.company.id,
               "count": count})

@@ -10,7 +10,7 @@ from ..tools.runtime import is_testing
 
 _logger = logging.getLogger(__name__)
 
-APPLY_BATCH_SIZE = 5000
+APPLY_BATCH_SIZE = 10000
 # The webhook wakes the applier at most once a second per process; the applier, once its queue is empty, keeps
 # looking a little longer than that, so a report that did not wake it (throttled) is still applied by this run.
 TRIGGER_INTERVAL_SECONDS = 1.0
@@ -180,11 +180,13 @@ class AfricasTalkingDeliveryReport(models.Model):
         """Remove the oldest queued reports (not held by another applier) and return them by account."""
         self.env.cr.execute(
             """
-            DELETE FROM africastalking_delivery_report
-             WHERE id IN (SELECT id FROM africastalking_delivery_report WHERE waiting IS NOT TRUE
-                           ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-         RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
-                   received_at
+            WITH taken AS (
+                DELETE FROM africastalking_delivery_report
+                 WHERE id IN (SELECT id FROM africastalking_delivery_report WHERE waiting IS NOT TRUE
+                               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+             RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
+                       received_at)
+            SELECT * FROM taken ORDER BY id
             """,
             (size,),
         )
@@ -195,17 +197,20 @@ class AfricasTalkingDeliveryReport(models.Model):
         the account to that number appeared (an interrupted or unanswered send). Both lookups are indexed."""
         self.env.cr.execute(
             """
-            DELETE FROM africastalking_delivery_report
-             WHERE id IN (SELECT w.id FROM africastalking_delivery_report w
-                           WHERE w.waiting AND (
-                                 EXISTS (SELECT 1 FROM africastalking_message m WHERE m.at_message_id = w.message_id)
-                              OR EXISTS (SELECT 1 FROM africastalking_message m
-                                          WHERE m.state = 'unknown' AND m.account_id = w.account_id
-                                            AND m.number = w.phone_number AND m.at_message_id IS NULL
-                                            AND m.report_ambiguous IS NOT TRUE))
-                           ORDER BY w.id LIMIT %s FOR UPDATE SKIP LOCKED)
-         RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
-                   received_at
+            WITH taken AS (
+                DELETE FROM africastalking_delivery_report
+                 WHERE id IN (SELECT w.id FROM africastalking_delivery_report w
+                               WHERE w.waiting AND (
+                                     EXISTS (SELECT 1 FROM africastalking_message m
+                                              WHERE m.at_message_id = w.message_id)
+                                  OR EXISTS (SELECT 1 FROM africastalking_message m
+                                              WHERE m.state = 'unknown' AND m.account_id = w.account_id
+                                                AND m.number = w.phone_number AND m.at_message_id IS NULL
+                                                AND m.report_ambiguous IS NOT TRUE))
+                               ORDER BY w.id LIMIT %s FOR UPDATE SKIP LOCKED)
+             RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
+                       received_at)
+            SELECT * FROM taken ORDER BY id
             """,
             (size,),
         )
@@ -213,8 +218,9 @@ class AfricasTalkingDeliveryReport(models.Model):
 
     @staticmethod
     def _batch_by_account(rows):
+        """``rows`` in the order the reports came (by id)."""
         batch = {}
-        for row in sorted(rows):
+        for row in rows:
             _id, account_id, message_id, status, number, network, reason, retry, received_at = row
             batch.setdefault(account_id, []).append(DeliveryReport(
                 message_id=message_id, status=status, phone_number=number, network_code=network or "",
@@ -245,7 +251,7 @@ class AfricasTalkingDeliveryReport(models.Model):
             return {}
         self.env.cr.execute(
             "SELECT id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count, "
-            "received_at FROM africastalking_delivery_report WHERE waiting AND message_id = ANY(%s)",
+            "received_at FROM africastalking_delivery_report WHERE waiting AND message_id = ANY(%s) ORDER BY id",
             (list(message_ids),))
         return self._batch_by_account(self.env.cr.fetchall())
 

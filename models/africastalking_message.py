@@ -14,6 +14,7 @@ _logger = logging.getLogger(__name__)
 # after it: AT retries a message for up to about two days.
 REPORT_CLOCK_SKEW = timedelta(minutes=1)
 REPORT_WINDOW = timedelta(hours=72)
+FINAL_STATES = ("delivered", "failed")
 
 
 def _strongest_report_per_message(reports):
@@ -149,21 +150,46 @@ class AfricasTalkingMessage(models.Model):
              WHERE m.at_message_id = r.id AND m.at_message_id = ANY(%(ids)s)
                AND (m.account_id = %(account)s OR m.account_id IS NULL)
                AND m.state NOT IN ('delivered', 'failed')
-         RETURNING m.at_message_id, m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason
+         RETURNING m.at_message_id, m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason,
+                   m.company_id, m.number, COALESCE(m.send_date, m.create_date)
             """,
             {**columns, "account": account.id},
             log_exceptions=False,  # a concurrent update is retried by the applier, not an error to log
         )
         updated = self.env.cr.fetchall()
         self.invalidate_model()
-        self._propagate_states([row[1:] for row in updated if row[1]])
+        self._propagate_states([row[1:6] for row in updated if row[1]])
         applied_ids = {row[0] for row in updated}
-        unmatched = self._reports_without_message(account, reports)
-        applied_ids |= self._adopt_unknown_outcomes(account, unmatched)
+        # The UPDATE never touches a final message: each final state it returns was reached now.
+        finals = [(company_id, number, state, at_status if reason is None else reason, sent_at)
+                  for _id, _uuid, state, at_status, _network, reason, company_id, number, sent_at in updated
+                  if state in FINAL_STATES]
+        unmatched = self._reports_without_message(account, [r for r in reports if r.message_id not in applied_ids])
+        adopted_ids = self._adopt_unknown_outcomes(account, unmatched)
+        finals += self._final_outcomes_of(adopted_ids)
+        applied_ids |= adopted_ids
+        self._reports_made_final(finals)
         # Only a report applied to its own message on its own account may block its number: a late "Failed" for a
         # delivered message, or a report posted on another account's URL, changes nothing.
-        self._block_numbers_blacklisted_at_network([r for r in reports if r.message_id in applied_ids])
+        self._block_numbers_blacklisted_at_network(
+            [r for r in reports if r.is_network_opt_out and r.message_id in applied_ids])
         return [r for r in unmatched if r.message_id not in applied_ids]
+
+    @api.model
+    def _reports_made_final(self, outcomes):
+        """Hook: ``outcomes`` (company id, number, state, failure reason or AT status, sent at) of the messages that
+        delivery reports made final just now (each message once: a repeated or late report is not in them)."""
+
+    def _final_outcomes_of(self, at_message_ids):
+        """The outcomes (as _reports_made_final takes them) of the final messages among these AT ids."""
+        if not at_message_ids:
+            return []
+        self.flush_model()
+        self.env.cr.execute(
+            """SELECT company_id, number, state, COALESCE(failure_reason, at_status), COALESCE(send_date, create_date)
+                 FROM africastalking_message WHERE at_message_id = ANY(%s) AND state IN %s""",
+            (list(at_message_ids), FINAL_STATES))
+        return self.env.cr.fetchall()
 
     @api.model
     def _block_numbers_blacklisted_at_network(self, reports):
@@ -177,6 +203,8 @@ class AfricasTalkingMessage(models.Model):
 
     def _reports_without_message(self, account, reports):
         """The reports whose AT id no message has (reports for another account's message are logged, dropped)."""
+        if not reports:
+            return []
         self.env.cr.execute(
             "SELECT at_message_id, account_id FROM africastalking_message WHERE at_message_id = ANY(%s)",
             ([r.message_id for r in reports],),
@@ -200,9 +228,6 @@ class AfricasTalkingMessage(models.Model):
         if not reports:
             return set()
         numbers = sorted({r.phone_number for r in reports})
-        self.env.cr.execute("SELECT DISTINCT number FROM sms_sms WHERE state = 'process' AND number = ANY(%s)",
-                            (numbers,))
-        busy = {row[0] for row in self.env.cr.fetchall()}
         # An unknown outcome whose SMS a person queued again (after the 48 hours) is not a candidate: the resend's
         # own answer will name its report.
         self.env.cr.execute(
@@ -211,11 +236,17 @@ class AfricasTalkingMessage(models.Model):
                  LEFT JOIN LATERAL (SELECT state FROM sms_sms WHERE uuid = m.sms_uuid LIMIT 1) s ON true
                 WHERE m.account_id = %s AND m.state = 'unknown' AND m.at_message_id IS NULL AND m.number = ANY(%s)
                 ORDER BY m.id""", (account.id, numbers))
-        candidates = defaultdict(list)
+        candidates, busy = defaultdict(list), set()
         for message_id, number, send_date, resending in self.env.cr.fetchall():
             if resending:
                 busy.add(number)
             candidates[number].append((message_id, send_date))
+        if not candidates:
+            return set()  # the usual case: no unknown outcome to these numbers
+        # sms_sms has no index by number: asked only for the numbers that have a candidate
+        self.env.cr.execute("SELECT DISTINCT number FROM sms_sms WHERE state = 'process' AND number = ANY(%s)",
+                            (sorted(candidates),))
+        busy.update(row[0] for row in self.env.cr.fetchall())
         adopted, ambiguous, now = {}, set(), fields.Datetime.now()
         for report in reports:
             if report.phone_number in busy:
@@ -321,6 +352,9 @@ class AfricasTalkingMessage(models.Model):
         for model in ("sms.tracker", "mail.notification", "mailing.trace", "sms.sms"):
             self.env[model].flush_model()
         tracker = self.env["sms.tracker"]
+        # A few thousand index lookups, costed above PostgreSQL's JIT threshold: compiling them would take longer
+        # than running them (for the rest of this transaction, which is a batch of the queue or of a dispatch).
+        self.env.cr.execute("SET LOCAL jit = off")
         self.env.cr.execute(SQL(
             """
             WITH r AS (
@@ -359,7 +393,8 @@ class AfricasTalkingMessage(models.Model):
                        at_failure_reason = CASE WHEN s.state = 'unknown' THEN NULL ELSE s.at_failure_reason END
                   FROM (SELECT s1.id, r.final FROM r CROSS JOIN LATERAL (
                             SELECT id FROM sms_sms WHERE uuid = r.uuid LIMIT 1) s1) x
-                 WHERE s.id = x.id AND (x.final OR s.state = 'unknown')
+                 -- (a mailing's SMS is marked to_delete when sent: most final reports leave its row as it is)
+                 WHERE s.id = x.id AND ((x.final AND s.to_delete IS NOT TRUE) OR s.state = 'unknown')
             )
             SELECT (SELECT array_agg(DISTINCT mail_message_id) FROM notifications),
                    -- one trace per mailing: enough to tell whether the mailing is done

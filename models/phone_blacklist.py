@@ -1,5 +1,7 @@
 import logging
 
+from markupsafe import escape
+
 from odoo import api, fields, models
 
 from ..tools.phone import normalize_number
@@ -41,11 +43,26 @@ class PhoneBlacklist(models.Model):
         if not numbers:
             return self.browse()
         already = self.search([("number", "in", numbers)])
-        records = self._add(numbers, message=message)
+        records = self._add_logged(numbers, message)
         (records - already).write({
             "africastalking_block": source,
             "africastalking_block_date": fields.Datetime.now(),
         })
+        return records
+
+    @api.model
+    def _add_logged(self, numbers, message):
+        """Stock's ``_add(numbers, message)``, the note on new entries logged in one batch: stock posts it entry by
+        entry (a whole message_post each), and a batch of delivery reports may block hundreds of numbers."""
+        if not message:
+            return self._add(numbers)
+        existing = self.with_context(active_test=False).search([("number", "in", numbers)])
+        if existing:
+            existing._track_set_log_message(message)
+        records = self._add(numbers)
+        new = records - existing
+        if new:
+            new._message_log_batch(bodies=dict.fromkeys(new.ids, escape(message)))
         return records
 
     @api.model

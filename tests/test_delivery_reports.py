@@ -6,7 +6,7 @@ from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.tests import tagged
 
 from ..tools.at_callbacks import parse_delivery_report
-from .common import AfricasTalkingHttpCase
+from .common import AfricasTalkingCase, AfricasTalkingHttpCase
 
 
 @tagged("post_install", "-at_install")
@@ -191,3 +191,58 @@ class TestDeliveryReports(AfricasTalkingHttpCase, CronMixinCase):
         self.assertEqual(sms_log.state, "delivered")
         self.assertTrue(sms_log.at_message_id)
         self.assertEqual(message.notification_ids.notification_status, "sent")
+
+
+@tagged("post_install", "-at_install")
+class TestDeliveryReportsInBulk(AfricasTalkingCase):
+    """The applier's work per batch is set-based: how many reports (and which mix) a batch holds changes neither
+    the number of queries nor what each report does."""
+
+    def _sent_messages(self, count, first):
+        sms = self.env["sms.sms"].sudo().create([{"number": "+2547110%05d" % (first + index), "body": "Exams"}
+                                                 for index in range(count)])
+        self.run_sms_queue()
+        return self.env["africastalking.message"].search([("sms_uuid", "in", sms.mapped("uuid"))], order="id")
+
+    def _queue(self, messages, network_opt_outs):
+        """Per message: an intermediate report, its final one (the first ``network_opt_outs`` UserInBlacklist, the
+        next one a dead number, the others Success) and AT's retry of the final one."""
+        queue = self.env["africastalking.delivery.report"].sudo()
+        for index, message in enumerate(messages):
+            status, reason = ("Failed", "UserInBlacklist") if index < network_opt_outs else (
+                ("Failed", "UserIsInactive") if index == network_opt_outs else ("Success", ""))
+            for report_status, report_reason in (("Sent", ""), (status, reason), (status, reason)):
+                queue._enqueue(self.account.id, parse_delivery_report({
+                    "id": message.at_message_id, "status": report_status, "phoneNumber": message.number,
+                    "networkCode": "63902", "failureReason": report_reason}))
+
+    def _apply_counting_queries(self):
+        self.env.flush_all()
+        self.env.invalidate_all()
+        before = self.env.cr.sql_log_count
+        applied = self.env["africastalking.delivery.report"].sudo()._cron_apply(linger=0)
+        return applied, self.env.cr.sql_log_count - before
+
+    def test_queries_do_not_grow_with_the_batch(self):
+        small = self._sent_messages(4, 0)
+        self._queue(small, network_opt_outs=1)
+        applied, small_queries = self._apply_counting_queries()
+        self.assertEqual(applied, 12)
+        large = self._sent_messages(24, 100)
+        self._queue(large, network_opt_outs=6)
+        applied, large_queries = self._apply_counting_queries()
+        self.assertEqual(applied, 72)
+        # Six times the reports, six numbers blocked at the network instead of one: not one query more (the first
+        # batch also warms the ORM's caches)
+        self.assertLessEqual(large_queries, small_queries)
+        for messages, opt_outs in ((small, 1), (large, 6)):
+            messages.invalidate_recordset()
+            self.assertEqual(messages.mapped("state"), ["failed"] * (opt_outs + 1) +
+                             ["delivered"] * (len(messages) - opt_outs - 1))
+            blocked = self.env["phone.blacklist"].search([("number", "in", messages[:opt_outs].mapped("number"))])
+            self.assertEqual(set(blocked.mapped("africastalking_block")), {"network"})
+            self.assertEqual(len(blocked), opt_outs)
+            for entry in blocked:
+                self.assertEqual(len(entry.message_ids.filtered(lambda m: "UserInBlacklist" in (m.body or ""))), 1)
+            dead = self.env["sms.number.suppression"].search([("number", "=", messages[opt_outs].number)])
+            self.assertEqual(dead.hard_failure_count, 1, "AT's retry of the final report counts once")

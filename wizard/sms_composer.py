@@ -4,8 +4,10 @@ from functools import lru_cache
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..models.ir_actions_server import AUTOMATED_SEND_KEY
+from ..models.mailing_mailing_estimate import id_array
 from ..models.sms_sms import ORIGIN_CONTEXT_KEY
 from ..tools.client_actions import notification
 from ..tools.segments import analyze, smart_encode
@@ -173,29 +175,39 @@ class SmsComposer(models.TransientModel):
     def _compute_sms_guardian_counts(self):
         for composer in self:
             composer.sms_can_target_guardians = composer.res_model == "res.partner"
-            people = composer._sms_selected_partners()
-            if not people:
+            people_ids = composer._sms_selected_partner_ids()
+            if not people_ids:
                 composer.sms_guardian_count = composer.sms_guardian_valid_count = 0
                 continue
             # Counted in SQL: the guardians of 100,000 selected people are not read one by one. The same guardians
-            # as people.guardian_ids (active, readable) and people._sms_guardians() (a valid number, not
-            # blacklisted).
+            # as _sms_selected_partners().guardian_ids (active, readable; an id deleted since has none) and its
+            # _sms_guardians() (a valid number, not blacklisted).
             # (Blacklisted ones are counted and subtracted: stock's search of "not blacklisted" lists every
             # partner id.)
-            guardians = [("ward_ids", "in", people.ids)]
+            guardians = [("id", "in", composer._sms_guardian_ids_of(people_ids))]
             with_number = guardians + [("phone_sanitized", "!=", False)]
             partners = self.env["res.partner"]
             composer.sms_guardian_count = partners.search_count(guardians)
             composer.sms_guardian_valid_count = partners.search_count(with_number) - partners.search_count(
                 with_number + [("phone_sanitized_blacklisted", "=", True)])
 
+    def _sms_guardian_ids_of(self, people_ids):
+        """Ids of the guardians of ``people_ids`` (any: the counts apply the rules), the selection sent once."""
+        self.env["res.partner"].flush_model(["guardian_ids"])
+        self.env.cr.execute(SQL("SELECT DISTINCT guardian_id FROM res_partner_guardian_rel WHERE ward_id = ANY(%s)",
+                                id_array(people_ids)))
+        return [row[0] for row in self.env.cr.fetchall()]
+
     def _sms_selected_partners(self):
+        return self.env["res.partner"].browse(self._sms_selected_partner_ids()).exists()
+
+    def _sms_selected_partner_ids(self):
         self.ensure_one()
         if self.res_model != "res.partner":
-            return self.env["res.partner"]
+            return []
         if self.res_ids:
-            return self.env["res.partner"].browse(parse_res_ids(self.res_ids)).exists()
-        return self.env["res.partner"].browse(self.res_id).exists() if self.res_id else self.env["res.partner"]
+            return list(parse_res_ids(self.res_ids))
+        return [self.res_id] if self.res_id else []
 
     def _sms_switch_to_guardians(self):
         """Turn this composer into a plain mass composer on the guardians of the selected people.

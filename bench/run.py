@@ -1032,10 +1032,12 @@ def copy_database(source, target, attempts=20):
 # ----------------------------------------------------------------------
 
 def scenario_screens(count, realistic=False):
-    """The screens of bench/screens.py over ``count`` traces, messages and records, through a real server."""
+    """The screens of bench/screens.py over ``count`` traces, messages and records (0: each screen at its goal
+    size), through a real server."""
     del realistic  # the screens' data is generated in bulk, the same either way
     import screens
 
+    sizes = screens.sizes_for(count)
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
@@ -1044,13 +1046,13 @@ def scenario_screens(count, realistic=False):
             env = api.Environment(cr, SUPERUSER_ID, {})
             _gateway.configure(env)
             started = time.perf_counter()
-            data = screens.seed(env, count)
+            data = screens.seed(env, sizes)
             seeded = time.perf_counter() - started
         server = OdooServer("screens")
         try:
             server.wait_ready()
             client = screens.WebClient(server.base, DATABASE)
-            return {"seed_seconds": seeded, "screens": screens.time_screens(client, data)}
+            return {"seed_seconds": seeded, "sizes": sizes, "screens": screens.time_screens(client, data, sizes)}
         finally:
             server.stop()
 
@@ -1218,8 +1220,9 @@ def main():
                              "stock's base_import takes minutes at 100,000 rows)")
     parser.add_argument("--estimate-n", type=int,
                         help="recipients of the personalised mailing whose cost is estimated (default: --n)")
-    parser.add_argument("--screens-n", type=int,
-                        help="traces, messages and records behind the timed screens (default: --n)")
+    parser.add_argument("--screens-n", type=int, default=0,
+                        help="traces, messages and records behind every timed screen (default: 0, each screen at "
+                             "its goal size: 1,000,000 traces and messages, 100,000 records)")
     parser.add_argument("--aged", type=int, default=0, metavar="K",
                         help="run every scenario on an aged database: K earlier broadcasts of --aged-n recipients, "
                              "sent and delivered by each side's own code (the aged templates are made once)")
@@ -1242,7 +1245,6 @@ def main():
     args.import_n = args.import_n or args.n
     args.stock_import_n = args.stock_import_n or min(args.n, 10000)
     args.estimate_n = args.estimate_n or args.n
-    args.screens_n = args.screens_n or args.n
     if args.fake_iap:
         run_fake_iap(args.fake_iap)
         return
@@ -1287,7 +1289,8 @@ def run_all(args):
     for round_index in range(args.repeat):
         for group, names, count in groups:
             for name in (names if round_index % 2 == 0 else names[::-1]):
-                print("round %d/%d: %s (N=%d)..." % (round_index + 1, args.repeat, name, count), flush=True)
+                print("round %d/%d: %s (N=%s)..." % (round_index + 1, args.repeat, name,
+                                                      count or "each screen's goal size"), flush=True)
                 sample = run_scenario(name, count, args)
                 results["samples"].append({"group": group, "scenario": name, "n": count, "round": round_index,
                                            "result": sample})

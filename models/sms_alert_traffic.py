@@ -9,6 +9,10 @@ class SmsAlertRule(models.Model):
     sms_traffic = fields.Selection(SMS_TRAFFIC, "SMS Traffic", default="transactional", required=True,
                                    help=TRAFFIC_HELP)
 
+    def _new_alert_values(self):
+        # What the alert's _compute_sms_traffic gives it, once for all its alerts
+        return dict(super()._new_alert_values(), sms_traffic=self.sms_traffic or "transactional")
+
 
 class SmsAlert(models.Model):
     """Alerts and API sends are transactional unless their rule (or the API call) says promotional."""

@@ -6,7 +6,7 @@ from odoo.tests import tagged
 
 from .. import uninstall_hook
 from ..models.mailing_mailing_insert import PREPARED_COLUMNS
-from ..models.mailing_trace import BUSY_INDEX
+from ..models.mailing_trace import BUSY_INDEX, IAP_FAILURE_INDEX
 from ..tools.bulk_sql import constraint_modules, create_overrides, fields_sql_would_miss
 from .common import AfricasTalkingCase
 
@@ -81,14 +81,15 @@ class TestBulkInsertGuard(AfricasTalkingCase):
 @tagged("post_install", "-at_install")
 class TestInstallTraces(AfricasTalkingCase):
 
-    def _index_exists(self):
-        self.env.cr.execute("SELECT 1 FROM pg_indexes WHERE indexname = %s", (BUSY_INDEX,))
-        return bool(self.env.cr.fetchone())
+    def _indexes_exist(self):
+        self.env.cr.execute("SELECT indexname FROM pg_indexes WHERE indexname IN %s",
+                            [(BUSY_INDEX, IAP_FAILURE_INDEX)])
+        return {row[0] for row in self.env.cr.fetchall()}
 
-    def test_uninstall_drops_the_index_on_stock_traces(self):
-        self.assertTrue(self._index_exists())
+    def test_uninstall_drops_the_indexes_on_stock_traces(self):
+        self.assertEqual(self._indexes_exist(), {BUSY_INDEX, IAP_FAILURE_INDEX})
         uninstall_hook(self.env)  # DDL is transactional: the test's rollback restores it
-        self.assertFalse(self._index_exists())
+        self.assertFalse(self._indexes_exist())
 
     def test_message_log_has_dates_without_user_columns(self):
         """Written in bulk by the queue's user: no create_uid / write_uid, so no foreign key to check per row, and

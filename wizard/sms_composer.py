@@ -1,12 +1,32 @@
+import json
 from ast import literal_eval
+from functools import lru_cache
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..models.ir_actions_server import AUTOMATED_SEND_KEY
+from ..models.mailing_mailing_estimate import id_array
 from ..models.sms_sms import ORIGIN_CONTEXT_KEY
 from ..tools.client_actions import notification
 from ..tools.segments import analyze, smart_encode
+
+
+@lru_cache(maxsize=4)
+def parse_res_ids(res_ids):
+    """The ids of a composer's ``res_ids`` ("[1, 2, ...]"), parsed once per text.
+
+    Stock parses the text with literal_eval in each of its computes: at 100,000 records, about a second each time.
+    A plain list of ints is JSON; anything else is left to literal_eval as stock does.
+    """
+    try:
+        ids = json.loads(res_ids)
+    except ValueError:
+        ids = None
+    if not isinstance(ids, list) or not all(type(res_id) is int for res_id in ids):  # noqa: E721 (bool is not an id)
+        ids = literal_eval(res_ids)
+    return tuple(ids)
 
 
 class SmsComposer(models.TransientModel):
@@ -51,6 +71,44 @@ class SmsComposer(models.TransientModel):
                     estimate["cost"] or 0.0, estimate["currency"]),
                 "sms_estimate_warning": "\n".join(filter(None, [check["block"], *check["warnings"]])) or False,
             })
+
+    @api.depends("res_model", "res_id", "res_ids")
+    def _compute_res_ids_count(self):
+        for composer in self:
+            composer.res_ids_count = len(parse_res_ids(composer.res_ids)) if composer.res_ids else 0
+
+    @api.depends("res_model", "res_id", "res_ids", "composition_mode", "number_field_name", "sanitized_numbers")
+    def _compute_recipients(self):  # pylint: disable=missing-return
+        """Stock's valid / invalid counts, set-based on the mass composer of a phone-mixin model.
+
+        Stock formats every record's number in Python (about 20 s at 100,000 records). A record whose stored
+        ``phone_sanitized`` is set has a valid number by stock's own rule (the mixin computes it from the same
+        fields, in the same order); only the others go through stock's check (its partner fallback included).
+        """
+        counted = self.filtered(lambda composer: composer._sms_counts_from_sanitized())
+        super(SmsComposer, self - counted)._compute_recipients()
+        for composer in counted:
+            records = composer._get_records()
+            with_number = records.with_context(active_test=False).search(
+                [("id", "in", records.ids), ("phone_sanitized", "!=", False)], order="id")
+            others = records - with_number
+            info = others._sms_get_recipients_info(partner_fallback=True) if others else {}
+            others_valid = sum(1 for value in info.values() if value and value["sanitized"])
+            composer.recipient_valid_count = len(with_number) + others_valid
+            composer.recipient_invalid_count = len(others) - others_valid
+
+    def _sms_counts_from_sanitized(self):
+        self.ensure_one()
+        if self.composition_mode != "mass" or self.number_field_name or not self.res_ids:
+            return False
+        model = self.env.get(self.res_model) if self.res_model else None
+        field = model._fields.get("phone_sanitized") if model is not None else None
+        return bool(field and field.store and isinstance(model, self.pool["mail.thread.phone"]))
+
+    def _get_records(self):
+        if self.res_model and self.res_ids:
+            return self.env[self.res_model].browse(parse_res_ids(self.res_ids)).with_context(mail_notify_author=True)
+        return super()._get_records()
 
     def _get_sms_cost_estimate(self):
         """The mailing estimate applied to this composer's recipients and text (see mailing.mailing)."""
@@ -117,17 +175,39 @@ class SmsComposer(models.TransientModel):
     def _compute_sms_guardian_counts(self):
         for composer in self:
             composer.sms_can_target_guardians = composer.res_model == "res.partner"
-            people = composer._sms_selected_partners()
-            composer.sms_guardian_count = len(people.guardian_ids)
-            composer.sms_guardian_valid_count = len(people._sms_guardians())
+            people_ids = composer._sms_selected_partner_ids()
+            if not people_ids:
+                composer.sms_guardian_count = composer.sms_guardian_valid_count = 0
+                continue
+            # Counted in SQL: the guardians of 100,000 selected people are not read one by one. The same guardians
+            # as _sms_selected_partners().guardian_ids (active, readable; an id deleted since has none) and its
+            # _sms_guardians() (a valid number, not blacklisted).
+            # (Blacklisted ones are counted and subtracted: stock's search of "not blacklisted" lists every
+            # partner id.)
+            guardians = [("id", "in", composer._sms_guardian_ids_of(people_ids))]
+            with_number = guardians + [("phone_sanitized", "!=", False)]
+            partners = self.env["res.partner"]
+            composer.sms_guardian_count = partners.search_count(guardians)
+            composer.sms_guardian_valid_count = partners.search_count(with_number) - partners.search_count(
+                with_number + [("phone_sanitized_blacklisted", "=", True)])
+
+    def _sms_guardian_ids_of(self, people_ids):
+        """Ids of the guardians of ``people_ids`` (any: the counts apply the rules), the selection sent once."""
+        self.env["res.partner"].flush_model(["guardian_ids"])
+        self.env.cr.execute(SQL("SELECT DISTINCT guardian_id FROM res_partner_guardian_rel WHERE ward_id = ANY(%s)",
+                                id_array(people_ids)))
+        return [row[0] for row in self.env.cr.fetchall()]
 
     def _sms_selected_partners(self):
+        return self.env["res.partner"].browse(self._sms_selected_partner_ids()).exists()
+
+    def _sms_selected_partner_ids(self):
         self.ensure_one()
         if self.res_model != "res.partner":
-            return self.env["res.partner"]
+            return []
         if self.res_ids:
-            return self.env["res.partner"].browse(literal_eval(self.res_ids)).exists()
-        return self.env["res.partner"].browse(self.res_id).exists() if self.res_id else self.env["res.partner"]
+            return list(parse_res_ids(self.res_ids))
+        return [self.res_id] if self.res_id else []
 
     def _sms_switch_to_guardians(self):
         """Turn this composer into a plain mass composer on the guardians of the selected people.

@@ -316,6 +316,8 @@ class MailingMailing(models.Model):
         names = {path.strip().split(".")[1] for path in paths}
         if not all(name in model._fields for name in names):
             return None
+        if self._africastalking_sql_render_fields(res_model, paths) is not None:
+            return None  # the renderer reads these columns with SQL, batch by batch: nothing to load in the cache
         records = model.browse(res_ids)
         with contextlib.suppress(AccessError):
             records.fetch(names)

@@ -18,12 +18,15 @@ from odoo.tools import SQL
 from ..tools.bulk_sql import next_ids
 from ..tools.runtime import is_testing
 from ..tools.sms_text import text_as_sent
+from .mailing_trace import unsubscribe_tokens
 from .recipient_rules import RecipientRules, estimate_line, trace_failure_type
 
 _logger = logging.getLogger(__name__)
 
 # Recipients prepared (rendered, filtered, written) per transaction: bounds memory and the work lost to a crash.
 PREPARE_CHUNK_SIZE = 5000
+# Recipients per COPY: the next batch is built while the database writes one (tools.bulk_sql.CopyPipe)
+COPY_BATCH_SIZE = 1000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
 PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
 
@@ -157,31 +160,42 @@ class MailingMailing(models.Model):
         sms_ids = next_ids(cr, "sms_sms_id_seq", len(outgoing))
         trace_ids = next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
         tracker_ids = next_ids(cr, "sms_tracker_id_seq", len(outgoing))
-        codes = self.env["mailing.trace"]._sms_unsubscribe_tokens(len(outgoing) + len(cancelled))
+        token_key = self.env["mailing.trace"]._sms_token_key()
         if trace_ids:
             context.newest_trace_id = max(trace_ids)  # drawn under the mailing's lock: newer than any other
         now, uid = fields.Datetime.now(), self.env.uid
         company_id = (self.user_id.company_id or self.env.company).id
         # Read once: per recipient, every ORM field access costs more than the row it helps write.
         mailing_id, model, campaign_id = self.id, self.mailing_model_real, self.campaign_id.id or None
-        sms_rows, trace_rows, tracker_rows = [], [], []
-        for index, (res_id, number, partner_id) in enumerate(outgoing):
-            sms_id, trace_id, code, sms_uuid = sms_ids[index], trace_ids[index], codes[index], token_hex(16)
-            body = context.finalize_body(bodies[res_id], sms_id, code)
-            sms_rows.append((sms_id, sms_uuid, number, body, partner_id, mailing_id, "outgoing", company_id,
-                             False, uid, now, uid, now))
-            trace_rows.append((trace_id, "sms", model, res_id, mailing_id, campaign_id, sms_id, number, code,
-                               "outgoing", None, uid, now, uid, now))
-            tracker_rows.append((tracker_ids[index], sms_uuid, trace_id, uid, now, uid, now))
-        for index, (res_id, number, failure_type) in enumerate(cancelled, start=len(outgoing)):
-            trace_rows.append((trace_ids[index], "sms", model, res_id, mailing_id, campaign_id, None, number or None,
-                               codes[index], "cancel", failure_type, uid, now, uid, now))
+
+        def batches():
+            """The rows, batch by batch: plain Python (no query), built while the previous batch is written."""
+            for start in range(0, len(outgoing), COPY_BATCH_SIZE):
+                sms_rows, trace_rows, tracker_rows = [], [], []
+                batch = outgoing[start:start + COPY_BATCH_SIZE]
+                codes = unsubscribe_tokens(token_key, len(batch))
+                for index, (res_id, number, partner_id) in enumerate(batch, start=start):
+                    sms_id, trace_id, code, sms_uuid = sms_ids[index], trace_ids[index], codes[index - start], \
+                        token_hex(16)
+                    body = context.finalize_body(bodies[res_id], sms_id, code)
+                    sms_rows.append((sms_id, sms_uuid, number, body, partner_id, mailing_id, "outgoing", company_id,
+                                     False, uid, now, uid, now))
+                    trace_rows.append((trace_id, "sms", model, res_id, mailing_id, campaign_id, sms_id, number, code,
+                                       "outgoing", None, uid, now, uid, now))
+                    tracker_rows.append((tracker_ids[index], sms_uuid, trace_id, uid, now, uid, now))
+                yield {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows}
+            if cancelled:
+                codes = unsubscribe_tokens(token_key, len(cancelled))
+                yield {"mailing.trace": [
+                    (trace_ids[index], "sms", model, res_id, mailing_id, campaign_id, None, number or None,
+                     codes[index - len(outgoing)], "cancel", failure_type, uid, now, uid, now)
+                    for index, (res_id, number, failure_type) in enumerate(cancelled, start=len(outgoing))]}
+
         self.env.flush_all()
         # COPY, or the ORM when another module needs it (mailing_mailing_insert.py); rows in PREPARED_COLUMNS order
-        sent_bodies = self._africastalking_insert_prepared(
-            {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows}, context)
-        for model in ("sms.sms", "mailing.trace", "sms.tracker"):
-            self.env[model].invalidate_model()
+        sent_bodies = self._africastalking_insert_prepared_batches(batches(), context)
+        for model_name in ("sms.sms", "mailing.trace", "sms.tracker"):
+            self.env[model_name].invalidate_model()
         self.invalidate_recordset(["mailing_trace_ids"])
         if self.keep_archives:
             # "Keep archives": as stock, the text sent is logged on each recipient's chatter.

@@ -151,6 +151,9 @@ class MailingMailing(models.Model):
             # Computed once for the gate's estimate and the preparation.
             recipients = res_ids or mailing._get_remaining_recipients()
             rules = RecipientRules.for_mailing(mailing)
+            if mailing._africastalking_can_prepare_in_bulk():
+                # Duplicates told by position, for the estimate and the preparation: no set of every number
+                rules.dedupe_by_position(mailing._sms_first_positions(recipients))
             try:
                 # Everyone excluded still prepares: the traces say why each recipient got nothing.
                 problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone(), allow_empty=True)

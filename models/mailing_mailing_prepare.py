@@ -50,6 +50,8 @@ class MailingMailing(models.Model):
         res_ids = res_ids or self._get_remaining_recipients()
         if not res_ids:
             return
+        if rules is None:
+            rules = RecipientRules.for_mailing(self).dedupe_by_position(self._sms_first_positions(res_ids))
         context = _PrepareContext(self, rules)
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
@@ -57,8 +59,9 @@ class MailingMailing(models.Model):
         for index, chunk in enumerate(tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list)):
             if self._sms_preparation_cancelled(can_rollback=auto_commit and index > 0):
                 return  # Cancel pressed since the preparation began: later chunks are not prepared
+            positions = {res_id: index * PREPARE_CHUNK_SIZE + offset for offset, res_id in enumerate(chunk)}
             chunk = self._africastalking_lock_untraced(chunk, context)
-            self._africastalking_prepare_chunk(chunk, context)
+            self._africastalking_prepare_chunk(chunk, context, positions)
             if auto_commit:
                 self.env["sms.sms"]._africastalking_trigger_queue()
                 # Per chunk: memory stays bounded and a crash resumes where it stopped
@@ -120,12 +123,33 @@ class MailingMailing(models.Model):
                                             "recipient in its lists or filter). Add recipients and send again."))
                 _logger.info("SMS mailing %s had no recipient when due: back to draft", mailing.id)
 
-    def _africastalking_prepare_chunk(self, res_ids, context):
+    def _sms_first_positions(self, res_ids):
+        """``{number: position in res_ids of its first recipient}`` for the sanitized numbers that several of
+        ``res_ids`` share (RecipientRules.dedupe_by_position): one query, a dict the size of the duplicates."""
+        target = self.env[self.mailing_model_real]
+        if not res_ids or "phone_sanitized" not in target._fields or not target._fields["phone_sanitized"].store:
+            return {}
+        target.flush_model(["phone_sanitized"])
+        self.env.cr.execute(SQL(
+            """
+            SELECT t.phone_sanitized, min(r.position) - 1
+              FROM unnest(%s::int[]) WITH ORDINALITY AS r(id, position)
+              JOIN %s t ON t.id = r.id
+             WHERE t.phone_sanitized IS NOT NULL AND t.phone_sanitized != ''
+          GROUP BY t.phone_sanitized
+            HAVING count(*) > 1
+            """, list(res_ids[:]), SQL.identifier(target._table)))  # a copy without iterating a caller's sequence
+        return dict(self.env.cr.fetchall())
+
+    def _africastalking_prepare_chunk(self, res_ids, context, positions=None):
+        """Prepare ``res_ids``; ``positions``: their ranks among the mailing's recipients (rules deduping by
+        position)."""
         recipients = self._africastalking_read_recipients(res_ids)
         context.rules.load(row[1] for row in recipients)
         outgoing, traces = [], []
+        positions = positions or {}
         for res_id, sanitized, raw_number, partner_id, blacklisted in recipients:
-            reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted)
+            reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted, positions.get(res_id))
             if reason:
                 traces.append((res_id, sanitized or raw_number, trace_failure_type(reason)))
                 context.excluded[estimate_line(reason)] += 1

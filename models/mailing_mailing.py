@@ -152,6 +152,7 @@ class MailingMailing(models.Model):
             recipients = res_ids or mailing._get_remaining_recipients()
             rules = RecipientRules.for_mailing(mailing)
             if mailing._africastalking_can_prepare_in_bulk():
+                mailing._africastalking_fresh_statistics(len(recipients))
                 # Duplicates told by position, for the estimate and the preparation: no set of every number
                 rules.dedupe_by_position(mailing._sms_first_positions(recipients))
             try:

@@ -23,6 +23,8 @@ from .recipient_rules import RecipientRules, estimate_line
 RENDER_BATCH = 1000
 # Recipients whose placeholder fields the estimate reads in one query (then drops from the cache)
 PREFETCH_BATCH = 20000
+# Recipients whose numbers the estimate reads, filters and prices at a time: memory stays one batch
+RECIPIENTS_BATCH = 5000
 # Recipients above which the live estimate (form, save) renders and prices a sample; Send counts them all.
 ESTIMATE_EXACT_LIMIT = 2000
 
@@ -180,10 +182,10 @@ class MailingMailing(models.Model):
         }
 
     def _sms_estimate_recipient_batches(self, res_model, res_ids, rules, excluded, use_blacklist=True):
-        """Yield ``{res_id: number}`` of the recipients ``rules`` keep, PREFETCH_BATCH records at a time (the
+        """Yield ``{res_id: number}`` of the recipients ``rules`` keep, RECIPIENTS_BATCH records at a time (the
         excluded ones counted in ``excluded``): memory stays one batch whatever the number of recipients."""
-        for start in range(0, len(res_ids), PREFETCH_BATCH):
-            chunk = res_ids[start:start + PREFETCH_BATCH]
+        for start in range(0, len(res_ids), RECIPIENTS_BATCH):
+            chunk = res_ids[start:start + RECIPIENTS_BATCH]
             if use_blacklist:
                 numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, chunk)
             else:

@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
 from odoo.exceptions import UserError
@@ -161,6 +162,32 @@ class TestMailingScale(AfricasTalkingCase):
             expected = self.env["mail.render.mixin"]._render_template(template, "res.partner", partners.ids)
             self.assertEqual(mailing._africastalking_render(template, "res.partner", partners.ids), expected,
                              template)
+
+    def test_remaining_recipients_as_stock_lists_them(self):
+        """The recipients read from a server-side cursor are stock's: the domain's records in the model's order,
+        less those the mailing traced (a resumed preparation)."""
+        mailing_list = self._big_list(25)
+        self.env["mailing.contact"].create({"name": "Aaron", "mobile": "+254733000009",
+                                            "list_ids": [Command.link(mailing_list.id)]})
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)])
+        model = self.env["mailing.contact"]
+        expected = model.search(mailing._parse_mailing_domain()).ids
+        self.assertEqual(mailing._get_remaining_recipients(), expected)
+        with patch.object(mailing_mailing_prepare, "RECIPIENTS_FETCH_SIZE", 4):
+            self.assertEqual(mailing._get_remaining_recipients(), expected, "fetched in batches")
+        mailing.sudo()._africastalking_prepare_chunk(expected[3:9], mailing_mailing_prepare._PrepareContext(mailing))
+        self.assertEqual(mailing._get_remaining_recipients(), expected[:3] + expected[9:])
+
+    def test_stale_statistics_are_refreshed_before_a_big_send(self):
+        """A table PostgreSQL believes smaller than the recipients about to be read is analyzed first."""
+        mailing_list = self._big_list(30)
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)])
+        self.env.cr.execute("SELECT count(*) FROM mailing_contact")
+        count = self.env.cr.fetchone()[0]
+        with patch.object(mailing_mailing_prepare, "STATISTICS_MIN_RECIPIENTS", 1):
+            mailing._africastalking_fresh_statistics(count * 10)
+        self.env.cr.execute("SELECT reltuples FROM pg_class WHERE relname = 'mailing_contact'")
+        self.assertEqual(self.env.cr.fetchone()[0], count)
 
     def test_placeholder_columns_read_in_one_query(self):
         """``{{ object.<char/text/integer/selection field> }}`` placeholders are read with one query whatever the

@@ -234,6 +234,10 @@ def create_mailing(env, count, body, first_number, realistic=False):
     if realistic:
         stats = insert_realistic_contacts(env, mailing_list, count, first_number)
         body += LINK
+        if "sms_fallback_rate" in env.company._fields:
+            # Ours refuses a send it cannot price (the SMS ledger's gate): the other countries of the list get the
+            # company's fallback rate, as its administrator would set it (Settings › SMS).
+            env.company.sms_fallback_rate = 1.5
     else:
         stats = {}
         env.cr.execute(

@@ -19,6 +19,9 @@ _logger = logging.getLogger(__name__)
 
 # Placeholders that are plain field paths, e.g. "object.name" or "object.partner_id.name" (see _africastalking_render)
 FIELD_PATH_RE = re.compile(r"^\s*object(\.[a-z][a-z0-9_]*)+\s*$")
+# Field types whose column value prints as the ORM's value does (the same str or int; NULL and the ORM's False
+# both render as nothing): placeholders of such fields are read with SQL (_africastalking_render_columns)
+SQL_RENDER_TYPES = ("char", "text", "integer", "selection")
 
 
 class MailingMailing(models.Model):
@@ -166,6 +169,10 @@ class MailingMailing(models.Model):
             # Computed once for the gate's estimate and the preparation.
             recipients = res_ids or mailing._get_remaining_recipients()
             rules = RecipientRules.for_mailing(mailing)
+            if mailing._africastalking_can_prepare_in_bulk():
+                mailing._africastalking_fresh_statistics(len(recipients))
+                # Duplicates told by position, for the estimate and the preparation: no set of every number
+                rules.dedupe_by_position(mailing._sms_first_positions(recipients))
             try:
                 # Everyone excluded still prepares: the traces say why each recipient got nothing.
                 problem = mailing._sms_check_credit(res_ids=recipients, rules=rules.clone(), allow_empty=True)
@@ -228,9 +235,10 @@ class MailingMailing(models.Model):
 
         Odoo evaluates every expression of every record with ``safe_eval`` (compiling and checking it each time:
         ~50 µs per placeholder and record). Texts whose placeholders are all plain field paths (``object.x.y``)
-        are rendered here by reading the fields in batch, with Odoo's rule: a falsy value renders as nothing,
-        anything else as ``str(value)``. Any other expression, or a user Odoo would not let render a dynamic
-        text, goes through Odoo's renderer.
+        are rendered here with Odoo's rule: a falsy value renders as nothing, anything else as ``str(value)``.
+        Fields of the record itself whose column reads as the ORM's value (SQL_RENDER_TYPES) are read with one
+        query (_africastalking_render_columns); other paths by reading the fields in batch. Any other expression,
+        or a user Odoo would not let render a dynamic text, goes through Odoo's renderer.
         """
         instructions = parse_inline_template(str(template or ""))
         paths = [expression for _text, expression in instructions if expression]
@@ -238,6 +246,9 @@ class MailingMailing(models.Model):
         if not paths or not allowed or not all(FIELD_PATH_RE.match(path) and self._africastalking_is_field_path(
                 model, path) for path in paths):
             return self.env["mail.render.mixin"]._render_template(template, model, res_ids)
+        rows = self._africastalking_render_columns(model, paths, res_ids)
+        if rows is not None:
+            return _render_rows(instructions, rows)
         records = self.env[model].browse(res_ids)
         # Each placeholder's values for all the records at once; a plain field of the record itself is read from
         # the cache in one call (about 5x faster than one attribute access per record at 100,000 recipients).
@@ -269,6 +280,44 @@ class MailingMailing(models.Model):
                 value = getattr(value, name)
             values.append(value)
         return values
+
+    @api.model
+    def _africastalking_sql_render_fields(self, model, paths):
+        """The field names the placeholders ``paths`` read when each is ``object.<field>`` with a column that reads
+        as the ORM's value (SQL_RENDER_TYPES, not translated), else None."""
+        fields_ = self.env[model]._fields
+        names = [path.strip().split(".")[1:] for path in paths]
+        if not all(len(name) == 1 and name[0] in fields_ for name in names):
+            return None
+        names = [name[0] for name in names]
+        if not all(fields_[name].store and fields_[name].column_type and fields_[name].type in SQL_RENDER_TYPES
+                   and not fields_[name].translate for name in names):
+            return None
+        return names
+
+    @api.model
+    def _africastalking_render_columns(self, model, paths, res_ids):
+        """``{res_id: (value of each of paths)}`` read with one query, when the placeholders allow it
+        (_africastalking_sql_render_fields) and every record exists and is readable; else None (then the ORM
+        reads them, and raises what it raises).
+
+        The rights are the ORM's: the model's access rights and the fields' groups are checked as the ORM checks
+        them (raising its errors), record rules by _sms_readable_clause."""
+        names = self._africastalking_sql_render_fields(model, paths)
+        if names is None or not res_ids:
+            return None
+        target = self.env[model]
+        target.check_access_rights("read")
+        target.check_field_access_rights("read", names)
+        target.flush_model(names)
+        self.env.cr.execute(SQL(
+            "SELECT t.id, %s, %s FROM %s t WHERE t.id = ANY(%s)",
+            self._sms_readable_clause(target), SQL(", ").join(SQL.identifier("t", name) for name in names),
+            SQL.identifier(target._table), list(res_ids)))
+        rows = {row[0]: row[2:] for row in self.env.cr.fetchall() if row[1]}
+        if len(rows) != len(set(res_ids)):
+            return None  # a record missing or not readable: the ORM says which, as Odoo's renderer would
+        return {res_id: rows[res_id] for res_id in res_ids}
 
     @api.model
     def _africastalking_is_field_path(self, model, path):
@@ -312,3 +361,24 @@ class MailingMailing(models.Model):
         ]).list_id
         return {"lists_optout": lists_optout, "lists_optin": lists_optin}
 
+
+def _render_rows(instructions, rows):
+    """``{key: text}`` of ``rows`` (``{key: values}``, one value per placeholder of ``instructions``, in order),
+    with Odoo's inline template rule: a falsy value renders as nothing, anything else as ``str(value)``."""
+    texts = [text for text, _expression in instructions]
+    if len(texts) == 2 and not instructions[1][1]:  # "Hello {{ object.name }}, ...": one placeholder
+        head, tail = texts
+        return {key: "%s%s%s" % (head, str(values[0]) if values[0] else "", tail) for key, values in rows.items()}
+    results = {}
+    for key, values in rows.items():
+        parts = []
+        value_index = 0
+        for text, expression in instructions:
+            parts.append(text)
+            if expression:
+                value = values[value_index]
+                value_index += 1
+                if value:
+                    parts.append(str(value))
+        results[key] = "".join(parts)
+    return results

@@ -23,6 +23,8 @@ from .recipient_rules import RecipientRules, estimate_line
 RENDER_BATCH = 1000
 # Recipients whose placeholder fields the estimate reads in one query (then drops from the cache)
 PREFETCH_BATCH = 20000
+# Recipients whose numbers the estimate reads, filters and prices at a time: memory stays one batch
+RECIPIENTS_BATCH = 5000
 # Recipients above which the live estimate (form, save) renders and prices a sample; Send counts them all.
 ESTIMATE_EXACT_LIMIT = 2000
 
@@ -125,50 +127,51 @@ class MailingMailing(models.Model):
         if res_ids is None:
             res_ids = mailing._get_remaining_recipients() if mailing else []
         company = self.env.company
-        if use_blacklist:
-            numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, res_ids)
-        else:
-            numbers, blacklisted = self._sms_estimate_numbers(res_model, res_ids), set()
-        rules = (rules or RecipientRules.for_mailing(mailing)).load(numbers.values())
+        rules = rules or RecipientRules.for_mailing(mailing)
         excluded = Counter()
-        recipients = {}
-        for res_id in res_ids:
-            number = numbers.get(res_id)
-            reason = rules.exclusion(res_id, number, None, number in blacklisted)
-            if reason:
-                excluded[estimate_line(reason)] += 1
-            else:
-                recipients[res_id] = number
-
-        priced = recipients
-        if sample_size and len(recipients) > sample_size:
-            # Evenly spread over the ids, not the first ones: a list imported class by class stays represented.
-            ids = sorted(recipients)
-            step = len(ids) / sample_size
-            priced = {ids[int(index * step)]: recipients[ids[int(index * step)]] for index in range(sample_size)}
-        scale = len(recipients) / len(priced) if priced else 1.0
+        batches = self._sms_estimate_recipient_batches(res_model, res_ids, rules, excluded, use_blacklist)
+        recipients_count = 0
+        priced = None  # the recipients priced when sampling, else every recipient, batch by batch
+        if sample_size:
+            recipients = {}
+            for batch in batches:
+                recipients.update(batch)
+            recipients_count = len(recipients)
+            priced = recipients
+            if len(recipients) > sample_size:
+                # Evenly spread over the ids, not the first ones: a list imported class by class stays represented.
+                ids = sorted(recipients)
+                step = len(ids) / sample_size
+                priced = {ids[int(index * step)]: recipients[ids[int(index * step)]] for index in range(sample_size)}
+            batches = [priced]
         first_text = company.sms_at_first_message_text
-        first_numbers = (self._sms_estimate_first_numbers(set(priced.values()), company) if first_text
-                         else set())
         samples = []
+        counted = Counter()
 
         def texts_as_billed():
-            for res_id, text in mailing._sms_estimate_texts(res_model, list(priced), body or "",
-                                                            allow_unsubscribe):
-                if not samples:
-                    samples.append(text)
-                number = priced[res_id]
-                yield number, "%s\n%s" % (text, first_text) if number in first_numbers else text
+            for batch in batches:
+                counted["priced"] += len(batch)
+                first_numbers = (self._sms_estimate_first_numbers(set(batch.values()), company) if first_text
+                                 else set())
+                for res_id, text in mailing._sms_estimate_texts(res_model, list(batch), body or "",
+                                                                allow_unsubscribe):
+                    if not samples:
+                        samples.append(text)
+                    number = batch[res_id]
+                    yield number, "%s\n%s" % (text, first_text) if number in first_numbers else text
 
         # Texts are rendered and priced as they come: 1,000,000 of them are never in memory at once
         pricing = self.env["africastalking.rate"]._price_texts(texts_as_billed(), company)
+        if priced is None:
+            recipients_count = counted["priced"]
+        scale = recipients_count / counted["priced"] if counted["priced"] else 1.0
         country_cache = {}
         unpriced_countries = {self._sms_estimate_country_name(number, country_cache)
                               for number in pricing.unpriced_numbers}
         sample = samples[0] if samples else (smart_encode(body) if company.sms_smart_encoding else body)
         return {
             "recipients_total": len(res_ids),
-            "recipients": len(recipients),
+            "recipients": recipients_count,
             "excluded": dict(excluded),
             "excluded_total": sum(excluded.values()),
             "segments": round(pricing.segments * scale),
@@ -182,9 +185,29 @@ class MailingMailing(models.Model):
             "unpriced": round(len(pricing.unpriced_numbers) * scale),
             "unpriced_countries": sorted(unpriced_countries),
             "sample": sample or "",
-            "approximate": priced is not recipients,
-            "sampled": len(priced),
+            "approximate": counted["priced"] != recipients_count,
+            "sampled": counted["priced"],
         }
+
+    def _sms_estimate_recipient_batches(self, res_model, res_ids, rules, excluded, use_blacklist=True):
+        """Yield ``{res_id: number}`` of the recipients ``rules`` keep, RECIPIENTS_BATCH records at a time (the
+        excluded ones counted in ``excluded``): memory stays one batch whatever the number of recipients."""
+        for start in range(0, len(res_ids), RECIPIENTS_BATCH):
+            chunk = res_ids[start:start + RECIPIENTS_BATCH]
+            if use_blacklist:
+                numbers, blacklisted = self._sms_estimate_numbers_blacklisted(res_model, chunk)
+            else:
+                numbers, blacklisted = self._sms_estimate_numbers(res_model, chunk), set()
+            rules.load(numbers.values())
+            recipients = {}
+            for position, res_id in enumerate(chunk, start):
+                number = numbers.get(res_id)
+                reason = rules.exclusion(res_id, number, None, number in blacklisted, position)
+                if reason:
+                    excluded[estimate_line(reason)] += 1
+                else:
+                    recipients[res_id] = number
+            yield recipients
 
     @api.model
     def _sms_readable_clause(self, model):
@@ -301,9 +324,13 @@ class MailingMailing(models.Model):
                 yield res_id, text
             return
         renderer = self._sms_render_as_author()
+        paths = [expression for _text, expression in parse_inline_template(body) if expression]
+        # Placeholders read with SQL: one query per batch (each may scan the table), not per render batch
+        render_size = (PREFETCH_BATCH if paths and all(FIELD_PATH_RE.match(path) for path in paths)
+                       and self._africastalking_sql_render_fields(res_model, paths) is not None else RENDER_BATCH)
         for batch in tools.split_every(PREFETCH_BATCH, res_ids, list):
             records = renderer._sms_estimate_prefetch(body, res_model, batch)
-            for render_batch in tools.split_every(RENDER_BATCH, batch, list):
+            for render_batch in tools.split_every(render_size, batch, list):
                 rendered = renderer._africastalking_render(body, res_model, render_batch)
                 for res_id in render_batch:
                     yield res_id, finish(rendered[res_id])
@@ -324,6 +351,8 @@ class MailingMailing(models.Model):
         names = {path.strip().split(".")[1] for path in paths}
         if not all(name in model._fields for name in names):
             return None
+        if self._africastalking_sql_render_fields(res_model, paths) is not None:
+            return None  # the renderer reads these columns with SQL, batch by batch: nothing to load in the cache
         records = model.browse(res_ids)
         with contextlib.suppress(AccessError):
             records.fetch(names)

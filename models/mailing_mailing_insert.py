@@ -3,7 +3,7 @@ import re
 
 from odoo import api, models, tools
 
-from ..tools.bulk_sql import constraint_modules, copy_rows, create_overrides, fields_sql_would_miss
+from ..tools.bulk_sql import CopyPipe, constraint_modules, create_overrides, fields_sql_would_miss
 
 _logger = logging.getLogger(__name__)
 
@@ -78,23 +78,39 @@ class MailingMailing(models.Model):
         with one COPY per table when ``use_sql`` (by default: _africastalking_bulk_sql_possible), else through
         ``create``, which assigns its own ids: the rows' references (trace to SMS, tracker to trace) and the SMS
         ids in the texts' tracked links follow. Returns the SMS texts as sent, in the SMS rows' order."""
+        return self._africastalking_insert_prepared_batches([rows_by_model], context, use_sql=use_sql)
+
+    def _africastalking_insert_prepared_batches(self, batches, context, use_sql=None):
+        """``_africastalking_insert_prepared`` of each ``{model: rows}`` of ``batches`` (an iterable; rows refer only
+        to rows of their own batch). With COPY, the next batch is built while the database writes the previous one
+        (CopyPipe): ``batches`` must not query. Returns the SMS texts as sent, in order."""
         if use_sql is None:
             use_sql = self._africastalking_bulk_sql_possible()
-        if use_sql:
-            for model_name, rows in rows_by_model.items():
-                copy_rows(self.env.cr, self.env[model_name]._table, PREPARED_COLUMNS[model_name], rows)
-            return [row[SMS_BODY] for row in rows_by_model["sms.sms"]]
-        sms = self._africastalking_create_rows("sms.sms", rows_by_model["sms.sms"])
-        new_sms_id = dict(zip([row[0] for row in rows_by_model["sms.sms"]], sms.ids, strict=True))
+        bodies = []
+        if not use_sql:
+            for rows_by_model in batches:
+                bodies += self._africastalking_create_prepared(rows_by_model, context)
+            return bodies
+        with CopyPipe(self.env.cr) as pipe:
+            for rows_by_model in batches:
+                for model_name in PREPARED_COLUMNS:  # SMS, traces, then the trackers that refer to the traces
+                    rows = rows_by_model.get(model_name, ())
+                    pipe.put(self.env[model_name]._table, PREPARED_COLUMNS[model_name], rows)
+                bodies += [row[SMS_BODY] for row in rows_by_model.get("sms.sms", ())]
+        return bodies
+
+    def _africastalking_create_prepared(self, rows_by_model, context):
+        sms = self._africastalking_create_rows("sms.sms", rows_by_model.get("sms.sms", []))
+        new_sms_id = dict(zip([row[0] for row in rows_by_model.get("sms.sms", [])], sms.ids, strict=True))
         traces = self._africastalking_create_rows("mailing.trace", [
             (*row[:TRACE_SMS_ID], new_sms_id.get(row[TRACE_SMS_ID]), *row[TRACE_SMS_ID + 1:])
-            for row in rows_by_model["mailing.trace"]])
-        new_trace_id = dict(zip([row[0] for row in rows_by_model["mailing.trace"]], traces.ids, strict=True))
+            for row in rows_by_model.get("mailing.trace", [])])
+        new_trace_id = dict(zip([row[0] for row in rows_by_model.get("mailing.trace", [])], traces.ids, strict=True))
         self._africastalking_create_rows("sms.tracker", [
             (*row[:TRACKER_TRACE_ID], new_trace_id[row[TRACKER_TRACE_ID]], *row[TRACKER_TRACE_ID + 1:])
-            for row in rows_by_model["sms.tracker"]])
+            for row in rows_by_model.get("sms.tracker", [])])
         if traces:
-            context.newest_trace_id = max(traces.ids)
+            context.newest_trace_id = max(traces.ids + [context.newest_trace_id or 0])
         if context.has_short_links:
             # The tracked links carry the SMS id: the one create gave, not the one drawn
             drawn_id = {new: old for old, new in new_sms_id.items()}

@@ -18,12 +18,19 @@ from odoo.tools import SQL
 from ..tools.bulk_sql import next_ids
 from ..tools.runtime import is_testing
 from ..tools.sms_text import text_as_sent
+from .mailing_trace import unsubscribe_tokens
 from .recipient_rules import RecipientRules, estimate_line, trace_failure_type
 
 _logger = logging.getLogger(__name__)
 
 # Recipients prepared (rendered, filtered, written) per transaction: bounds memory and the work lost to a crash.
 PREPARE_CHUNK_SIZE = 5000
+# Recipient ids fetched per round trip by _get_remaining_recipients
+RECIPIENTS_FETCH_SIZE = 20000
+# From this many recipients, stale statistics of their table are refreshed before the estimate and the preparation
+STATISTICS_MIN_RECIPIENTS = 20000
+# Recipients per COPY: the next batch is built while the database writes one (tools.bulk_sql.CopyPipe)
+COPY_BATCH_SIZE = 1000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
 PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
 
@@ -47,6 +54,8 @@ class MailingMailing(models.Model):
         res_ids = res_ids or self._get_remaining_recipients()
         if not res_ids:
             return
+        if rules is None:
+            rules = RecipientRules.for_mailing(self).dedupe_by_position(self._sms_first_positions(res_ids))
         context = _PrepareContext(self, rules)
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
@@ -54,8 +63,9 @@ class MailingMailing(models.Model):
         for index, chunk in enumerate(tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list)):
             if self._sms_preparation_cancelled(can_rollback=auto_commit and index > 0):
                 return  # Cancel pressed since the preparation began: later chunks are not prepared
+            positions = {res_id: index * PREPARE_CHUNK_SIZE + offset for offset, res_id in enumerate(chunk)}
             chunk = self._africastalking_lock_untraced(chunk, context)
-            self._africastalking_prepare_chunk(chunk, context)
+            self._africastalking_prepare_chunk(chunk, context, positions)
             if auto_commit:
                 self.env["sms.sms"]._africastalking_trigger_queue()
                 # Per chunk: memory stays bounded and a crash resumes where it stopped
@@ -67,6 +77,44 @@ class MailingMailing(models.Model):
             self.write({"state": "done", "sent_date": fields.Datetime.now(), "kpi_mail_required": not self.sent_date})
             self._message_log(body=_("No SMS was sent: every recipient is excluded (%s).",
                                      self._sms_excluded_text(context.excluded)))
+
+    def _get_remaining_recipients(self):
+        """Stock's list of recipients (the records of the mailing's domain in the model's order, less those this
+        mailing traced), read from a server-side cursor in batches: stock holds the whole result as rows and then
+        as records first (~120 MB of peak memory at 1,000,000 recipients) to return a list of ids."""
+        if not (len(self) == 1 and self._africastalking_can_prepare_in_bulk() and not self.ab_testing_enabled
+                and not self._sms_targets_guardians()):
+            return super()._get_remaining_recipients()
+        model = self.env[self.mailing_model_real]
+        query = model._search(self._parse_mailing_domain(), order=model._order)
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
+        query.add_where(SQL(
+            "NOT EXISTS (SELECT 1 FROM mailing_trace tr WHERE tr.mass_mailing_id = %s AND tr.model = %s "
+            "AND tr.res_id = %s)", self.id, model._name, SQL.identifier(model._table, "id")))
+        cr = self.env.cr
+        cr.execute(SQL("DECLARE sms_africastalking_recipients NO SCROLL CURSOR FOR %s", query.select()))
+        res_ids = []
+        while True:
+            cr.execute("FETCH FORWARD %s FROM sms_africastalking_recipients", (RECIPIENTS_FETCH_SIZE,))
+            rows = cr.fetchall()
+            if not rows:
+                break
+            res_ids.extend(row[0] for row in rows)
+        cr.execute("CLOSE sms_africastalking_recipients")
+        return res_ids
+
+    def _africastalking_fresh_statistics(self, count):
+        """Analyze the recipients' table when PostgreSQL believes it holds fewer rows than the ``count`` recipients
+        about to be read: its statistics predate a bulk insert (an import moments ago, before autovacuum analyzed
+        it), and every chunk's read by id would scan the whole table instead of its primary key (minutes at
+        1,000,000 recipients)."""
+        table = self.env[self.mailing_model_real]._table
+        self.env.cr.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", (table,))
+        row = self.env.cr.fetchone()
+        if row and row[0] < count and count >= STATISTICS_MIN_RECIPIENTS:
+            _logger.info("SMS mailing %s: analyzing %s (statistics older than its %d recipients)", self.id, table,
+                         count)
+            self.env.cr.execute(SQL("ANALYZE %s", SQL.identifier(table)))
 
     def _africastalking_lock_untraced(self, res_ids, context):
         """Lock the mailing, then keep the recipients that still have no trace.
@@ -117,12 +165,33 @@ class MailingMailing(models.Model):
                                             "recipient in its lists or filter). Add recipients and send again."))
                 _logger.info("SMS mailing %s had no recipient when due: back to draft", mailing.id)
 
-    def _africastalking_prepare_chunk(self, res_ids, context):
+    def _sms_first_positions(self, res_ids):
+        """``{number: position in res_ids of its first recipient}`` for the sanitized numbers that several of
+        ``res_ids`` share (RecipientRules.dedupe_by_position): one query, a dict the size of the duplicates."""
+        target = self.env[self.mailing_model_real]
+        if not res_ids or "phone_sanitized" not in target._fields or not target._fields["phone_sanitized"].store:
+            return {}
+        target.flush_model(["phone_sanitized"])
+        self.env.cr.execute(SQL(
+            """
+            SELECT t.phone_sanitized, min(r.position) - 1
+              FROM unnest(%s::int[]) WITH ORDINALITY AS r(id, position)
+              JOIN %s t ON t.id = r.id
+             WHERE t.phone_sanitized IS NOT NULL AND t.phone_sanitized != ''
+          GROUP BY t.phone_sanitized
+            HAVING count(*) > 1
+            """, list(res_ids[:]), SQL.identifier(target._table)))  # a copy without iterating a caller's sequence
+        return dict(self.env.cr.fetchall())
+
+    def _africastalking_prepare_chunk(self, res_ids, context, positions=None):
+        """Prepare ``res_ids``; ``positions``: their ranks among the mailing's recipients (rules deduping by
+        position)."""
         recipients = self._africastalking_read_recipients(res_ids)
         context.rules.load(row[1] for row in recipients)
         outgoing, traces = [], []
+        positions = positions or {}
         for res_id, sanitized, raw_number, partner_id, blacklisted in recipients:
-            reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted)
+            reason = context.rules.exclusion(res_id, sanitized, raw_number, blacklisted, positions.get(res_id))
             if reason:
                 traces.append((res_id, sanitized or raw_number, trace_failure_type(reason)))
                 context.excluded[estimate_line(reason)] += 1
@@ -157,31 +226,42 @@ class MailingMailing(models.Model):
         sms_ids = next_ids(cr, "sms_sms_id_seq", len(outgoing))
         trace_ids = next_ids(cr, "mailing_trace_id_seq", len(outgoing) + len(cancelled))
         tracker_ids = next_ids(cr, "sms_tracker_id_seq", len(outgoing))
-        codes = self.env["mailing.trace"]._sms_unsubscribe_tokens(len(outgoing) + len(cancelled))
+        token_key = self.env["mailing.trace"]._sms_token_key()
         if trace_ids:
             context.newest_trace_id = max(trace_ids)  # drawn under the mailing's lock: newer than any other
         now, uid = fields.Datetime.now(), self.env.uid
         company_id = (self.user_id.company_id or self.env.company).id
         # Read once: per recipient, every ORM field access costs more than the row it helps write.
         mailing_id, model, campaign_id = self.id, self.mailing_model_real, self.campaign_id.id or None
-        sms_rows, trace_rows, tracker_rows = [], [], []
-        for index, (res_id, number, partner_id) in enumerate(outgoing):
-            sms_id, trace_id, code, sms_uuid = sms_ids[index], trace_ids[index], codes[index], token_hex(16)
-            body = context.finalize_body(bodies[res_id], sms_id, code)
-            sms_rows.append((sms_id, sms_uuid, number, body, partner_id, mailing_id, "outgoing", company_id,
-                             False, uid, now, uid, now))
-            trace_rows.append((trace_id, "sms", model, res_id, mailing_id, campaign_id, sms_id, number, code,
-                               "outgoing", None, uid, now, uid, now))
-            tracker_rows.append((tracker_ids[index], sms_uuid, trace_id, uid, now, uid, now))
-        for index, (res_id, number, failure_type) in enumerate(cancelled, start=len(outgoing)):
-            trace_rows.append((trace_ids[index], "sms", model, res_id, mailing_id, campaign_id, None, number or None,
-                               codes[index], "cancel", failure_type, uid, now, uid, now))
+
+        def batches():
+            """The rows, batch by batch: plain Python (no query), built while the previous batch is written."""
+            for start in range(0, len(outgoing), COPY_BATCH_SIZE):
+                sms_rows, trace_rows, tracker_rows = [], [], []
+                batch = outgoing[start:start + COPY_BATCH_SIZE]
+                codes = unsubscribe_tokens(token_key, len(batch))
+                for index, (res_id, number, partner_id) in enumerate(batch, start=start):
+                    sms_id, trace_id, code, sms_uuid = sms_ids[index], trace_ids[index], codes[index - start], \
+                        token_hex(16)
+                    body = context.finalize_body(bodies[res_id], sms_id, code)
+                    sms_rows.append((sms_id, sms_uuid, number, body, partner_id, mailing_id, "outgoing", company_id,
+                                     False, uid, now, uid, now))
+                    trace_rows.append((trace_id, "sms", model, res_id, mailing_id, campaign_id, sms_id, number, code,
+                                       "outgoing", None, uid, now, uid, now))
+                    tracker_rows.append((tracker_ids[index], sms_uuid, trace_id, uid, now, uid, now))
+                yield {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows}
+            if cancelled:
+                codes = unsubscribe_tokens(token_key, len(cancelled))
+                yield {"mailing.trace": [
+                    (trace_ids[index], "sms", model, res_id, mailing_id, campaign_id, None, number or None,
+                     codes[index - len(outgoing)], "cancel", failure_type, uid, now, uid, now)
+                    for index, (res_id, number, failure_type) in enumerate(cancelled, start=len(outgoing))]}
+
         self.env.flush_all()
         # COPY, or the ORM when another module needs it (mailing_mailing_insert.py); rows in PREPARED_COLUMNS order
-        sent_bodies = self._africastalking_insert_prepared(
-            {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows}, context)
-        for model in ("sms.sms", "mailing.trace", "sms.tracker"):
-            self.env[model].invalidate_model()
+        sent_bodies = self._africastalking_insert_prepared_batches(batches(), context)
+        for model_name in ("sms.sms", "mailing.trace", "sms.tracker"):
+            self.env[model_name].invalidate_model()
         self.invalidate_recordset(["mailing_trace_ids"])
         if self.keep_archives:
             # "Keep archives": as stock, the text sent is logged on each recipient's chatter.

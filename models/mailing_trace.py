@@ -26,6 +26,8 @@ IAP_FAILURE_INDEX = "mailing_trace_sms_iap_failure_idx"
 
 
 def _base62(number, size):
+    """The ``size`` lowest base-62 digits of ``number``, least significant first."""
+    number %= len(TOKEN_ALPHABET) ** size  # the digits kept depend on nothing else; a small int divides faster
     chars = []
     for _index in range(size):
         number, digit = divmod(number, len(TOKEN_ALPHABET))
@@ -89,10 +91,7 @@ class MailingTrace(models.Model):
     @api.model
     def _sms_unsubscribe_tokens(self, count):
         """``count`` new signed tokens (see UNSUBSCRIBE_*), for the ``sms_code`` of new SMS traces."""
-        key = self._sms_token_key()
-        nonces = ("".join(secrets.choice(TOKEN_ALPHABET) for _index in range(UNSUBSCRIBE_NONCE_SIZE))
-                  for _token in range(count))
-        return [nonce + _signature(key, nonce) for nonce in nonces]
+        return unsubscribe_tokens(self._sms_token_key(), count)
 
     @api.model
     def _sms_unsubscribe_code_kind(self, code):
@@ -115,7 +114,16 @@ class MailingTrace(models.Model):
         return self.env["ir.config_parameter"].sudo().get_param("database.secret").encode()
 
 
+def unsubscribe_tokens(key, count):
+    """``count`` new signed tokens under ``key`` (``_sms_token_key``); plain Python, no query."""
+    # One uniform draw per nonce (as uniform as a draw per character, and 8x fewer): a 100,000-recipient mailing
+    # draws 100,000 of them.
+    space = len(TOKEN_ALPHABET) ** UNSUBSCRIBE_NONCE_SIZE
+    nonces = (_base62(secrets.randbelow(space), UNSUBSCRIBE_NONCE_SIZE) for _token in range(count))
+    return [nonce + _signature(key, nonce) for nonce in nonces]
+
+
 def _signature(key, nonce):
-    digest = hmac.new(key, b"sms_africastalking.unsubscribe:" + nonce.encode(), hashlib.sha256).digest()
+    digest = hmac.digest(key, b"sms_africastalking.unsubscribe:" + nonce.encode(), hashlib.sha256)  # one C call
     return _base62(int.from_bytes(digest, "big"), UNSUBSCRIBE_SIGNATURE_SIZE)
 

@@ -2,12 +2,15 @@
 
 from types import SimpleNamespace
 
+import psycopg2
+
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from .. import uninstall_hook
 from ..models.mailing_mailing_insert import PREPARED_COLUMNS
 from ..models.mailing_trace import BUSY_INDEX, IAP_FAILURE_INDEX
-from ..tools.bulk_sql import constraint_modules, create_overrides, fields_sql_would_miss
+from ..tools.bulk_sql import CopyPipe, constraint_modules, create_overrides, fields_sql_would_miss
 from .common import AfricasTalkingCase
 
 
@@ -76,6 +79,30 @@ class TestBulkInsertGuard(AfricasTalkingCase):
                           s.sms_tracker_id.mailing_trace_id.sms_code) for s in sms]
         self.assertEqual(read[True], read[False])
         self.assertEqual({row[7] for row in read[False]}, {"outgoing"})
+
+    def test_copy_pipe_writes_in_order_and_raises_the_first_error(self):
+        """The pipe's COPY statements run in the order given (a tracker after its trace), and a failed one is raised
+        in the caller's thread at the end of the block (the transaction is then aborted, as after copy_rows)."""
+        mailing = self.create_sms_mailing()
+        cr, uid = self.env.cr, self.env.uid
+        cr.execute("SELECT nextval('mailing_trace_id_seq'), nextval('sms_tracker_id_seq')")
+        trace_id, tracker_id = cr.fetchone()
+        partner = self.partners[0]
+        with CopyPipe(cr) as pipe:
+            pipe.put("mailing_trace", ("id", "trace_type", "model", "res_id", "mass_mailing_id", "trace_status",
+                                       "create_uid"), [(trace_id, "sms", "res.partner", partner.id, mailing.id,
+                                                        "outgoing", uid)])
+            pipe.put("sms_tracker", ("id", "sms_uuid", "mailing_trace_id"), [(tracker_id, "pipe-1", trace_id)])
+        cr.execute("SELECT mailing_trace_id FROM sms_tracker WHERE sms_uuid = 'pipe-1'")
+        self.assertEqual(cr.fetchone()[0], trace_id)
+        with self.assertRaises(psycopg2.errors.CheckViolation), mute_logger("odoo.sql_db"), cr.savepoint(), \
+                CopyPipe(cr) as pipe:
+            pipe.put("mailing_trace", ("trace_type", "model", "res_id", "mass_mailing_id"),
+                     [("sms", "res.partner", 0, mailing.id)])  # res_id 0: refused by stock's check
+            for _index in range(3):
+                pipe.put("sms_tracker", ("sms_uuid",), [("pipe-2",)])
+        cr.execute("SELECT count(*) FROM sms_tracker WHERE sms_uuid = 'pipe-2'")
+        self.assertEqual(cr.fetchone()[0], 0)
 
 
 @tagged("post_install", "-at_install")

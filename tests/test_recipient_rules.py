@@ -9,7 +9,7 @@ from unittest.mock import patch
 from odoo import Command
 from odoo.tests import tagged
 
-from ..models import recipient_rules
+from ..models import mailing_mailing_prepare, recipient_rules
 from ..models.recipient_rules import EXCLUSIONS, Exclusion, RecipientRules
 from .common import AfricasTalkingCase
 
@@ -27,6 +27,40 @@ class TestRecipientRules(AfricasTalkingCase):
         self.assertEqual(rules.exclusion(7, "+254711000002"), "optout")
         self.assertEqual(rules.exclusion(8, "+254711000002"), "duplicate", "an excluded first record still counts")
         self.assertIsNone(RecipientRules(self.env, dedupe=False).exclusion(9, "+254711000001"))
+
+    def test_dedupe_by_position_keeps_no_set_of_numbers(self):
+        """Told the first position of each shared number, the rules find the same duplicates without remembering
+        the numbers they saw; numbers traced before still count."""
+        rules = RecipientRules(self.env, opt_out_ids={7}, seen_numbers={"+254711000009"}, for_mailing=True)
+        rules.dedupe_by_position({"+254711000001": 0, "+254711000002": 2})
+        self.assertIsNone(rules.exclusion(3, "+254711000001", position=0))
+        self.assertEqual(rules.exclusion(4, "+254711000001", blacklisted=True, position=1), "blacklist")
+        self.assertEqual(rules.exclusion(7, "+254711000002", position=2), "optout")
+        self.assertEqual(rules.exclusion(8, "+254711000002", position=3), "duplicate",
+                         "an excluded first record still counts")
+        self.assertIsNone(rules.exclusion(5, "+254711000003", position=4))
+        self.assertEqual(rules.exclusion(6, "+254711000009", position=5), "duplicate", "traced before")
+        self.assertEqual(rules.seen_numbers, {"+254711000009"})
+
+    def test_duplicates_across_chunks_by_position(self):
+        """A number shared by recipients prepared in different chunks: the first (in the mailing's order) is sent,
+        the later ones are duplicates, in the estimate and in the preparation alike."""
+        contacts = self.env["mailing.contact"].create([
+            {"name": "Shared %d" % index, "mobile": "+25471100%04d" % (index % 3),
+             "list_ids": [Command.link(self.mailing_list.id)]} for index in range(9)])
+        mailing = self.create_sms_mailing(body="Hi {{ object.name }}")
+        recipients = mailing._get_remaining_recipients()
+        first_positions = mailing._sms_first_positions(recipients)
+        self.assertEqual(set(first_positions), set(contacts.mapped("phone_sanitized")))
+        estimate = mailing._get_sms_cost_estimate()
+        self.assertEqual(estimate["excluded"], {"duplicate": 6})
+        with patch.object(mailing_mailing_prepare, "PREPARE_CHUNK_SIZE", 2):
+            self.send_mailing(mailing)
+        duplicates = mailing.mailing_trace_ids.filtered(lambda trace: trace.failure_type == "sms_duplicate")
+        self.assertEqual(len(duplicates), 6)
+        sent = {trace.res_id for trace in mailing.mailing_trace_ids} - set(duplicates.mapped("res_id"))
+        for number, position in first_positions.items():
+            self.assertIn(recipients[position], sent, number)
 
     def test_do_not_sms_is_for_mailings_only(self):
         number = "+254711000009"

@@ -5,6 +5,7 @@ import threading
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
 
@@ -176,6 +177,72 @@ class TestMailingScale(AfricasTalkingCase):
             expected = self.env["mail.render.mixin"]._render_template(template, "res.partner", partners.ids)
             self.assertEqual(mailing._africastalking_render(template, "res.partner", partners.ids), expected,
                              template)
+
+    def test_remaining_recipients_as_stock_lists_them(self):
+        """The recipients read from a server-side cursor are stock's: the domain's records in the model's order,
+        less those the mailing traced (a resumed preparation)."""
+        mailing_list = self._big_list(25)
+        self.env["mailing.contact"].create({"name": "Aaron", "mobile": "+254733000009",
+                                            "list_ids": [Command.link(mailing_list.id)]})
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)])
+        model = self.env["mailing.contact"]
+        expected = model.search(mailing._parse_mailing_domain()).ids
+        self.assertEqual(mailing._get_remaining_recipients(), expected)
+        with patch.object(mailing_mailing_prepare, "RECIPIENTS_FETCH_SIZE", 4):
+            self.assertEqual(mailing._get_remaining_recipients(), expected, "fetched in batches")
+        mailing.sudo()._africastalking_prepare_chunk(expected[3:9], mailing_mailing_prepare._PrepareContext(mailing))
+        self.assertEqual(mailing._get_remaining_recipients(), expected[:3] + expected[9:])
+
+    def test_stale_statistics_are_refreshed_before_a_big_send(self):
+        """A table PostgreSQL believes smaller than the recipients about to be read is analyzed first."""
+        mailing_list = self._big_list(30)
+        mailing = self.create_sms_mailing(contact_list_ids=[Command.set(mailing_list.ids)])
+        self.env.cr.execute("SELECT count(*) FROM mailing_contact")
+        count = self.env.cr.fetchone()[0]
+        with patch.object(mailing_mailing_prepare, "STATISTICS_MIN_RECIPIENTS", 1):
+            mailing._africastalking_fresh_statistics(count * 10)
+        self.env.cr.execute("SELECT reltuples FROM pg_class WHERE relname = 'mailing_contact'")
+        self.assertEqual(self.env.cr.fetchone()[0], count)
+
+    def test_placeholder_columns_read_in_one_query(self):
+        """``{{ object.<char/text/integer/selection field> }}`` placeholders are read with one query whatever the
+        number of records, with Odoo's result (falsy values render as nothing)."""
+        contacts = self.env["mailing.contact"].create([{"name": "Student %d" % index, "mobile": False}
+                                                       for index in range(40)] + [{"name": False}])
+        template = "Hi {{ object.name }} ({{ object.id }}), {{ object.mobile }}!"
+        mailing = self.env["mailing.mailing"]
+        self.assertEqual(mailing._africastalking_sql_render_fields("mailing.contact", ["object.name", "object.id"]),
+                         ["name", "id"])
+        self.assertIsNone(mailing._africastalking_sql_render_fields("res.partner", ["object.active"]))
+        self.assertIsNone(mailing._africastalking_sql_render_fields("res.partner", ["object.parent_id.name"]))
+        counts = []
+        for records in (contacts[:3], contacts):
+            self.env.invalidate_all()
+            expected = self.env["mail.render.mixin"]._render_template(template, "mailing.contact", records.ids)
+            self.env.invalidate_all()
+            queries = self.env.cr.sql_log_count
+            self.assertEqual(mailing._africastalking_render(template, "mailing.contact", records.ids), expected)
+            counts.append(self.env.cr.sql_log_count - queries)
+        self.assertEqual(counts[0], counts[1], "the query count does not grow with the records")
+
+    def test_placeholder_columns_follow_record_rules(self):
+        """A record the text's author may not read is refused as Odoo's renderer refuses it, not read with SQL."""
+        other = self.env["res.company"].create({"name": "Other campus"})
+        hidden = self.env["res.partner"].create({"name": "Hidden", "company_id": other.id})
+        user = self.user_marketing
+        ids = (self.partners[0] | hidden).ids
+        outcomes = []
+        for render in (self.env["mailing.mailing"].with_user(user)._africastalking_render,
+                       self.env["mail.render.mixin"].with_user(user)._render_template):
+            self.env.invalidate_all()
+            try:
+                with mute_logger("odoo.addons.mail.models.mail_render_mixin"):
+                    outcomes.append(render("Hi {{ object.name }}", "res.partner", ids))
+            except UserError:  # AccessError included: Odoo's renderer wraps it in its own UserError
+                outcomes.append(UserError)
+        self.assertEqual(outcomes, [UserError, UserError])
+        self.assertEqual(self.env["mailing.mailing"].with_user(user)._africastalking_render(
+            "Hi {{ object.name }}", "res.partner", ids[:1]), {ids[0]: "Hi %s" % self.partners[0].name})
 
     def test_keep_archives_logs_on_recipients(self):
         mailing = self.create_sms_mailing(body="Results are out", keep_archives=True)

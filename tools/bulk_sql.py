@@ -5,6 +5,8 @@ Plain psycopg2 (no ORM): callers pass a cursor, flush the ORM before and invalid
 
 import csv
 import io
+import queue
+import threading
 
 from psycopg2 import sql
 
@@ -19,14 +21,70 @@ def next_ids(cr, sequence, count):
 
 def copy_rows(cr, table, columns, rows):
     """Write ``rows`` (tuples in ``columns`` order; None is NULL) into ``table`` with one COPY."""
-    if not rows:
-        return
+    if rows:
+        _copy_csv(cr, table, columns, _csv_text(rows))
+
+
+def _csv_text(rows):
     buffer = io.StringIO()
     csv.writer(buffer).writerows(rows)
-    buffer.seek(0)
+    return buffer.getvalue()
+
+
+def _copy_csv(cr, table, columns, text):
     statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
         sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(column) for column in columns))
-    cr.copy_expert(statement, buffer)  # psycopg2 composes the identifiers
+    # psycopg2 composes the identifiers. The whole text in one read: the call then waits for the server without
+    # the GIL, and a CopyPipe's caller thread keeps working meanwhile.
+    cr.copy_expert(statement, io.StringIO(text), size=len(text) + 1)
+
+
+class CopyPipe:
+    """COPY statements run on ``cr`` by a second thread, in the order given, while the caller builds the next rows.
+
+    Most of a bulk write's time is the database's: inserting, updating the indexes and checking every foreign key
+    of every row. Meanwhile psycopg2 waits without the GIL, so the caller formats the next batch in parallel (the
+    server and Python on two cores). The statements run one after another in one transaction, as ``copy_rows``
+    would run them, so a row may refer to a row of an earlier ``put``. The caller must not use ``cr`` (nor the
+    ORM, which may query) inside the ``with`` block; the first error of a COPY is raised at its end::
+
+        with CopyPipe(cr) as pipe:
+            for batch in batches:
+                pipe.put(table, columns, rows_of(batch))
+    """
+
+    QUEUED = 2  # texts formatted ahead: memory stays a few batches
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.error = None
+        self._queue = queue.Queue(maxsize=self.QUEUED)
+        self._thread = threading.Thread(target=self._run, name="copy-pipe", daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def put(self, table, columns, rows):
+        """Queue ``rows`` (as ``copy_rows``) for ``table``; raise the error of an earlier COPY, if any."""
+        if self.error is not None:
+            raise self.error
+        if rows:
+            self._queue.put((table, columns, _csv_text(rows)))
+
+    def _run(self):
+        while (item := self._queue.get()) is not None:
+            if self.error is None:  # after an error the transaction is aborted: the rest is dropped
+                try:
+                    _copy_csv(self.cr, *item)
+                except Exception as error:  # raised in the caller's thread, by put() or __exit__
+                    self.error = error
+
+    def __exit__(self, exc_type, exc, traceback):
+        self._queue.put(None)
+        self._thread.join()
+        if self.error is not None and exc_type is None:
+            raise self.error
 
 
 def fields_sql_would_miss(model, columns, counts=None):

@@ -91,14 +91,17 @@ class TestScreens(AfricasTalkingCase):
                                                                     {"id": own[1].id, "number": parent.mobile}])
         self.assertEqual(form[0]["africastalking_message_count"], 3)
 
-    def test_click_ratio_is_stocks(self):
-        """Traces with a click among those not cancelled: a trace clicked twice counts once, a cancelled one
-        not at all."""
+    def test_click_ratio_and_actuals(self):
+        """Stock's click ratio (traces with a click among those not cancelled: a trace clicked twice counts once, a
+        cancelled one not at all) and the SMS actuals, from one scan of the traces."""
         mailing = self.create_sms_mailing()
         traces = self.env["mailing.trace"].create([
             {"trace_type": "sms", "mass_mailing_id": mailing.id, "model": "res.partner", "res_id": partner.id,
-             "trace_status": status}
-            for partner, status in zip(self.people[:4], ["sent", "sent", "sent", "cancel"], strict=True)])
+             "trace_status": status, "failure_type": failure, "at_cost": cost, "at_parts": parts,
+             "at_currency": "KES" if cost else False}
+            for partner, status, failure, cost, parts in zip(self.people[:5], [
+                "sent", "sent", "sent", "cancel", "cancel"], [False, False, False, "sms_optout", "sms_blacklist"],
+                [0.8, 1.6, 0.8, 0.0, 0.0], [1, 2, 1, 0, 0], strict=True)])
         link = self.env["link.tracker"].create({"url": "https://school.example.com/timetable"})
         self.env["link.tracker.click"].create([
             {"link_id": link.id, "mailing_trace_id": trace.id, "mass_mailing_id": mailing.id}
@@ -106,6 +109,11 @@ class TestScreens(AfricasTalkingCase):
         other = self.create_sms_mailing()
         self.env.invalidate_all()
         self.assertEqual((mailing | other).mapped("clicks_ratio"), [66.67, 0.0])
+        self.assertEqual([mailing.sms_actual_segments, mailing.sms_actual_currency, mailing.sms_opted_out],
+                         [4, "KES", 2])
+        self.assertAlmostEqual(mailing.sms_actual_cost, 3.2)
+        self.assertEqual([other.sms_actual_segments, other.sms_actual_currency, other.sms_opted_out],
+                         [0, False, 0])
 
 
 @tagged("post_install", "-at_install")

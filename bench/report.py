@@ -352,6 +352,14 @@ def delivery_reports(run):
     return out
 
 
+def log_origin(result):
+    if result.get("made_by_this_run") is False:
+        return "filled by an earlier run, copied from its template `%s`" % result["log_template"]
+    if "fill_seconds" in result:
+        return "filled by SQL in %.0f s by this run" % result["fill_seconds"]
+    return "filled by SQL"
+
+
 def bulk_reports(run):
     result = next(iter(run.results("reports-bulk")), None)
     if not result:
@@ -360,10 +368,10 @@ def bulk_reports(run):
     out = ["## Delivery reports applied in bulk", "",
            "The report cron's method (`_cron_apply`, committing per batch) applying the queued reports of one round "
            "into a message log of %s AT messages with their traces and trackers (`fill_message_log`: mailings of "
-           "100,000, all delivered but the last, which awaits its reports; filled by SQL in %.0f s). Each round "
-           "queues a realistic mix for the next messages of that mailing (`REPORT_MIX_SQL`: finals, failures with "
-           "reasons, intermediates before and after the final, AT's retries, late reports of older messages, "
-           "unknown ids)." % ("{:,}".format(rounds[0]["messages_in_database"]), result["fill_seconds"]), "",
+           "100,000, all delivered but the last, which awaits its reports; %s). Each round queues a realistic mix "
+           "for the next messages of that mailing (`REPORT_MIX_SQL`: finals, failures with reasons, intermediates "
+           "before and after the final, AT's retries, late reports of older messages, unknown ids)." % (
+               "{:,}".format(rounds[0]["messages_in_database"]), log_origin(result)), "",
            "| round | queued reports | seconds | reports/s | messages delivered / failed / pending afterwards "
            "| left waiting |", "|---:|---:|---:|---:|---|---:|"]
     for row in rounds:
@@ -419,7 +427,7 @@ def screen_median(name):
 
 
 def bulk_apply_seconds(result):
-    rounds = result.get("rounds") if "fill_seconds" in result else None
+    rounds = result.get("rounds") if "queued" in (result.get("rounds") or [{}])[0] else None
     return statistics.median(row["seconds"] for row in rounds) if rounds else None
 
 

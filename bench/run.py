@@ -883,21 +883,57 @@ SELECT %(account)s, %(company)s, uuid, number, %(body)s, %(mailing)s,
 """
 
 
+# The shape of the log fill_message_log writes: a template filled by an earlier run is reused only when its name
+# carries this version (change it with the fill's SQL).
+LOG_SHAPE_VERSION = 1
+
+
+def log_mailings(env):
+    """The mailings of the message log, oldest first (empty when the database has none)."""
+    return env["mailing.mailing"].search([("subject", "=like", "Log %")], order="id")
+
+
+def fill_log_database(held):
+    """Fill DATABASE's message log (the --fill-log step of ensure_log_template); how long it took."""
+    from odoo import SUPERUSER_ID, api
+
+    registry = odoo_env()
+    with gateway("ours") as sms_gateway, registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        account = sms_gateway.configure(env)
+        env.cr.commit()
+        started = time.perf_counter()
+        fill_message_log(env, account, held)
+        return {"fill_seconds": time.perf_counter() - started}
+
+
 def scenario_reports_bulk(count, rounds=3, held=1000000):
     """The report cron's method applying ``count`` queued reports (REPORT_MIX_SQL: finals, failures with reasons,
     intermediates, retries, out of order, late and unknown ones) into a message log of ``held`` messages
-    (fill_message_log), ``rounds`` times, each round on the next messages of the awaiting mailing."""
+    (fill_message_log), ``rounds`` times, each round on the next messages of the awaiting mailing. The log comes
+    from the database (a copy of the log template, ensure_log_template), else it is filled here."""
     from odoo import SUPERUSER_ID, api
 
     registry = odoo_env()
     result = {"rounds": []}
     with gateway("ours") as sms_gateway, registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        account = sms_gateway.configure(env)
+        mailings = log_mailings(env)
+        if mailings:
+            # The log's account, pointed at this run's simulator (its reports and messages must share it)
+            env.cr.execute("SELECT account_id FROM africastalking_message WHERE mailing_id = %s LIMIT 1",
+                           [mailings[0].id])
+            account = env["africastalking.account"].browse(env.cr.fetchone()[0])
+            account.api_url = "http://127.0.0.1:%d" % sms_gateway.port
+            result["log"] = "copied from the log template"
+        else:
+            account = sms_gateway.configure(env)
+            env.cr.commit()
+            started = time.perf_counter()
+            mailings = fill_message_log(env, account, held)
+            result["fill_seconds"] = time.perf_counter() - started
+            result["log"] = "filled by the scenario"
         env.cr.commit()
-        started = time.perf_counter()
-        mailings = fill_message_log(env, account, held)
-        result["fill_seconds"] = time.perf_counter() - started
         queue = env["africastalking.delivery.report"]
         for round_index in range(rounds):
             env.cr.execute(REPORT_MIX_SQL, {
@@ -919,6 +955,34 @@ def scenario_reports_bulk(count, rounds=3, held=1000000):
                 "per_second": queued / seconds, "messages_in_database": in_database, "states": states,
                 "waiting": env.cr.fetchone()[0]})
     return result
+
+
+def ensure_log_template(args):
+    """The template holding the message log of the reports-bulk scenario: ours (aged with --aged) with
+    --reports-held messages (fill_message_log, about 2 minutes at 1,000,000), made once and reused by later runs
+    (updated with this checkout's code like the other templates). Returns its name and how it came about."""
+    base = aged_template("ours", args) if args.aged else TEMPLATES["ours"]
+    name = "%s_log%dv%d" % (base, args.reports_held, LOG_SHAPE_VERSION)
+    if odoo_dev.database_exists(name):
+        update_template(name)
+        return name, {"log_template": name, "made_by_this_run": False}
+    print("Filling a message log of %d messages into %s (once: later runs reuse it)..." % (args.reports_held, name),
+          flush=True)
+    odoo_dev.drop_database(DATABASE)
+    copy_database(base, DATABASE)
+    command = [sys.executable, __file__, "--fill-log", "--reports-held", str(args.reports_held)]
+    out = subprocess.run(command, check=True, cwd=ROOT, env=scenario_environment(args), capture_output=True,
+                         text=True)
+    filled = json.loads([line for line in out.stdout.splitlines() if line.startswith("{")][-1])
+    copy_database(DATABASE, name)
+    return name, {"log_template": name, "made_by_this_run": True, **filled}
+
+
+def update_template(database):
+    """``-u`` the addon in a template database made from ours (this checkout's code)."""
+    cmd = [sys.executable, "-m", "odoo", "-d", database, "--addons-path", addons_path(), *odoo_dev.db_args(),
+           "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level", "warn"]
+    subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
 
 
 # ----------------------------------------------------------------------
@@ -996,9 +1060,7 @@ def ensure_aged_templates(args):
         aged = aged_template(kind, args)
         if odoo_dev.database_exists(aged):
             if kind == "ours":
-                cmd = [sys.executable, "-m", "odoo", "-d", aged, "--addons-path", addons_path(),
-                       *odoo_dev.db_args(), "-u", odoo_dev.MODULE, "--stop-after-init", "--log-level", "warn"]
-                subprocess.run(cmd, check=True, cwd=odoo_dev.BUILD)
+                update_template(aged)
             made[kind] = {"made_by_this_run": False, "ageing_seconds": None}
             continue
         print("Ageing a copy of the %s template: %d mailings of %d recipients (once: later runs reuse %s)..." % (
@@ -1165,11 +1227,11 @@ def scenario_environment(args):
                 BENCH_REPORTS_HELD=str(args.reports_held))
 
 
-def run_scenario(name, count, args):
+def run_scenario(name, count, args, template_database=None):
     template, _function = SCENARIOS[name]
-    if args.aged:
+    if template_database or args.aged:
         odoo_dev.drop_database(DATABASE)
-        copy_database(aged_template(template, args), DATABASE)
+        copy_database(template_database or aged_template(template, args), DATABASE)
     else:
         fresh_database(TEMPLATES[template])
     env = scenario_environment(args)
@@ -1235,6 +1297,7 @@ def main():
                              "sent and delivered by each side's own code (the aged templates are made once)")
     parser.add_argument("--aged-n", type=int, default=100000, help="recipients of each earlier broadcast")
     parser.add_argument("--age", choices=("ours", "stock"), help=argparse.SUPPRESS)
+    parser.add_argument("--fill-log", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-stock-import", action="store_true", help="skip the import side by side")
     parser.add_argument("--with-prefork", action="store_true",
                         help="also the broadcast with a second cron worker process (as `--workers 2` runs crons)")
@@ -1260,6 +1323,9 @@ def main():
     if args.age:
         print(json.dumps(age_database(args.age, args.n, args.aged)))
         return
+    if args.fill_log:
+        print(json.dumps(fill_log_database(args.reports_held)))
+        return
     if args.dispatch_worker:
         run_dispatch_worker(args.mailing, args.after_preparation)
         return
@@ -1280,7 +1346,7 @@ def run_all(args):
         "machine": machine(),
         "settings": {key: value for key, value in vars(args).items()
                      if key not in ("scenario", "dispatch_worker", "mailing", "after_preparation", "out",
-                                    "fake_iap", "age")},
+                                    "fake_iap", "age", "fill_log")},
         "argv": sys.argv[1:], "samples": [],
     }
     out = Path(args.out) if args.out else RESULTS_DIR / ("%s-%s.json" % (started.strftime("%Y%m%dT%H%M%SZ"),
@@ -1312,9 +1378,10 @@ def run_all(args):
     if not args.only or "reports-bulk" in args.only.split(","):
         print("reports-bulk (%d queued reports into %d messages, %d rounds)..." % (
             args.reports_bulk_n, args.reports_held, args.repeat), flush=True)
-        sample = run_scenario("reports-bulk", args.reports_bulk_n, args)
+        log_template, log = ensure_log_template(args)
+        sample = run_scenario("reports-bulk", args.reports_bulk_n, args, log_template)
         results["samples"].append({"group": "reports-bulk", "scenario": "reports-bulk", "n": args.reports_bulk_n,
-                                   "round": 0, "result": sample})
+                                   "round": 0, "result": {**sample, **log}})
         save(out, results, wall)
     results["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     save(out, results, wall)

@@ -23,6 +23,16 @@ class Run:
         self.source = source
         self.settings = data["settings"]
         self.n = self.settings["n"]
+        self.extras = []  # further runs (other sizes: 100,000, 1,000,000), their samples added to this one's
+
+    def add(self, other):
+        """Take the samples of ``other`` (a run at other sizes) as well; the header names it."""
+        self.extras.append(other)
+        self.data = {**self.data, "samples": self.data["samples"] + other.data["samples"]}
+
+    def sizes(self, scenario):
+        """The sizes N at which ``scenario`` has samples, smallest first."""
+        return sorted({sample["n"] for sample in self.data["samples"] if sample["scenario"] == scenario})
 
     def results(self, scenario, n=None):
         """The results of ``scenario`` (at size ``n``), failed samples left out."""
@@ -96,6 +106,13 @@ def header(run):
                run.source, run.source), ""]
     if data.get("note"):
         out += ["> **%s**" % data["note"], ""]
+    for extra in run.extras:
+        out += ["Further run, other sizes (its samples are in the tables at their N): [`%s`](%s), commit `%s`%s, %s, "
+                "%.1f min (`bench/run.py %s`)%s." % (
+                    extra.source, extra.source, extra.data["commit"][:12],
+                    " **with uncommitted changes**" if extra.data.get("dirty") else "", extra.data["started"],
+                    extra.data.get("duration_seconds", 0) / 60, " ".join(extra.data.get("argv", [])),
+                    ": " + extra.data["note"] if extra.data.get("note") else ""), ""]
     dirty = " **with uncommitted changes**" if data.get("dirty") else ""
     out += [
         "- Commit: `%s`%s (%s)" % (data["commit"][:12], dirty, data.get("commit_subject", "")),
@@ -156,24 +173,33 @@ def goals(run, fresh=None):
             return NOT_MEASURED + " at N=%s (this run: N=%s)" % (f"{size:,}", f"{n:,}")
         return verdict(value, target, higher) if shown else NOT_MEASURED
 
-    threaded = ratio(Stat(run.values("stock-broadcast-threaded", "total")),
-                     Stat(run.values("ours-broadcast-threaded", "total")))
+    def ratio_at(size, stock_scenario, ours_scenario, key):
+        """Stock's median over ours at ``size`` if measured there, else at the largest size measured (shown)."""
+        sizes = sorted(set(run.sizes(stock_scenario)) & set(run.sizes(ours_scenario)))
+        at = size if size in sizes else (sizes[-1] if sizes else n)
+        return ratio(Stat(run.values(stock_scenario, key, at)), Stat(run.values(ours_scenario, key, at))), at
+
+    def judged(size, value, target, at, higher=True):
+        if at != size:
+            return NOT_MEASURED + " at N=%s (measured at N=%s)" % (f"{size:,}", f"{at:,}")
+        return verdict(value, target, higher)
+
+    threaded, at = ratio_at(100000, "stock-broadcast-threaded", "ours-broadcast-threaded", "total")
     add("broadcast end to end on Odoo's default threaded server (one process, two cron threads)", "≥ 8× stock at "
-        "N=100,000", "%s at N=%s" % (show_ratio(threaded), f"{n:,}"),
-        at_size(100000, threaded, 8, threaded is not None))
-    dispatch = ratio(Stat(run.values("stock-broadcast", "dispatch")), Stat(run.values("ours-broadcast", "dispatch")))
+        "N=100,000", "%s at N=%s" % (show_ratio(threaded), f"{at:,}"), judged(100000, threaded, 8, at))
+    dispatch = ratio(Stat(run.values("stock-broadcast", "dispatch", n)),
+                     Stat(run.values("ours-broadcast", "dispatch", n)))
     add("dispatch stage alone (one dispatcher, prepared broadcast)", "≥ 1.5× stock",
         "%s at N=%s" % (show_ratio(dispatch), f"{n:,}"), verdict(dispatch, 1.5))
-    prepare = ratio(Stat(run.values("stock-prepare", "prepare")), Stat(run.values("ours-prepare", "prepare")))
-    add("prepare 100,000 personalised", "≥ 12× stock", "%s at N=%s" % (show_ratio(prepare), f"{n:,}"),
-        at_size(100000, prepare, 12, prepare is not None))
-    add("prepare 10,000 personalised", "≥ 6× stock", "%s at N=%s" % (show_ratio(prepare), f"{n:,}"),
-        at_size(10000, prepare, 6, prepare is not None))
-    rss = Stat(run.values("ours-prepare", "rss") + run.values("ours-broadcast", "rss"))
+    for size, target in ((100000, 12), (10000, 6)):
+        prepare, at = ratio_at(size, "stock-prepare", "ours-prepare", "prepare")
+        add("prepare %s personalised" % f"{size:,}", "≥ %d× stock" % target,
+            "%s at N=%s" % (show_ratio(prepare), f"{at:,}"), judged(size, prepare, target, at))
+    at = max(run.sizes("ours-prepare") + run.sizes("ours-broadcast") or [n])
+    rss = Stat(run.values("ours-prepare", "rss", at) + run.values("ours-broadcast", "rss", at))
     add("peak memory of preparation at 1,000,000 recipients", "≤ 300 MB",
-        "%s MB at N=%s (max of prepare and broadcast)" % ("%.0f" % max(rss.values) if rss else "–",
-                                                          f"{n:,}"),
-        at_size(1000000, max(rss.values) if rss else None, 300, bool(rss), higher=False))
+        "%s MB at N=%s (max of the preparing processes)" % ("%.0f" % max(rss.values) if rss else "–", f"{at:,}"),
+        judged(1000000, max(rss.values) if rss else None, 300, at, higher=False))
     personal_n = run.settings["personalised_n"]
     one = Stat(run.values("ours-personalised-100ms", lambda r: r["received"] / r["dispatch"], personal_n))
     two = Stat(run.values("ours-personalised-100ms-2-dispatchers", lambda r: r["received"] / r["dispatch"],
@@ -256,52 +282,62 @@ def report_stats(reports, mode, clients):
 
 
 def mailings(run):
-    n = f"{run.n:,}"
+    """One table per size measured (the headline run's, then the further runs' sizes)."""
+    sizes = sorted({size for name in ("stock-prepare", "ours-prepare", "stock-broadcast", "ours-broadcast",
+                                      "stock-broadcast-threaded", "ours-broadcast-threaded")
+                    for size in run.sizes(name)}) or [run.n]
+    return [line for size in sizes for line in mailings_at(run, size)]
+
+
+def mailings_at(run, size):
+    n = f"{size:,}"
     out = ["## Mailings, N = %s" % n, "",
            "| measure | stock | ours | ratio (medians) |", "|---|---:|---:|---:|"]
 
-    def row(label, stock, ours, digits=2, bold=False):
+    def pair(scenario, key):
+        """(stock's samples, ours) of ``scenario`` (without its side prefix) at this size."""
+        return (Stat(run.values("stock-" + scenario, key, size)), Stat(run.values("ours-" + scenario, key, size)))
+
+    def row(label, samples, digits=2, bold=False):
+        stock, ours = samples
+        if not stock and not ours:
+            return  # not measured at this size (e.g. ours alone at 1,000,000)
         value = ratio(stock, ours) if stock and ours else None
         out.append("| %s | %s | %s | %s |" % (label, stock.show(digits) if stock else "",
                                               ours.show(digits) if ours else "", show_ratio(value, bold)))
 
-    row("prepare, personalised text (s)", Stat(run.values("stock-prepare", "prepare")),
-        Stat(run.values("ours-prepare", "prepare")), bold=True)
-    row("peak RSS of the preparing process (MB)", Stat(run.values("stock-prepare", "rss")),
-        Stat(run.values("ours-prepare", "rss")), 0)
+    row("prepare, personalised text (s)", pair("prepare", "prepare"), bold=True)
+    row("peak RSS of the preparing process (MB)", pair("prepare", "rss"), 0)
     row("broadcast, Send to last SMS on Odoo's default threaded server (`--workers 0`, two cron threads) (s)",
-        Stat(run.values("stock-broadcast-threaded", "total")), Stat(run.values("ours-broadcast-threaded", "total")),
-        bold=True)
-    row("— of which preparation, until the mailing is done (s)", Stat(run.values("stock-broadcast-threaded",
-                                                                                 "prepare")),
-        Stat(run.values("ours-broadcast-threaded", "prepare")))
-    row("— peak RSS of the server process (MB)", Stat(run.values("stock-broadcast-threaded", "server_rss")),
-        Stat(run.values("ours-broadcast-threaded", "server_rss")), 0)
-    row("broadcast, prepare then dispatch in one process (s)", Stat(run.values("stock-broadcast", "total")),
-        Stat(run.values("ours-broadcast", "total")))
-    row("broadcast, dispatch stage alone, one dispatcher (s)", Stat(run.values("stock-broadcast", "dispatch")),
-        Stat(run.values("ours-broadcast", "dispatch")), bold=True)
-    one, two = Stat(run.values("ours-broadcast", "dispatch")), Stat(run.values("ours-broadcast-2-dispatchers",
-                                                                               "dispatch"))
-    out.append("| broadcast, dispatch stage alone, two dispatcher processes (s) | | %s | %s one dispatcher's speed |"
-               % (two.show(), show_ratio(ratio(one, two))))
-    prefork = Stat(run.values("stock-broadcast-2-workers", "total")), Stat(run.values("ours-broadcast-2-workers",
-                                                                                      "total"))
-    if any(prefork):
-        row("broadcast, Send to last SMS with a second cron worker process (prefork) (s)", *prefork)
-    row("peak RSS of the broadcast, one process (MB)", Stat(run.values("stock-broadcast", "rss")),
-        Stat(run.values("ours-broadcast", "rss")), 0)
-    out.append("| SMS accepted by the gateway (broadcast) | %s | %s | |" % (
-        Stat(run.values("stock-broadcast", "received")).show(0),
-        Stat(run.values("ours-broadcast", "received")).show(0)))
-    out += ["",
-            "Stock's SMS queue cron is hourly and its mailing does not wake it: on the threaded server the bench "
-            "triggers it the moment stock's mailing is done (and again while SMS are left, stock sending 10,000 per "
-            "run), which favours stock. Two dispatcher processes start together on the prepared broadcast."
-            + (" The second-cron-worker row runs the SMS queue in a second process polling every 50 ms, as a "
-               "prefork server's second cron worker; stock's composer commits every SMS at once, so it cannot "
-               "overlap." if any(prefork) else ""), ""]
-    data = next(iter(run.values("ours-broadcast", "data")), None)
+        pair("broadcast-threaded", "total"), bold=True)
+    row("— of which preparation, until the mailing is done (s)", pair("broadcast-threaded", "prepare"))
+    row("— peak RSS of the server process (MB)", pair("broadcast-threaded", "server_rss"), 0)
+    row("broadcast, prepare then dispatch in one process (s)", pair("broadcast", "total"))
+    row("broadcast, dispatch stage alone, one dispatcher (s)", pair("broadcast", "dispatch"), bold=True)
+    one, two = pair("broadcast", "dispatch")[1], pair("broadcast-2-dispatchers", "dispatch")[1]
+    if two:
+        out.append("| broadcast, dispatch stage alone, two dispatcher processes (s) | | %s | %s one dispatcher's "
+                   "speed |" % (two.show(), show_ratio(ratio(one, two))))
+    prefork = pair("broadcast-2-workers", "total")
+    row("broadcast, Send to last SMS with a second cron worker process (prefork) (s)", prefork)
+    row("peak RSS of the broadcast, one process (MB)", pair("broadcast", "rss"), 0)
+    received = pair("broadcast", "received")
+    if any(received):
+        out.append("| SMS accepted by the gateway (broadcast) | %s | %s | |" % (received[0].show(0),
+                                                                             received[1].show(0)))
+    out.append("")
+    if any(received):
+        out += ["Stock's SMS queue cron is hourly and its mailing does not wake it: on the threaded server the "
+                "bench triggers it the moment stock's mailing is done (and again while SMS are left, stock sending "
+                "10,000 per run), which favours stock. Two dispatcher processes start together on the prepared "
+                "broadcast."
+                + (" The second-cron-worker row runs the SMS queue in a second process polling every 50 ms, as a "
+                   "prefork server's second cron worker; stock's composer commits every SMS at once, so it cannot "
+                   "overlap." if any(prefork) else ""), ""]
+    stock_prepared, ours_prepared = pair("prepare", "prepare")
+    if ours_prepared and not stock_prepared:
+        out += ["Ours alone at this size (stock would take hours): the memory goal is judged here.", ""]
+    data = next(iter(run.values("ours-broadcast", "data", size)), None)
     if data:
         out += ["Each realistic list of %s contacts: %s blacklisted, %s opted out, %s holding a number already in "
                 "the list, %s with an invalid number; %s distinct valid numbers, of %s; %s SMS expected." % (
@@ -520,10 +556,14 @@ def load_run(name):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("results", help="a JSON file written by bench/run.py")
+    parser.add_argument("more", nargs="*", help="results of further runs at other sizes (e.g. --n 100000, "
+                                                "--n 1000000 --ours-only), shown beside the first one's")
     parser.add_argument("--fresh", help="for an --aged run: the results of a fresh-database run to compare with")
     args = parser.parse_args()
     fresh = load_run(args.fresh) if args.fresh else None
     run = load_run(args.results)
+    for name in args.more:
+        run.add(load_run(name))
     lines = [*header(run), *goals(run, fresh), *mailings(run), *personalised(run), *delivery_reports(run),
              *bulk_reports(run), *import_estimate(run), *screens(run), *aged_versus_fresh(run, fresh)]
     sys.stdout.write("\n".join(lines).rstrip() + "\n")

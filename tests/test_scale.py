@@ -185,7 +185,7 @@ class TestMailingScale(AfricasTalkingCase):
         self.env.cr.execute("SELECT count(*) FROM mailing_contact")
         count = self.env.cr.fetchone()[0]
         with patch.object(mailing_mailing_prepare, "STATISTICS_MIN_RECIPIENTS", 1):
-            mailing._africastalking_fresh_statistics(count * 10)
+            mailing._africastalking_fresh_statistics(10 ** 9)  # more than any estimate, whatever earlier tests left
         self.env.cr.execute("SELECT reltuples FROM pg_class WHERE relname = 'mailing_contact'")
         self.assertEqual(self.env.cr.fetchone()[0], count)
 

@@ -127,29 +127,32 @@ class MailingMailing(models.Model):
         if res_ids is None:
             res_ids = mailing._get_remaining_recipients() if mailing else []
         company = self.env.company
-        rules = rules or RecipientRules.for_mailing(mailing)
+        if rules is None:
+            rules = RecipientRules.for_mailing(mailing)
+            if mailing and mailing.mailing_model_real == res_model and mailing._africastalking_can_prepare_in_bulk():
+                # Duplicates told by position: no set of every number (1,000,000 of them in a big list's form)
+                rules.dedupe_by_position(mailing._sms_first_positions(res_ids))
         excluded = Counter()
         batches = self._sms_estimate_recipient_batches(res_model, res_ids, rules, excluded, use_blacklist)
-        recipients_count = 0
-        priced = None  # the recipients priced when sampling, else every recipient, batch by batch
-        if sample_size:
-            recipients = {}
-            for batch in batches:
-                recipients.update(batch)
-            recipients_count = len(recipients)
-            priced = recipients
-            if len(recipients) > sample_size:
-                # Evenly spread over the ids, not the first ones: a list imported class by class stays represented.
-                ids = sorted(recipients)
-                step = len(ids) / sample_size
-                priced = {ids[int(index * step)]: recipients[ids[int(index * step)]] for index in range(sample_size)}
-            batches = [priced]
+        picked = None  # the recipients that may be priced when sampling (None: all)
+        if sample_size and len(res_ids) > sample_size:
+            # Evenly spread over the ids, not the first ones: a list imported class by class stays represented.
+            # Picked among all the candidates, the excluded ones then left out: memory stays the sample's.
+            ids = sorted(res_ids)
+            step = len(ids) / sample_size
+            picked = {ids[int(index * step)] for index in range(sample_size)}
+            del ids
         first_text = company.sms_at_first_message_text
         samples = []
         counted = Counter()
 
         def texts_as_billed():
             for batch in batches:
+                counted["recipients"] += len(batch)
+                if picked is not None:
+                    batch = {res_id: number for res_id, number in batch.items() if res_id in picked}
+                if not batch:
+                    continue
                 counted["priced"] += len(batch)
                 first_numbers = (self._sms_estimate_first_numbers(set(batch.values()), company) if first_text
                                  else set())
@@ -162,8 +165,7 @@ class MailingMailing(models.Model):
 
         # Texts are rendered and priced as they come: 1,000,000 of them are never in memory at once
         pricing = self.env["africastalking.rate"]._price_texts(texts_as_billed(), company)
-        if priced is None:
-            recipients_count = counted["priced"]
+        recipients_count = counted["recipients"]
         scale = recipients_count / counted["priced"] if counted["priced"] else 1.0
         country_cache = {}
         unpriced_countries = {self._sms_estimate_country_name(number, country_cache)

@@ -884,8 +884,8 @@ SELECT %(account)s, %(company)s, uuid, number, %(body)s, %(mailing)s,
 
 
 # The shape of the log fill_message_log writes: a template filled by an earlier run is reused only when its name
-# carries this version (change it with the fill's SQL).
-LOG_SHAPE_VERSION = 1
+# carries this version (change it with the fill's SQL, or with the table's storage: 2 is the message log's fillfactor).
+LOG_SHAPE_VERSION = 2
 
 
 def log_mailings(env):

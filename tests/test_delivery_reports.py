@@ -1,10 +1,12 @@
 """Delivery reports posted by Africa's Talking to the real webhook, over real HTTP."""
 
+import re
 import time
 
 from odoo.addons.base.tests.test_ir_cron import CronMixinCase
 from odoo.tests import tagged
 
+from ..models.africastalking_message import MESSAGE_TABLE_FILLFACTOR
 from ..tools.at_callbacks import parse_delivery_report
 from .common import AfricasTalkingCase, AfricasTalkingHttpCase
 
@@ -246,3 +248,30 @@ class TestDeliveryReportsInBulk(AfricasTalkingCase):
                 self.assertEqual(len(entry.message_ids.filtered(lambda m: "UserInBlacklist" in (m.body or ""))), 1)
             dead = self.env["sms.number.suppression"].search([("number", "=", messages[opt_outs].number)])
             self.assertEqual(dead.hard_failure_count, 1, "AT's retry of the final report counts once")
+
+    def test_reports_update_messages_in_place(self):
+        """No index of the message log involves a column a report writes, and its pages keep room: each report's
+        update of its message is a HOT update (no new index entries), still found by the unknown-outcome lookup."""
+        self.env.cr.execute("SELECT pg_get_indexdef(indexrelid) FROM pg_index "
+                            "WHERE indrelid = 'africastalking_message'::regclass")
+        written = re.compile(r"\b(state|at_status|network_code|failure_reason|report_date|write_date)\b")
+        for (definition,) in self.env.cr.fetchall():
+            self.assertNotRegex(definition.split(" USING ", 1)[1], written)
+        self.env.cr.execute("SELECT reloptions FROM pg_class WHERE relname = 'africastalking_message'")
+        self.assertIn("fillfactor=%d" % MESSAGE_TABLE_FILLFACTOR, self.env.cr.fetchone()[0])
+
+        messages = self._sent_messages(6, 200)
+        self._queue(messages, network_opt_outs=0)
+
+        def updates():
+            self.env.cr.execute("SELECT pg_stat_get_xact_tuples_updated(oid), pg_stat_get_xact_tuples_hot_updated(oid) "
+                                "FROM pg_class WHERE relname = 'africastalking_message'")
+            return self.env.cr.fetchone()
+
+        updated, hot = updates()
+        self.env["africastalking.delivery.report"].sudo()._cron_apply(linger=0)
+        updated_after, hot_after = updates()
+        self.assertEqual(updated_after - updated, len(messages), "one update per message (its strongest report)")
+        self.assertEqual(hot_after - hot, len(messages), "every one in place")
+        messages.invalidate_recordset()
+        self.assertEqual(messages.mapped("state"), ["failed"] + ["delivered"] * (len(messages) - 1))

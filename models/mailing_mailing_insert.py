@@ -1,6 +1,8 @@
 import logging
 import re
 
+from markupsafe import escape
+
 from odoo import api, models, tools
 from odoo.tools import SQL
 
@@ -170,7 +172,7 @@ class MailingMailing(models.Model):
             records._message_log_batch(bodies=bodies, message_type="sms")
             return
         first = records[:1]
-        template = first._message_log_batch(bodies={first.id: bodies[first.id]}, message_type="sms")
+        template = first._message_log_batch(bodies={first.id: bodies.get(first.id, "")}, message_type="sms")
         self.env.flush_all()
         Message = self.env["mail.message"]
         body_field = Message._fields["body"]
@@ -182,15 +184,16 @@ class MailingMailing(models.Model):
             for name in columns)
         self.env.cr.execute(SQL(
             """
-            INSERT INTO mail_message (%s)
+            INSERT INTO %s (%s)
                  SELECT %s
-                   FROM mail_message m,
+                   FROM %s m,
                         unnest(%s::int[], %s::text[]) WITH ORDINALITY AS r(res_id, body, position)
                   WHERE m.id = %s
                ORDER BY r.position
             """,
-            SQL(", ").join(SQL.identifier(name) for name in columns), copied,
-            rest, [body_field.convert_to_column(bodies[res_id], template) for res_id in rest], template.id,
+            SQL.identifier(Message._table), SQL(", ").join(SQL.identifier(name) for name in columns), copied,
+            SQL.identifier(Message._table), rest,
+            [body_field.convert_to_column(escape(bodies.get(res_id, "")), template) for res_id in rest], template.id,
         ))
         # As mail.message's create: the documents' messages are read again (_invalidate_documents)
         records.invalidate_recordset(["message_ids", "message_needaction", "message_needaction_counter"])

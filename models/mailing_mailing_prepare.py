@@ -265,10 +265,9 @@ class MailingMailing(models.Model):
         self.invalidate_recordset(["mailing_trace_ids"])
         if self.keep_archives:
             # "Keep archives": as stock, the text sent is logged on each recipient's chatter.
-            records = self.env[self.mailing_model_real].browse([res_id for res_id, _number, _partner in outgoing])
             bodies = {res_id: sms_content_to_rendered_html(body)
                       for (res_id, _number, _partner), body in zip(outgoing, sent_bodies, strict=True)}
-            records._message_log_batch(bodies=bodies, message_type="sms")
+            self._africastalking_log_archives([res_id for res_id, _number, _partner in outgoing], bodies)
 
 
 class _PrepareContext:

@@ -1,6 +1,7 @@
 """Rules of how the addon sits in Odoo: bulk writes that fall back to the ORM, what uninstall leaves, log columns."""
 
 from types import SimpleNamespace
+from unittest.mock import patch
 
 import psycopg2
 
@@ -10,7 +11,7 @@ from odoo.tools import mute_logger
 from .. import uninstall_hook
 from ..models.mailing_mailing_insert import PREPARED_COLUMNS
 from ..models.mailing_trace import BUSY_INDEX, IAP_FAILURE_INDEX
-from ..tools.bulk_sql import CopyPipe, constraint_modules, create_overrides, fields_sql_would_miss
+from ..tools.bulk_sql import CopyPipe, constraint_modules, create_overrides, field_redefined_by, fields_sql_would_miss
 from .common import AfricasTalkingCase
 
 
@@ -35,6 +36,19 @@ class TestBulkInsertGuard(AfricasTalkingCase):
         self.assertEqual(fields_sql_would_miss(self.env["mailing.trace"], ["id", "model"], counts=lambda f: False),
                          [])
         self.assertIsInstance(constraint_modules(self.env["mailing.trace"]), set)
+
+    def test_archive_notes_guard(self):
+        """The keep-archives notes are copied with SQL with the known modules; a selection extended elsewhere
+        (snailmail's message type) is no obstacle; mail.message hooked by a module beyond them is."""
+        mailing = self.env["mailing.mailing"]
+        self.assertTrue(mailing._africastalking_archive_sql_possible())
+        message = self.env["mail.message"]
+        self.assertFalse(field_redefined_by(message, message._fields["message_type"], lambda module: module != "mail"))
+        self.assertTrue(field_redefined_by(message, message._fields["body"], lambda module: module == "mail"))
+        known = mailing._africastalking_known_modules()
+        with patch.object(type(mailing), "_africastalking_known_modules", lambda self: known - {"mail"}), \
+                mute_logger("odoo.addons.sms_africastalking.models.mailing_mailing_insert"):
+            self.assertFalse(mailing._africastalking_archive_sql_possible())
 
     def _prepare(self, mailing, count, sql):
         """Rows as the preparation builds them (ids drawn beforehand, a tracked link carrying the SMS id) for

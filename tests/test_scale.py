@@ -5,6 +5,7 @@ import threading
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
@@ -251,6 +252,57 @@ class TestMailingScale(AfricasTalkingCase):
         logged = contact.message_ids.filtered(lambda m: m.message_type == "sms")
         self.assertEqual(len(logged), 1)
         self.assertIn("Results are out", logged.body)
+
+    ARCHIVE_TEXTS = ["Results are out", "a < b & c > \"d\" 'e'\nline 2\r\nline 3 😀 é\u00a0", "  <b>not bold</b> &amp;",
+                     "Go https://example.com/r/Ab3/s/12 now\n\nSTOP: https://example.com/sms/3/a?b=1&c=2", ""]
+    # What differs between two batches of stock's _message_log_batch: the ids, the batch's message-id and time
+    PER_BATCH = {"id", "res_id", "message_id", "date", "create_date", "write_date"}
+
+    def _archive_rows(self, contacts):
+        self.env.flush_all()
+        self.env.cr.execute("SELECT * FROM mail_message WHERE model = 'mailing.contact' AND res_id = ANY(%s) "
+                            "AND message_type = 'sms' ORDER BY id", [contacts.ids])
+        names = [column.name for column in self.env.cr.description]
+        return [dict(zip(names, row, strict=True)) for row in self.env.cr.fetchall()]
+
+    def _log_archives(self, use_sql, texts):
+        contacts = self.env["mailing.contact"].create([{"name": "Archive %s" % i} for i in range(len(texts))])
+        mailing = self.create_sms_mailing(body="Results are out", keep_archives=True)
+        bodies = {contact.id: sms_content_to_rendered_html(text) for contact, text in zip(contacts, texts, strict=True)}
+        mailing._africastalking_log_archives(contacts.ids, bodies, use_sql=use_sql)
+        return contacts, self._archive_rows(contacts)
+
+    def test_keep_archives_sql_rows_are_stock_rows(self):
+        """The notes copied with SQL are, column by column, those stock's _message_log_batch creates."""
+        self.assertTrue(self.env["mailing.mailing"]._africastalking_archive_sql_possible())
+        orm_contacts, orm_rows = self._log_archives(False, self.ARCHIVE_TEXTS)
+        sql_contacts, sql_rows = self._log_archives(True, self.ARCHIVE_TEXTS)
+        self.assertEqual([row["res_id"] for row in orm_rows], orm_contacts.ids)
+        self.assertEqual([row["res_id"] for row in sql_rows], sql_contacts.ids)
+        for orm_row, sql_row in zip(orm_rows, sql_rows, strict=True):
+            self.assertEqual({k: v for k, v in sql_row.items() if k not in self.PER_BATCH},
+                             {k: v for k, v in orm_row.items() if k not in self.PER_BATCH})
+        for rows in (orm_rows, sql_rows):  # one batch: one message-id, as stock gives
+            self.assertEqual(len({row["message_id"] for row in rows}), 1)
+        self.assertIn("&lt;b&gt;not bold", sql_rows[2]["body"])
+        # No partner linked nor notified; the documents' chatter shows the notes (cache invalidated)
+        self.env.cr.execute("SELECT count(*) FROM mail_message_res_partner_rel WHERE mail_message_id = ANY(%s)",
+                            [[row["id"] for row in sql_rows]])
+        self.assertEqual(self.env.cr.fetchone()[0], 0)
+        self.assertEqual(sql_contacts[1].message_ids.filtered(lambda m: m.message_type == "sms").body,
+                         orm_contacts[1].message_ids.filtered(lambda m: m.message_type == "sms").body)
+
+    def test_keep_archives_queries_do_not_grow_with_recipients(self):
+        counts = []
+        for size in (1, 3, 40):  # the first call reads what the ORM then caches (modules, subtype, author)
+            contacts = self.env["mailing.contact"].create([{"name": "Archive %s" % i} for i in range(size)])
+            mailing = self.create_sms_mailing(body="Results are out", keep_archives=True)
+            self.env.flush_all()
+            before = self.env.cr.sql_log_count
+            mailing._africastalking_log_archives(contacts.ids, dict.fromkeys(contacts.ids, "Results are out"))
+            counts.append(self.env.cr.sql_log_count - before)
+        self.assertEqual(counts[1], counts[2], "one INSERT whatever the number of recipients")
+        self.assertLessEqual(counts[2], 4, "the ORM's message for the first recipient, then one INSERT ... SELECT")
 
 
 @tagged("post_install", "-at_install")

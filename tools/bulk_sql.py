@@ -119,3 +119,22 @@ def constraint_modules(model):
     """The modules (names) whose Python constraints ``model`` checks on create."""
     return {method.__module__.split(".")[2] for method in model._constraint_methods
             if method.__module__.startswith("odoo.addons.")}
+
+
+# What a module may say of a field defined elsewhere without changing the value a new row gets
+SELECTION_EXTENSION = frozenset({"selection_add", "ondelete"})
+
+
+def field_redefined_by(model, field, counts):
+    """Whether a module that ``counts(module name)`` says to look at defines or redefines ``field`` (of any model;
+    ``model``: a recordset, for its environment) beyond adding values to its selection (as snailmail or sms add
+    theirs to ``mail.message.message_type``): only then may rows written with SQL miss what that module wants."""
+    from odoo.models import is_definition_class  # noqa: PLC0415  (this module is plain psycopg2 otherwise)
+
+    for cls in type(model.env[field.model_name]).__mro__:
+        definition = vars(cls).get(field.name)
+        if (definition is not None and is_definition_class(cls) and hasattr(definition, "args")
+                and getattr(cls, "_module", None) and counts(cls._module)
+                and not set(definition.args) <= SELECTION_EXTENSION):
+            return True
+    return False

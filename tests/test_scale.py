@@ -348,15 +348,7 @@ class TestTwoDispatchers(TransactionCase):
 
     def test_two_dispatchers_send_each_sms_once(self):
         errors = []
-
-        def dispatcher():
-            try:
-                with self.registry.cursor() as cr:
-                    api.Environment(cr, SUPERUSER_ID, {})["sms.sms"]._process_queue(ids=self.sms_ids)
-            except Exception as exc:  # noqa: BLE001 - reported to the test thread
-                errors.append(exc)
-
-        threads = [threading.Thread(target=dispatcher) for _index in range(2)]
+        threads = [threading.Thread(target=self._committing_dispatcher(errors)) for _index in range(2)]
         # A claim that loses the race to the other worker is expected, never logged as a failed query
         with self.assertNoLogs("odoo.sql_db", level="ERROR"):
             for thread in threads:
@@ -376,10 +368,9 @@ class TestTwoDispatchers(TransactionCase):
             cr.execute("SELECT state, count(*) FROM sms_sms WHERE id = ANY(%s) GROUP BY state", (self.sms_ids,))
             self.assertEqual(dict(cr.fetchall()), {"pending": self.COUNT})
 
-    def _dispatch_alone(self):
-        """One committing dispatcher (a cron worker's thread: not the test's), as the SMS queue cron runs it."""
-        errors = []
-
+    def _committing_dispatcher(self, errors):
+        """A dispatcher for a thread of its own (a cron worker's: not the test's), running the SMS queue as its cron
+        does on its own cursor; its exception lands in ``errors``."""
         def dispatcher():
             try:
                 with self.registry.cursor() as cr:
@@ -387,7 +378,12 @@ class TestTwoDispatchers(TransactionCase):
             except Exception as exc:  # noqa: BLE001 - reported to the test thread
                 errors.append(exc)
 
-        thread = threading.Thread(target=dispatcher)
+        return dispatcher
+
+    def _dispatch_alone(self):
+        """One committing dispatcher, as the SMS queue cron runs it."""
+        errors = []
+        thread = threading.Thread(target=self._committing_dispatcher(errors))
         thread.start()
         thread.join(120)
         self.assertFalse(errors)

@@ -6,6 +6,7 @@ tools.sms_text.text_as_sent, as the estimate's.
 """
 import logging
 import re
+import time
 from collections import Counter
 from secrets import token_hex
 
@@ -13,7 +14,7 @@ from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models, tools
 from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
-from odoo.tools import SQL
+from odoo.tools import SQL, config
 
 from ..tools.bulk_sql import next_ids
 from ..tools.runtime import is_testing
@@ -33,6 +34,34 @@ STATISTICS_MIN_RECIPIENTS = 20000
 COPY_BATCH_SIZE = 1000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
 PREPARE_COMMIT_KEY = "sms_africastalking_prepare_commit"
+# Set by the mass-mailing cron: the time.monotonic() after which it prepares no further chunk (preparation_deadline).
+PREPARE_DEADLINE_KEY = "sms_africastalking_prepare_deadline"
+# Share of Odoo's time limit of a cron job that one run of the mass-mailing cron spends preparing.
+PREPARE_TIME_SHARE = 0.5
+
+
+def cron_time_limit():
+    """The seconds after which Odoo stops a cron job, as this server applies its limits; None when unlimited.
+
+    The threaded server (``--workers 0``) restarts the whole process when a cron thread runs past
+    ``limit_time_real`` (120 s by default; ``limit_time_real_cron`` when positive), interrupting every user and
+    rolling back the chunk in progress; a prefork cron worker is killed past ``limit_time_cpu`` (60 s) or
+    ``limit_time_real_cron`` (-1: ``limit_time_real``; 0: none)."""
+    cron_real = config["limit_time_real_cron"]
+    if config["workers"]:  # PreforkServer and its WorkerCron
+        limits = (config["limit_time_real"] if cron_real == -1 else cron_real, config["limit_time_cpu"])
+    else:  # ThreadedServer.process_limit
+        limits = (cron_real if cron_real > 0 else config["limit_time_real"],)
+    limits = [limit for limit in limits if limit and limit > 0]
+    return min(limits) if limits else None
+
+
+def preparation_deadline():
+    """The ``time.monotonic()`` at which a mass-mailing cron run stops preparing, None when the server sets no limit:
+    a 1,000,000-recipient mailing is prepared over several runs, each well within the limit, instead of one run
+    the server kills and restarts forever."""
+    limit = cron_time_limit()
+    return time.monotonic() + limit * PREPARE_TIME_SHARE if limit else None
 
 
 class MailingMailing(models.Model):
@@ -60,9 +89,13 @@ class MailingMailing(models.Model):
         # Chunks are committed only in the mass-mailing cron; "Send Now" from a web request prepares in its own
         # transaction, which the request commits or rolls back as a whole.
         auto_commit = self.env.context.get(PREPARE_COMMIT_KEY)  # set by the cron only: see _process_mass_mailing_queue
+        deadline = self.env.context.get(PREPARE_DEADLINE_KEY)  # set by the cron only: see _process_mass_mailing_queue
         for index, chunk in enumerate(tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list)):
             if self._sms_preparation_cancelled(can_rollback=auto_commit and index > 0):
                 return  # Cancel pressed since the preparation began: later chunks are not prepared
+            if index and deadline is not None and time.monotonic() > deadline and self._africastalking_resumable():
+                self._africastalking_prepare_in_next_run(index * PREPARE_CHUNK_SIZE, len(res_ids))
+                return
             positions = {res_id: index * PREPARE_CHUNK_SIZE + offset for offset, res_id in enumerate(chunk)}
             chunk = self._africastalking_lock_untraced(chunk, context)
             self._africastalking_prepare_chunk(chunk, context, positions)
@@ -82,17 +115,11 @@ class MailingMailing(models.Model):
         """Stock's list of recipients (the records of the mailing's domain in the model's order, less those this
         mailing traced), read from a server-side cursor in batches: stock holds the whole result as rows and then
         as records first (~120 MB of peak memory at 1,000,000 recipients) to return a list of ids."""
-        if not (len(self) == 1 and self._africastalking_can_prepare_in_bulk() and not self.ab_testing_enabled
-                and not self._sms_targets_guardians()):
+        if not self._africastalking_resumable():
             return super()._get_remaining_recipients()
-        model = self.env[self.mailing_model_real]
-        query = model._search(self._parse_mailing_domain(), order=model._order)
-        self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
-        query.add_where(SQL(
-            "NOT EXISTS (SELECT 1 FROM mailing_trace tr WHERE tr.mass_mailing_id = %s AND tr.model = %s "
-            "AND tr.res_id = %s)", self.id, model._name, SQL.identifier(model._table, "id")))
         cr = self.env.cr
-        cr.execute(SQL("DECLARE sms_africastalking_recipients NO SCROLL CURSOR FOR %s", query.select()))
+        cr.execute(SQL("DECLARE sms_africastalking_recipients NO SCROLL CURSOR FOR %s",
+                       self._africastalking_untraced_query().select()))
         res_ids = []
         while True:
             cr.execute("FETCH FORWARD %s FROM sms_africastalking_recipients", (RECIPIENTS_FETCH_SIZE,))
@@ -102,6 +129,32 @@ class MailingMailing(models.Model):
             res_ids.extend(row[0] for row in rows)
         cr.execute("CLOSE sms_africastalking_recipients")
         return res_ids
+
+    def _africastalking_resumable(self):
+        """Whether the mailing's remaining recipients are the recipients it has not traced yet, so that its
+        preparation may stop and go on in a later run: not for A/B tests (stock draws a new random sample at each
+        call) nor guardians (several recipients per record)."""
+        return (len(self) == 1 and self._africastalking_can_prepare_in_bulk() and not self.ab_testing_enabled
+                and not self._sms_targets_guardians())
+
+    def _africastalking_untraced_query(self):
+        """The Query of the mailing's recipients without a trace of it, in the model's order."""
+        model = self.env[self.mailing_model_real]
+        query = model._search(self._parse_mailing_domain(), order=model._order)
+        self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
+        query.add_where(SQL(
+            "NOT EXISTS (SELECT 1 FROM mailing_trace tr WHERE tr.mass_mailing_id = %s AND tr.model = %s "
+            "AND tr.res_id = %s)", self.id, model._name, SQL.identifier(model._table, "id")))
+        return query
+
+    def _africastalking_preparation_unfinished(self):
+        """Whether a resumable mailing being sent still has recipients to prepare (a cron run stopped at its time
+        limit, or a crash): its SMS all sent so far does not make it done. One row read at most."""
+        self.ensure_one()
+        if self.state not in ("in_queue", "sending") or not self._africastalking_resumable():
+            return False
+        self.env.cr.execute(SQL("SELECT EXISTS %s", self._africastalking_untraced_query().subselect()))
+        return self.env.cr.fetchone()[0]
 
     def _africastalking_fresh_statistics(self, count):
         """Analyze the recipients' table when PostgreSQL believes it holds fewer rows than the ``count`` recipients
@@ -138,12 +191,22 @@ class MailingMailing(models.Model):
         traced = {row[0] for row in self.env.cr.fetchall()}
         return [res_id for res_id in res_ids if res_id not in traced] if traced else res_ids
 
+    def _africastalking_prepare_in_next_run(self, prepared, total):
+        """Leave the rest of the recipients to the next run of the mass-mailing cron, called at once: the mailing
+        stays "sending", and the next run prepares the recipients still without a trace, deduplicated against the
+        numbers traced so far (as after a crash)."""
+        self.env.ref("mass_mailing.ir_cron_mass_mailing_queue")._trigger()
+        _logger.info("SMS mailing %s: %d of %d recipients prepared in this run of the cron (time limit); the next "
+                     "run goes on", self.id, prepared, total)
+
     @api.model
     def _process_mass_mailing_queue(self):
         self._sms_unqueue_empty_mailings()
-        # The cron's auto_commit, decided as stock's SMS queue does (true, except under test), for the preparation
-        return super(MailingMailing, self.with_context(**{PREPARE_COMMIT_KEY: not is_testing()})
-                     )._process_mass_mailing_queue()
+        # The cron's auto_commit, decided as stock's SMS queue does (true, except under test), and its time budget,
+        # for the preparation
+        return super(MailingMailing, self.with_context(**{
+            PREPARE_COMMIT_KEY: not is_testing(), PREPARE_DEADLINE_KEY: preparation_deadline(),
+        }))._process_mass_mailing_queue()
 
     @api.model
     def _sms_unqueue_empty_mailings(self):

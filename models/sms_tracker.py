@@ -127,7 +127,8 @@ class SmsTracker(models.Model):
             self.env.cr.execute(
                 "SELECT EXISTS(SELECT 1 FROM mailing_trace WHERE mass_mailing_id = %s "
                 "AND trace_status IN ('outgoing', 'process'))", (mailing_id,))
-            if not self.env.cr.fetchone()[0]:
+            if not self.env.cr.fetchone()[0] and \
+                    not self.env["mailing.mailing"].browse(mailing_id)._africastalking_preparation_unfinished():
                 idle_traces.append(trace_id)
         if not idle_traces:
             return None

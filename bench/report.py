@@ -184,9 +184,8 @@ def goals(run, fresh=None):
             return NOT_MEASURED + " at N=%s (measured at N=%s)" % (f"{size:,}", f"{at:,}")
         return verdict(value, target, higher)
 
-    threaded, at = ratio_at(100000, "stock-broadcast-threaded", "ours-broadcast-threaded", "total")
-    add("broadcast end to end on Odoo's default threaded server (one process, two cron threads)", "≥ 8× stock at "
-        "N=100,000", "%s at N=%s" % (show_ratio(threaded), f"{at:,}"), judged(100000, threaded, 8, at))
+    for row in threaded_goals(run, ratio_at, judged):
+        add(*row)
     dispatch = ratio(Stat(run.values("stock-broadcast", "dispatch", n)),
                      Stat(run.values("ours-broadcast", "dispatch", n)))
     add("dispatch stage alone (one dispatcher, prepared broadcast)", "≥ 1.5× stock",
@@ -236,20 +235,7 @@ def goals(run, fresh=None):
             NOT_MEASURED + " with 1,000,000 messages (%s here)" % (f"{held:,}"))
     else:
         add(goal, "≥ 20,000 reports/s", "–", NOT_MEASURED)
-    aged = run.data["templates"]["ours"].get("aged")
-    shares = [row[5] for row in aged_comparison(run, fresh)] if aged and fresh else []
-    goal = "all of the above within 20 % of the fresh database on an aged one (10 earlier 100,000 mailings)"
-    if shares:
-        worst = max(share for share in shares if share)
-        size = (aged["mailings"], aged["recipients"])
-        add(goal, "within 20 %", "%d of %d medians within 20 %% (worst: aged / fresh %.2f); aged by %d mailings "
-            "of %s" % (sum(1 for share in shares if share and share <= AGED_TOLERANCE), len(shares), worst,
-                       size[0], f"{size[1]:,}"),
-            (PASS if worst <= AGED_TOLERANCE else MISS) if size == (10, 100000) else
-            NOT_MEASURED + " at 10 × 100,000 (this run: %d × %s)" % (size[0], f"{size[1]:,}"))
-    else:
-        add(goal, "within 20 %", "–", NOT_MEASURED + " (an `--aged` run compared with `report.py --fresh`: see "
-            "its table below when there is one)")
+    add(*aged_goal(run, fresh))
     add("screens a person waits on (mailing with 1,000,000 traces ≤ 1 s, Sent SMS tab ≤ 0.5 s, composer estimate "
         "≤ 2 s, cost pivot ≤ 2 s, alert rules sync ≤ 10 s)", "see issue #21", "–",
         "see *Screens a person waits on* below (each judged at its own size)")
@@ -268,6 +254,50 @@ def goals(run, fresh=None):
             "| goal | target | this run | result |", "|---|---|---|---|", *rows, ""]
 
 
+def aged_goal(run, fresh):
+    """The row of the aged-database goal: every median of an ``--aged`` run within 20 % of the fresh run's."""
+    aged = run.data["templates"]["ours"].get("aged")
+    shares = [row[5] for row in aged_comparison(run, fresh)] if aged and fresh else []
+    goal = "all of the above within 20 % of the fresh database on an aged one (10 earlier 100,000 mailings)"
+    if not shares:
+        return (goal, "within 20 %", "–", NOT_MEASURED + " (an `--aged` run compared with `report.py --fresh`: "
+                "see its table below when there is one)")
+    worst = max(share for share in shares if share)
+    size = (aged["mailings"], aged["recipients"])
+    return (goal, "within 20 %", "%d of %d medians within 20 %% (worst: aged / fresh %.2f); aged by %d mailings "
+            "of %s" % (sum(1 for share in shares if share and share <= AGED_TOLERANCE), len(shares), worst,
+                       size[0], f"{size[1]:,}"),
+            (PASS if worst <= AGED_TOLERANCE else MISS) if size == (10, 100000) else
+            NOT_MEASURED + " at 10 × 100,000 (this run: %d × %s)" % (size[0], f"{size[1]:,}"))
+
+
+def threaded_goals(run, ratio_at, judged):
+    """The rows of the threaded broadcast's goal: on Odoo's defaults, and with the time limit lifted if run."""
+    threaded, at = ratio_at(100000, "stock-broadcast-threaded", "ours-broadcast-threaded", "total")
+    unfinished = unfinished_note(run, "stock-broadcast-threaded", at)
+    rows = [("broadcast end to end on Odoo's default threaded server (one process, two cron threads)",
+             "≥ 8× stock at N=100,000", "%s at N=%s%s" % (show_ratio(threaded), f"{at:,}", unfinished),
+             judged(100000, threaded, 8, at) if not unfinished else "— no ratio (stock did not finish)")]
+    if run.sizes("ours-broadcast-threaded-unlimited"):
+        lifted, at = ratio_at(100000, "stock-broadcast-threaded-unlimited", "ours-broadcast-threaded-unlimited",
+                              "total")
+        rows.append(("same, Odoo's time limit lifted for both (`--limit-time-real 0`), so that stock can finish",
+                     "≥ 8× stock at N=100,000", "%s at N=%s" % (show_ratio(lifted), f"{at:,}"),
+                     judged(100000, lifted, 8, at)))
+    return rows
+
+
+def unfinished_note(run, scenario, size):
+    """'; stock did not finish in k of n samples (...)' when samples of ``scenario`` stopped at a time limit."""
+    samples = run.results(scenario, size)
+    stopped = [result for result in samples if result.get("unfinished")]
+    if not stopped:
+        return ""
+    return ("; stock did not finish in %d of %d samples: its cron thread passed Odoo's time limit after %.0f s "
+            "(the server restarts, rolling the preparation back, and starts it again)"
+            % (len(stopped), len(samples), stopped[0]["unfinished_after"]))
+
+
 def bulk_rounds(run):
     """The rounds of the reports-bulk scenario (each: queued, seconds, per_second, messages_in_database...)."""
     return [row for result in run.results("reports-bulk") for row in result["rounds"]]
@@ -284,7 +314,8 @@ def report_stats(reports, mode, clients):
 def mailings(run):
     """One table per size measured (the headline run's, then the further runs' sizes)."""
     sizes = sorted({size for name in ("stock-prepare", "ours-prepare", "stock-broadcast", "ours-broadcast",
-                                      "stock-broadcast-threaded", "ours-broadcast-threaded")
+                                      "stock-broadcast-threaded", "ours-broadcast-threaded",
+                                      "ours-broadcast-threaded-unlimited")
                     for size in run.sizes(name)}) or [run.n]
     return [line for size in sizes for line in mailings_at(run, size)]
 
@@ -312,6 +343,12 @@ def mailings_at(run, size):
         pair("broadcast-threaded", "total"), bold=True)
     row("— of which preparation, until the mailing is done (s)", pair("broadcast-threaded", "prepare"))
     row("— peak RSS of the server process (MB)", pair("broadcast-threaded", "server_rss"), 0)
+    stopped = unfinished_note(run, "stock-broadcast-threaded", size)
+    if stopped:
+        out.append("| — stock did not finish%s | | | |" % stopped.split("did not finish", 1)[1])
+    row("same broadcast, Odoo's time limit lifted for both (`--limit-time-real 0`) (s)",
+        pair("broadcast-threaded-unlimited", "total"), bold=True)
+    row("— of which preparation, until the mailing is done (s)", pair("broadcast-threaded-unlimited", "prepare"))
     row("broadcast, prepare then dispatch in one process (s)", pair("broadcast", "total"))
     row("broadcast, dispatch stage alone, one dispatcher (s)", pair("broadcast", "dispatch"), bold=True)
     one, two = pair("broadcast", "dispatch")[1], pair("broadcast-2-dispatchers", "dispatch")[1]

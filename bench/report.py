@@ -362,6 +362,15 @@ def mailings_at(run, size):
     if any(received):
         out.append("| SMS accepted by the gateway (broadcast) | %s | %s | |" % (received[0].show(0),
                                                                              received[1].show(0)))
+    requests = pair("broadcast", "requests")
+    if all(requests):
+        out.append("| HTTP requests to the gateway (broadcast) | %s | %s | |" % (requests[0].show(0),
+                                                                              requests[1].show(0)))
+        if requests[1].median > 2 * requests[0].median:
+            out += ["", "Where ours needs more requests than stock: Odoo's IAP endpoint takes up to 500 different "
+                        "texts in one request; Africa's Talking takes one text per request (for up to its "
+                        "recipient cap), so personalised texts (here every text is unique: the tracked link and "
+                        "the opt-out link are per recipient, as in stock) are one request each."]
     out.append("")
     if any(received):
         out += ["Stock's SMS queue cron is hourly and its mailing does not wake it: on the threaded server the "

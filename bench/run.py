@@ -97,6 +97,7 @@ class FakeIapHandler(BaseHTTPRequestHandler):
                    for message in payload["params"]["messages"] for number in message["numbers"]]
         with self.server.lock:
             self.server.received += len(results)
+            self.server.requests += 1
         body = json.dumps({"jsonrpc": "2.0", "id": payload.get("id"), "result": results}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -105,7 +106,7 @@ class FakeIapHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
-        body = json.dumps({"received": self.server.received}).encode()
+        body = json.dumps({"received": self.server.received, "requests": self.server.requests}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -119,7 +120,7 @@ class FakeIapHandler(BaseHTTPRequestHandler):
 def run_fake_iap(port):
     server = ThreadingHTTPServer(("127.0.0.1", port), FakeIapHandler)
     server.lock = threading.Lock()
-    server.received = 0
+    server.received = server.requests = 0
     server.serve_forever()
 
 
@@ -141,7 +142,8 @@ class StockGateway:
         env["iap.account"].get("sms")  # stock creates it (and commits) on first use: not part of the timing
 
     def stats(self):
-        return {"received": get_json("http://127.0.0.1:%d/" % self.port)["received"], "duplicates": None}
+        state = get_json("http://127.0.0.1:%d/" % self.port)
+        return {"received": state["received"], "requests": state["requests"], "duplicates": None}
 
     def __exit__(self, *exc):
         self.process.terminate()
@@ -175,7 +177,7 @@ class OursGateway:
 
     def stats(self):
         stats = get_json("http://127.0.0.1:%d/__sim__/state?limit=0" % self.port)["stats"]
-        return {"received": stats["accepted"], "duplicates": stats["duplicates"]}
+        return {"received": stats["accepted"], "requests": stats["send_requests"], "duplicates": stats["duplicates"]}
 
     def __exit__(self, *exc):
         self.process.terminate()

@@ -30,6 +30,9 @@ PREPARE_CHUNK_SIZE = 5000
 RECIPIENTS_FETCH_SIZE = 20000
 # From this many recipients, stale statistics of their table are refreshed before the estimate and the preparation
 STATISTICS_MIN_RECIPIENTS = 20000
+# Statistics are stale when more rows than this share of the table were written since they were made (autovacuum
+# analyzes past 10 %, when it comes to it)
+STALE_STATISTICS_SHARE = 0.1
 # Recipients per COPY: the next batch is built while the database writes one (tools.bulk_sql.CopyPipe)
 COPY_BATCH_SIZE = 1000
 # Set by the mass-mailing cron: only there may the preparation commit chunk by chunk.
@@ -67,6 +70,10 @@ def preparation_deadline():
 class MailingMailing(models.Model):
     _inherit = "mailing.mailing"
 
+    # Set while a preparation that may stop half-way (crash, time limit) has recipients left: the dispatch, finding
+    # every prepared SMS sent, does not close the mailing, and the next run of the mass-mailing cron goes on.
+    sms_preparation_pending = fields.Boolean("Recipients Left to Prepare", readonly=True, copy=False)
+
     def _africastalking_can_prepare_in_bulk(self):
         self.ensure_one()
         target = self.env[self.mailing_model_real]
@@ -90,12 +97,19 @@ class MailingMailing(models.Model):
         # transaction, which the request commits or rolls back as a whole.
         auto_commit = self.env.context.get(PREPARE_COMMIT_KEY)  # set by the cron only: see _process_mass_mailing_queue
         deadline = self.env.context.get(PREPARE_DEADLINE_KEY)  # set by the cron only: see _process_mass_mailing_queue
+        resumable = self._africastalking_resumable()
         for index, chunk in enumerate(tools.split_every(PREPARE_CHUNK_SIZE, res_ids, list)):
             if self._sms_preparation_cancelled(can_rollback=auto_commit and index > 0):
+                if self.sms_preparation_pending:
+                    self.sms_preparation_pending = False
                 return  # Cancel pressed since the preparation began: later chunks are not prepared
-            if index and deadline is not None and time.monotonic() > deadline and self._africastalking_resumable():
+            if index and deadline is not None and time.monotonic() > deadline and resumable:
                 self._africastalking_prepare_in_next_run(index * PREPARE_CHUNK_SIZE, len(res_ids))
                 return
+            # Written with the first chunk (under the mailing's lock), cleared with the last one
+            pending = resumable and (index + 1) * PREPARE_CHUNK_SIZE < len(res_ids)
+            if self.sms_preparation_pending != pending:
+                self.sms_preparation_pending = pending
             positions = {res_id: index * PREPARE_CHUNK_SIZE + offset for offset, res_id in enumerate(chunk)}
             chunk = self._africastalking_lock_untraced(chunk, context)
             self._africastalking_prepare_chunk(chunk, context, positions)
@@ -117,6 +131,7 @@ class MailingMailing(models.Model):
         as records first (~120 MB of peak memory at 1,000,000 recipients) to return a list of ids."""
         if not self._africastalking_resumable():
             return super()._get_remaining_recipients()
+        self._africastalking_fresh_trace_statistics()
         cr = self.env.cr
         cr.execute(SQL("DECLARE sms_africastalking_recipients NO SCROLL CURSOR FOR %s",
                        self._africastalking_untraced_query().select()))
@@ -147,14 +162,22 @@ class MailingMailing(models.Model):
             "AND tr.res_id = %s)", self.id, model._name, SQL.identifier(model._table, "id")))
         return query
 
-    def _africastalking_preparation_unfinished(self):
-        """Whether a resumable mailing being sent still has recipients to prepare (a cron run stopped at its time
-        limit, or a crash): its SMS all sent so far does not make it done. One row read at most."""
-        self.ensure_one()
-        if self.state not in ("in_queue", "sending") or not self._africastalking_resumable():
-            return False
-        self.env.cr.execute(SQL("SELECT EXISTS %s", self._africastalking_untraced_query().subselect()))
-        return self.env.cr.fetchone()[0]
+    def _africastalking_fresh_trace_statistics(self):
+        """Analyze mailing_trace when many rows were written since its last analysis and this mailing has traces
+        (a preparation going on in a later run, or after a crash): with statistics that predate the mailing's
+        traces, PostgreSQL joins every recipient with every trace in a nested loop (minutes at 100,000) instead of
+        hashing them."""
+        cr = self.env.cr
+        cr.execute("SELECT EXISTS(SELECT 1 FROM mailing_trace WHERE mass_mailing_id = %s)", (self.id,))
+        if not cr.fetchone()[0]:
+            return
+        cr.execute("SELECT n_mod_since_analyze, reltuples FROM pg_stat_user_tables s "
+                   "JOIN pg_class c ON c.oid = s.relid WHERE s.relid = 'mailing_trace'::regclass")
+        row = cr.fetchone()
+        if row and row[0] >= STATISTICS_MIN_RECIPIENTS and row[0] > row[1] * STALE_STATISTICS_SHARE:
+            _logger.info("SMS mailing %s: analyzing mailing_trace (%d rows written since its statistics)", self.id,
+                         row[0])
+            cr.execute("ANALYZE mailing_trace")
 
     def _africastalking_fresh_statistics(self, count):
         """Analyze the recipients' table when PostgreSQL believes it holds fewer rows than the ``count`` recipients

@@ -116,19 +116,20 @@ class SmsTracker(models.Model):
         if trace_status == "process" or not traces:
             return super()._update_sms_mailings(trace_status, traces)
         self.env["mailing.trace"].flush_model(["trace_status", "mass_mailing_id"])
-        self.env["mailing.mailing"].flush_model(["state"])
         # Mailings already done (most, once reports come in) need no look at their traces.
+        # Nor mailings with recipients left to prepare (a later run of the mass-mailing cron, or after a crash).
+        self.env["mailing.mailing"].flush_model(["state", "sms_preparation_pending"])
         self.env.cr.execute(
             """SELECT DISTINCT ON (t.mass_mailing_id) t.mass_mailing_id, t.id
                  FROM mailing_trace t JOIN mailing_mailing m ON m.id = t.mass_mailing_id
-                WHERE t.id = ANY(%s) AND m.state != 'done'""", (traces.ids,))
+                WHERE t.id = ANY(%s) AND m.state != 'done' AND m.sms_preparation_pending IS NOT TRUE""",
+            (traces.ids,))
         idle_traces = []
         for mailing_id, trace_id in self.env.cr.fetchall():
             self.env.cr.execute(
                 "SELECT EXISTS(SELECT 1 FROM mailing_trace WHERE mass_mailing_id = %s "
                 "AND trace_status IN ('outgoing', 'process'))", (mailing_id,))
-            if not self.env.cr.fetchone()[0] and \
-                    not self.env["mailing.mailing"].browse(mailing_id)._africastalking_preparation_unfinished():
+            if not self.env.cr.fetchone()[0]:
                 idle_traces.append(trace_id)
         if not idle_traces:
             return None

@@ -60,6 +60,7 @@ class TestPrepareTimeLimit(AfricasTalkingCase):
             cron._process_mass_mailing_queue()
             self.assertEqual(len(mailing.mailing_trace_ids), 2, "one chunk in this run")
             self.assertEqual(mailing.state, "sending")
+            self.assertTrue(mailing.sms_preparation_pending)
             self.assertGreater(self._cron_triggers(), triggers, "the cron is called back at once")
 
             # Everything prepared so far is sent: the mailing is not done, recipients are left.
@@ -73,6 +74,7 @@ class TestPrepareTimeLimit(AfricasTalkingCase):
                 self.run_sms_queue()
                 runs += 1
         self.assertEqual(mailing.state, "done")
+        self.assertFalse(mailing.sms_preparation_pending)
         self.assertEqual(runs, 5, "nine recipients, two per run")
         traces = mailing.mailing_trace_ids
         self.assertEqual(len(traces), 9, "every student traced once")

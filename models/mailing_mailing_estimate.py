@@ -10,8 +10,10 @@ from collections import Counter
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import AccessError, UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 from odoo.tools.mail import TEXT_URL_REGEX
+from odoo.tools.query import Query
 from odoo.tools.rendering_tools import parse_inline_template
 
 from ..tools.segments import smart_encode
@@ -217,10 +219,20 @@ class MailingMailing(models.Model):
         multi-company ones): the raw reads below must not return what the ORM would refuse. Superuser: none."""
         if self.env.su:
             return SQL("TRUE")
-        query = model.with_context(active_test=False)._search([])  # raises AccessError without read access
-        if not query.where_clause.code:
-            return SQL("TRUE")  # no record rule applies (e.g. mailing contacts): no semi-join over the whole table
-        return SQL("t.id IN %s", query.subselect())
+        model.check_access_rights("read")  # raises AccessError without read access
+        domain = model.env["ir.rule"]._compute_domain(model._name, "read")
+        if not domain:
+            return SQL("TRUE")  # no record rule applies (e.g. mailing contacts)
+        # The rules as conditions on ``t`` itself: as a semi-join (t.id IN (SELECT id ... WHERE rules)), PostgreSQL
+        # scanned the whole table for each batch of ids (20 scans of 100,000 partners in the composer's estimate).
+        rules_model = model.sudo().with_context(active_test=False)
+        rules_model._flush_search(domain)  # pylint: disable=protected-access  # the rules read the columns below
+        query = Query(self.env.cr, "t", model._table)
+        expression.expression(domain, rules_model, "t", query)
+        if query._joins:  # pylint: disable=protected-access  # a rule through an auto_join field: kept apart
+            query = model.with_context(active_test=False)._search([])
+            return SQL("t.id IN %s", query.subselect())
+        return SQL("(%s)", query.where_clause)
 
     @api.model
     def _sms_estimate_numbers(self, res_model, res_ids):

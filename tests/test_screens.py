@@ -9,6 +9,7 @@ from freezegun import freeze_time
 from odoo import Command
 from odoo.tests import tagged
 
+from ..models import mailing_mailing_estimate
 from ..wizard.sms_composer import parse_res_ids
 from .common import AfricasTalkingCase
 from .test_sms_alerts import SmsAlertCommon
@@ -68,6 +69,46 @@ class TestScreens(AfricasTalkingCase):
             queries.append(self.env.cr.sql_log_count - before)
             self.assertEqual(composer.recipient_valid_count, len(records))
         self.assertEqual(queries[1], queries[2])
+
+    def test_mass_composer_estimate_sampled_with_label_then_exact_on_send(self):
+        """Above the exact limit the composer's estimate renders and prices a spread sample and says so (as the
+        mailing form); its Send checks the exact estimate of everyone."""
+        ke = self.env.ref("base.ke").id
+        many = self.env["res.partner"].create([{"name": "Student %s" % index, "mobile": "+2547140%05d" % index,
+                                                "country_id": ke} for index in range(12)])
+        rendered = []
+        original = mailing_mailing_estimate.MailingMailing._sms_estimate_texts
+
+        def counting(mailing, res_model, res_ids, body, allow_unsubscribe):
+            rendered.append(len(res_ids))
+            return original(mailing, res_model, res_ids, body, allow_unsubscribe)
+
+        with patch.object(mailing_mailing_estimate, "ESTIMATE_EXACT_LIMIT", 5), \
+                patch.object(mailing_mailing_estimate.MailingMailing, "_sms_estimate_texts", counting):
+            composer = self._mass_composer(many)
+            self.assertIn("12 recipients, 12 segments", composer.sms_estimate_note)
+            self.assertIn("Estimated from a sample of 5 of 12 recipients; Send counts them all.",
+                          composer.sms_estimate_note)
+            self.assertEqual(composer.sms_estimate_cost_display, "about KES 9.60")
+            self.assertEqual(sum(rendered), 5, "5 of 12 recipients rendered")
+            rendered.clear()
+            self.assertFalse(composer._get_sms_cost_estimate()["approximate"], "Send estimates on everyone")
+            self.assertEqual(sum(rendered), 12)
+            few = self._mass_composer(many[:5])
+            self.assertNotIn("sample", few.sms_estimate_note)
+            self.assertEqual(few.sms_estimate_cost_display, "KES 4.00", "exact up to the limit")
+
+    def test_estimate_numbers_follow_record_rules(self):
+        """The estimate's raw reads of numbers return only what the ORM lets the user read (multi-company rule)."""
+        other = self.env["res.company"].create({"name": "Other campus"})
+        hidden = self.env["res.partner"].create({"name": "Hidden", "mobile": "+254712345099", "company_id": other.id})
+        ids = (self.people[0] | hidden).ids
+        mailings = self.env["mailing.mailing"]
+        for user, expected in ((self.user_marketing, {self.people[0].id}), (self.env.user, set(ids))):
+            numbers, _blacklisted = mailings.with_user(user)._sms_estimate_numbers_blacklisted("res.partner", ids)
+            self.assertEqual(set(numbers), expected, user.name)
+        self.assertEqual(set(mailings.with_user(self.user_marketing)._sms_estimate_numbers("res.partner", ids)),
+                         {self.people[0].id})
 
     def test_sent_sms_tab_lists_the_readable_messages_newest_first(self):
         parent = self.people[0]

@@ -6,6 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..models import mailing_mailing_estimate
 from ..models.ir_actions_server import AUTOMATED_SEND_KEY
 from ..models.mailing_mailing_estimate import id_array
 from ..models.sms_sms import ORIGIN_CONTEXT_KEY
@@ -52,7 +53,11 @@ class SmsComposer(models.TransientModel):
                  "mass_sms_allow_unsubscribe", "mailing_id")
     def _compute_sms_estimate(self):
         for composer in self:
-            estimate = composer._get_sms_cost_estimate() if composer.composition_mode != "numbers" else None
+            # As the mailing form: exact up to ESTIMATE_EXACT_LIMIT recipients, sampled (and said so) above; Send
+            # counts them all (action_send_sms).
+            estimate = (composer._get_sms_cost_estimate(
+                sample_size=mailing_mailing_estimate.ESTIMATE_EXACT_LIMIT)
+                        if composer.composition_mode != "numbers" else None)
             if not estimate:
                 composer.update({"sms_estimate_note": False, "sms_estimate_cost": 0.0,
                                  "sms_estimate_currency": False, "sms_estimate_segments": 0,
@@ -67,8 +72,7 @@ class SmsComposer(models.TransientModel):
                 "sms_estimate_currency": estimate["currency"],
                 "sms_estimate_segments": estimate["segments"],
                 "sms_cost_available": estimate["cost_available"],
-                "sms_estimate_cost_display": self.env["africastalking.rate"]._format_cost(
-                    estimate["cost"] or 0.0, estimate["currency"]),
+                "sms_estimate_cost_display": composer._sms_estimate_cost_display(estimate),
                 "sms_estimate_warning": "\n".join(filter(None, [check["block"], *check["warnings"]])) or False,
             })
 
@@ -110,8 +114,13 @@ class SmsComposer(models.TransientModel):
             return self.env[self.res_model].browse(parse_res_ids(self.res_ids)).with_context(mail_notify_author=True)
         return super()._get_records()
 
-    def _get_sms_cost_estimate(self):
-        """The mailing estimate applied to this composer's recipients and text (see mailing.mailing)."""
+    def _sms_estimate_cost_display(self, estimate):
+        text = self.env["africastalking.rate"]._format_cost(estimate["cost"] or 0.0, estimate["currency"])
+        return _("about %s", text) if estimate.get("approximate") else text
+
+    def _get_sms_cost_estimate(self, sample_size=None):
+        """The mailing estimate applied to this composer's recipients and text (see mailing.mailing); ``sample_size``
+        as there (None: every recipient rendered and priced)."""
         self.ensure_one()
         if not self.res_model or not self.body or self.res_model not in self.env:
             return None
@@ -122,6 +131,7 @@ class SmsComposer(models.TransientModel):
             res_ids=records.ids, res_model=self.res_model, body=self.body,
             allow_unsubscribe=self.composition_mode == "mass" and self.mailing_id and self.mass_sms_allow_unsubscribe,
             use_blacklist=self.composition_mode == "mass" and self.mass_use_blacklist,
+            sample_size=sample_size,
         )
 
     def action_send_sms(self):

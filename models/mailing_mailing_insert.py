@@ -1,11 +1,11 @@
 import logging
 import re
 
-from markupsafe import escape
-
 from odoo import api, models, tools
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.tools import SQL
 
+from ..tools.archive_bodies import ArchiveBodies
 from ..tools.bulk_sql import (
     CopyPipe,
     constraint_modules,
@@ -152,30 +152,36 @@ class MailingMailing(models.Model):
                    and not field_redefined_by(message, field, lambda module: module not in known)]
         return self._africastalking_sql_insert_possible("mail.message", columns)
 
-    def _africastalking_log_archives(self, res_ids, bodies, use_sql=None):
-        """Log ``bodies`` (``{res_id: HTML}``) on the recipients ``res_ids`` of the mailing's model, as stock's
-        ``_message_log_batch(bodies, message_type="sms")`` does (sms.composer, mass_keep_log).
+    def _africastalking_log_archives(self, res_ids, texts, use_sql=None):
+        """Log the SMS ``texts`` (``{res_id: text as sent}``) on the recipients ``res_ids`` of the mailing's model, as
+        stock's ``_message_log_batch(bodies, message_type="sms")`` does with ``sms_content_to_rendered_html`` of each
+        (sms.composer, mass_keep_log).
 
         The ORM creates each message one by one and sanitizes each body twice: most of a large preparation's time.
         Here the ORM writes the first recipient's message through stock's very call, and one INSERT ... SELECT
         copies that row for the others, changing only the record and the body: the same author, subtype, date,
-        message-id, reply-to... as stock's batch gives them all. Each body goes through the field's own sanitizer
-        once (what the ORM would store: the body is plain text escaped by ``sms_content_to_rendered_html``, so it
-        is safe either way, but the sanitizer also normalizes the markup, e.g. ``<p>``, ``<br>``). When another
-        module hooks ``mail.message`` (``_africastalking_archive_sql_possible``), all go through the ORM."""
+        message-id, reply-to... as stock's batch gives them all. Each body is what the field's own sanitizer stores
+        (the body is plain text escaped by ``sms_content_to_rendered_html``, so it is safe either way, but the
+        sanitizer also normalizes the markup, e.g. ``<p>``, ``<br>``), sanitized once per shape of text
+        (tools.archive_bodies). When another module hooks ``mail.message``
+        (``_africastalking_archive_sql_possible``), all go through the ORM."""
         if not res_ids:
             return
         records = self.env[self.mailing_model_real].browse(res_ids)
         if use_sql is None:
             use_sql = self._africastalking_archive_sql_possible()
         if not use_sql or len(res_ids) == 1:
-            records._message_log_batch(bodies=bodies, message_type="sms")
+            records._message_log_batch(bodies={res_id: sms_content_to_rendered_html(texts.get(res_id, ""))
+                                               for res_id in res_ids}, message_type="sms")
             return
         first = records[:1]
-        template = first._message_log_batch(bodies={first.id: bodies.get(first.id, "")}, message_type="sms")
+        template = first._message_log_batch(
+            bodies={first.id: sms_content_to_rendered_html(texts.get(first.id, ""))}, message_type="sms")
         self.env.flush_all()
         Message = self.env["mail.message"]
         body_field = Message._fields["body"]
+        stored_body = ArchiveBodies(sms_content_to_rendered_html,
+                                    lambda html: body_field.convert_to_column(html, template))
         rest = res_ids[1:]
         columns = [name for name, field in Message._fields.items()
                    if field.store and field.column_type and name != "id"]
@@ -193,7 +199,7 @@ class MailingMailing(models.Model):
             """,
             SQL.identifier(Message._table), SQL(", ").join(SQL.identifier(name) for name in columns), copied,
             SQL.identifier(Message._table), rest,
-            [body_field.convert_to_column(escape(bodies.get(res_id, "")), template) for res_id in rest], template.id,
+            [stored_body(texts.get(res_id, "")) for res_id in rest], template.id,
         ))
         # As mail.message's create: the documents' messages are read again (_invalidate_documents)
         records.invalidate_recordset(["message_ids", "message_needaction", "message_needaction_counter"])

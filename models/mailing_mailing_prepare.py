@@ -12,7 +12,6 @@ from secrets import token_hex
 from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models, tools
-from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.tools import SQL
 
 from ..tools.bulk_sql import next_ids
@@ -265,9 +264,8 @@ class MailingMailing(models.Model):
         self.invalidate_recordset(["mailing_trace_ids"])
         if self.keep_archives:
             # "Keep archives": as stock, the text sent is logged on each recipient's chatter.
-            bodies = {res_id: sms_content_to_rendered_html(body)
-                      for (res_id, _number, _partner), body in zip(outgoing, sent_bodies, strict=True)}
-            self._africastalking_log_archives([res_id for res_id, _number, _partner in outgoing], bodies)
+            texts = {res_id: body for (res_id, _number, _partner), body in zip(outgoing, sent_bodies, strict=True)}
+            self._africastalking_log_archives([res_id for res_id, _number, _partner in outgoing], texts)
 
 
 class _PrepareContext:
@@ -284,6 +282,7 @@ class _PrepareContext:
         self.template = self._shortened_template()
         self.is_static = "{{" not in self.template and "{%" not in self.template
         self.has_short_links = (self.base_url + "/r/") in self.template
+        self.short_link_pattern = re.compile(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url))
         composer = mailing.env["sms.composer"].with_context(lang=mailing.env.context.get("lang"))
         self.unsubscribe_format = (composer._get_unsubscribe_info(url_join(self.base_url, "/sms/%s/%s" % (
             mailing.id, "__CODE__"))) if mailing.sms_allow_unsubscribe else None)
@@ -309,8 +308,10 @@ class _PrepareContext:
 
     def finalize_body(self, body, sms_id, code):
         def complete_links(text):
-            # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS.
-            return re.sub(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url), r"\1/s/%d" % sms_id, text)
+            # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS. The pattern is compiled
+            # once and the suffix given as a function: a replacement string is parsed anew for each SMS id.
+            suffix = "/s/%d" % sms_id
+            return self.short_link_pattern.sub(lambda match: match.group(1) + suffix, text)
 
         unsubscribe = self.unsubscribe_format.replace("__CODE__", code) if self.unsubscribe_format else ""
         return text_as_sent(body, self.smart_encoding, complete_links if self.has_short_links else None,

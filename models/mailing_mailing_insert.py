@@ -26,6 +26,8 @@ PREPARED_COLUMNS = {
                       "sms_number", "sms_code", "trace_status", "failure_type", *LOG_COLUMNS),
     "sms.tracker": ("id", "sms_uuid", "mailing_trace_id", *LOG_COLUMNS),
 }
+# A batch's keep-archives notes, when the preparation copies them with the rows (ArchiveNotes.insert_query)
+ARCHIVE_NOTES = "mail.message"
 SMS_BODY = PREPARED_COLUMNS["sms.sms"].index("body")
 TRACE_SMS_ID = PREPARED_COLUMNS["mailing.trace"].index("sms_id_int")
 TRACKER_TRACE_ID = PREPARED_COLUMNS["sms.tracker"].index("mailing_trace_id")
@@ -96,7 +98,8 @@ class MailingMailing(models.Model):
     def _africastalking_insert_prepared_batches(self, batches, context, use_sql=None):
         """``_africastalking_insert_prepared`` of each ``{model: rows}`` of ``batches`` (an iterable; rows refer only
         to rows of their own batch). With COPY, the next batch is built while the database writes the previous one
-        (CopyPipe): ``batches`` must not query. Returns the SMS texts as sent, in order."""
+        (CopyPipe): ``batches`` must not query. A batch may also hold, under ARCHIVE_NOTES, the INSERT of its
+        keep-archives notes (COPY only). Returns the SMS texts as sent, in order."""
         if use_sql is None:
             use_sql = self._africastalking_bulk_sql_possible()
         bodies = []
@@ -109,6 +112,8 @@ class MailingMailing(models.Model):
                 for model_name in PREPARED_COLUMNS:  # SMS, traces, then the trackers that refer to the traces
                     rows = rows_by_model.get(model_name, ())
                     pipe.put(self.env[model_name]._table, PREPARED_COLUMNS[model_name], rows)
+                if rows_by_model.get(ARCHIVE_NOTES):  # the batch's keep-archives notes (ArchiveNotes.insert_query)
+                    pipe.put_query(rows_by_model[ARCHIVE_NOTES])
                 bodies += [row[SMS_BODY] for row in rows_by_model.get("sms.sms", ())]
         return bodies
 
@@ -174,21 +179,46 @@ class MailingMailing(models.Model):
             records._message_log_batch(bodies={res_id: sms_content_to_rendered_html(texts.get(res_id, ""))
                                                for res_id in res_ids}, message_type="sms")
             return
-        first = records[:1]
-        template = first._message_log_batch(
-            bodies={first.id: sms_content_to_rendered_html(texts.get(first.id, ""))}, message_type="sms")
+        notes = self._africastalking_archive_notes(res_ids[0], texts.get(res_ids[0], ""))
+        self.env.cr.execute(notes.insert_query([(res_id, notes.stored_body(texts.get(res_id, "")))
+                                                for res_id in res_ids[1:]]))
+        self._africastalking_archives_logged(res_ids)
+
+    def _africastalking_archive_notes(self, res_id, text):
+        """Log ``text`` on the recipient ``res_id`` through stock's ``_message_log_batch`` and return the
+        ``ArchiveNotes`` that copy this note for the other recipients with SQL (see _africastalking_log_archives)."""
+        record = self.env[self.mailing_model_real].browse(res_id)
+        template = record._message_log_batch(bodies={res_id: sms_content_to_rendered_html(text)}, message_type="sms")
         self.env.flush_all()
-        Message = self.env["mail.message"]
-        body_field = Message._fields["body"]
-        stored_body = ArchiveBodies(sms_content_to_rendered_html,
-                                    lambda html: body_field.convert_to_column(html, template))
-        rest = res_ids[1:]
-        columns = [name for name, field in Message._fields.items()
-                   if field.store and field.column_type and name != "id"]
+        return ArchiveNotes(template)
+
+    def _africastalking_archives_logged(self, res_ids):
+        # As mail.message's create: the documents' messages are read again (_invalidate_documents)
+        self.env[self.mailing_model_real].browse(res_ids).invalidate_recordset(
+            ["message_ids", "message_needaction", "message_needaction_counter"])
+
+
+class ArchiveNotes:
+    """The keep-archives notes of a preparation, copied with SQL from the note ``template`` the ORM wrote: each row
+    the template's but for its record and its body. Plain Python and SQL: usable while a CopyPipe holds the cursor."""
+
+    def __init__(self, template):
+        self.template_id = template.id
+        message = template.env["mail.message"]
+        body_field = message._fields["body"]
+        # What the field stores (its sanitizer), once per shape of text (tools.archive_bodies)
+        self.stored_body = ArchiveBodies(sms_content_to_rendered_html,
+                                         lambda html: body_field.convert_to_column(html, template))
+        self.table = message._table
+        self.columns = [name for name, field in message._fields.items()
+                        if field.store and field.column_type and name != "id"]
+
+    def insert_query(self, rows):
+        """The INSERT ... SELECT of the notes ``rows`` (``(res_id, stored body)``), in their order."""
         copied = SQL(", ").join(
             SQL("r.res_id") if name == "res_id" else SQL("r.body") if name == "body" else SQL.identifier("m", name)
-            for name in columns)
-        self.env.cr.execute(SQL(
+            for name in self.columns)
+        return SQL(
             """
             INSERT INTO %s (%s)
                  SELECT %s
@@ -197,9 +227,7 @@ class MailingMailing(models.Model):
                   WHERE m.id = %s
                ORDER BY r.position
             """,
-            SQL.identifier(Message._table), SQL(", ").join(SQL.identifier(name) for name in columns), copied,
-            SQL.identifier(Message._table), rest,
-            [stored_body(texts.get(res_id, "")) for res_id in rest], template.id,
-        ))
-        # As mail.message's create: the documents' messages are read again (_invalidate_documents)
-        records.invalidate_recordset(["message_ids", "message_needaction", "message_needaction_counter"])
+            SQL.identifier(self.table), SQL(", ").join(SQL.identifier(name) for name in self.columns), copied,
+            SQL.identifier(self.table), [res_id for res_id, _body in rows], [body for _res_id, body in rows],
+            self.template_id,
+        )

@@ -5,6 +5,7 @@ import threading
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import mute_logger
@@ -302,6 +303,25 @@ class TestMailingScale(AfricasTalkingCase):
         _sql_contacts, sql_rows = self._log_archives(True, texts)
         self.assertEqual([row["body"] for row in sql_rows], [row["body"] for row in orm_rows])
         self.assertIn("Hello Amina Njeri, results", sql_rows[1]["body"])
+
+    def test_keep_archives_notes_written_with_the_batches(self):
+        """The preparation copies the notes batch by batch with the SMS: one note per recipient, its body what the
+        ORM stores for the text the recipient got (opt-out code, tracked link's SMS id and name included)."""
+        mailing_list = self.env["mailing.list"].create({"name": "Archived", "contact_ids": [
+            Command.create({"name": name, "mobile": "+2547110000%02d" % index})
+            for index, name in enumerate(["Ann", "Bo Li", "O'Neil", "Ann", "<b>Eve</b>", "Zoë", "Kim 2"])]})
+        mailing = self.create_sms_mailing(
+            body="Hi {{ object.name }}, see https://school.example.com/results", keep_archives=True,
+            sms_allow_unsubscribe=True, contact_list_ids=[Command.set(mailing_list.ids)])
+        with patch.object(mailing_mailing_prepare, "COPY_BATCH_SIZE", 3):
+            self.send_mailing(mailing)
+        body_field = self.env["mail.message"]._fields["body"]
+        for contact in mailing_list.contact_ids:
+            sms = self.env["sms.sms"].search([("mailing_id", "=", mailing.id), ("number", "=", contact.mobile)])
+            notes = contact.message_ids.filtered(lambda m: m.message_type == "sms")
+            self.assertEqual(len(notes), 1)
+            self.assertIn("/s/%d" % sms.id, sms.body)
+            self.assertEqual(notes.body, body_field.convert_to_column(sms_content_to_rendered_html(sms.body), notes))
 
     def test_keep_archives_queries_do_not_grow_with_recipients(self):
         counts = []

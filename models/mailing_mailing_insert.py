@@ -1,11 +1,11 @@
 import logging
 import re
 
-from markupsafe import escape
-
 from odoo import api, models, tools
+from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.tools import SQL
 
+from ..tools.archive_bodies import ArchiveBodies
 from ..tools.bulk_sql import (
     CopyPipe,
     constraint_modules,
@@ -26,6 +26,8 @@ PREPARED_COLUMNS = {
                       "sms_number", "sms_code", "trace_status", "failure_type", *LOG_COLUMNS),
     "sms.tracker": ("id", "sms_uuid", "mailing_trace_id", *LOG_COLUMNS),
 }
+# A batch's keep-archives notes, when the preparation copies them with the rows (ArchiveNotes.insert_query)
+ARCHIVE_NOTES = "mail.message"
 SMS_BODY = PREPARED_COLUMNS["sms.sms"].index("body")
 TRACE_SMS_ID = PREPARED_COLUMNS["mailing.trace"].index("sms_id_int")
 TRACKER_TRACE_ID = PREPARED_COLUMNS["sms.tracker"].index("mailing_trace_id")
@@ -96,7 +98,8 @@ class MailingMailing(models.Model):
     def _africastalking_insert_prepared_batches(self, batches, context, use_sql=None):
         """``_africastalking_insert_prepared`` of each ``{model: rows}`` of ``batches`` (an iterable; rows refer only
         to rows of their own batch). With COPY, the next batch is built while the database writes the previous one
-        (CopyPipe): ``batches`` must not query. Returns the SMS texts as sent, in order."""
+        (CopyPipe): ``batches`` must not query. A batch may also hold, under ARCHIVE_NOTES, the INSERT of its
+        keep-archives notes (COPY only). Returns the SMS texts as sent, in order."""
         if use_sql is None:
             use_sql = self._africastalking_bulk_sql_possible()
         bodies = []
@@ -109,6 +112,8 @@ class MailingMailing(models.Model):
                 for model_name in PREPARED_COLUMNS:  # SMS, traces, then the trackers that refer to the traces
                     rows = rows_by_model.get(model_name, ())
                     pipe.put(self.env[model_name]._table, PREPARED_COLUMNS[model_name], rows)
+                if rows_by_model.get(ARCHIVE_NOTES):  # the batch's keep-archives notes (ArchiveNotes.insert_query)
+                    pipe.put_query(rows_by_model[ARCHIVE_NOTES])
                 bodies += [row[SMS_BODY] for row in rows_by_model.get("sms.sms", ())]
         return bodies
 
@@ -152,37 +157,68 @@ class MailingMailing(models.Model):
                    and not field_redefined_by(message, field, lambda module: module not in known)]
         return self._africastalking_sql_insert_possible("mail.message", columns)
 
-    def _africastalking_log_archives(self, res_ids, bodies, use_sql=None):
-        """Log ``bodies`` (``{res_id: HTML}``) on the recipients ``res_ids`` of the mailing's model, as stock's
-        ``_message_log_batch(bodies, message_type="sms")`` does (sms.composer, mass_keep_log).
+    def _africastalking_log_archives(self, res_ids, texts, use_sql=None):
+        """Log the SMS ``texts`` (``{res_id: text as sent}``) on the recipients ``res_ids`` of the mailing's model, as
+        stock's ``_message_log_batch(bodies, message_type="sms")`` does with ``sms_content_to_rendered_html`` of each
+        (sms.composer, mass_keep_log).
 
         The ORM creates each message one by one and sanitizes each body twice: most of a large preparation's time.
         Here the ORM writes the first recipient's message through stock's very call, and one INSERT ... SELECT
         copies that row for the others, changing only the record and the body: the same author, subtype, date,
-        message-id, reply-to... as stock's batch gives them all. Each body goes through the field's own sanitizer
-        once (what the ORM would store: the body is plain text escaped by ``sms_content_to_rendered_html``, so it
-        is safe either way, but the sanitizer also normalizes the markup, e.g. ``<p>``, ``<br>``). When another
-        module hooks ``mail.message`` (``_africastalking_archive_sql_possible``), all go through the ORM."""
+        message-id, reply-to... as stock's batch gives them all. Each body is what the field's own sanitizer stores
+        (the body is plain text escaped by ``sms_content_to_rendered_html``, so it is safe either way, but the
+        sanitizer also normalizes the markup, e.g. ``<p>``, ``<br>``), sanitized once per shape of text
+        (tools.archive_bodies). When another module hooks ``mail.message``
+        (``_africastalking_archive_sql_possible``), all go through the ORM."""
         if not res_ids:
             return
         records = self.env[self.mailing_model_real].browse(res_ids)
         if use_sql is None:
             use_sql = self._africastalking_archive_sql_possible()
         if not use_sql or len(res_ids) == 1:
-            records._message_log_batch(bodies=bodies, message_type="sms")
+            records._message_log_batch(bodies={res_id: sms_content_to_rendered_html(texts.get(res_id, ""))
+                                               for res_id in res_ids}, message_type="sms")
             return
-        first = records[:1]
-        template = first._message_log_batch(bodies={first.id: bodies.get(first.id, "")}, message_type="sms")
+        notes = self._africastalking_archive_notes(res_ids[0], texts.get(res_ids[0], ""))
+        self.env.cr.execute(notes.insert_query([(res_id, notes.stored_body(texts.get(res_id, "")))
+                                                for res_id in res_ids[1:]]))
+        self._africastalking_archives_logged(res_ids)
+
+    def _africastalking_archive_notes(self, res_id, text):
+        """Log ``text`` on the recipient ``res_id`` through stock's ``_message_log_batch`` and return the
+        ``ArchiveNotes`` that copy this note for the other recipients with SQL (see _africastalking_log_archives)."""
+        record = self.env[self.mailing_model_real].browse(res_id)
+        template = record._message_log_batch(bodies={res_id: sms_content_to_rendered_html(text)}, message_type="sms")
         self.env.flush_all()
-        Message = self.env["mail.message"]
-        body_field = Message._fields["body"]
-        rest = res_ids[1:]
-        columns = [name for name, field in Message._fields.items()
-                   if field.store and field.column_type and name != "id"]
+        return ArchiveNotes(template)
+
+    def _africastalking_archives_logged(self, res_ids):
+        # As mail.message's create: the documents' messages are read again (_invalidate_documents)
+        self.env[self.mailing_model_real].browse(res_ids).invalidate_recordset(
+            ["message_ids", "message_needaction", "message_needaction_counter"])
+
+
+class ArchiveNotes:
+    """The keep-archives notes of a preparation, copied with SQL from the note ``template`` the ORM wrote: each row
+    the template's but for its record and its body. Plain Python and SQL: usable while a CopyPipe holds the cursor."""
+
+    def __init__(self, template):
+        self.template_id = template.id
+        message = template.env["mail.message"]
+        body_field = message._fields["body"]
+        # What the field stores (its sanitizer), once per shape of text (tools.archive_bodies)
+        self.stored_body = ArchiveBodies(sms_content_to_rendered_html,
+                                         lambda html: body_field.convert_to_column(html, template))
+        self.table = message._table
+        self.columns = [name for name, field in message._fields.items()
+                        if field.store and field.column_type and name != "id"]
+
+    def insert_query(self, rows):
+        """The INSERT ... SELECT of the notes ``rows`` (``(res_id, stored body)``), in their order."""
         copied = SQL(", ").join(
             SQL("r.res_id") if name == "res_id" else SQL("r.body") if name == "body" else SQL.identifier("m", name)
-            for name in columns)
-        self.env.cr.execute(SQL(
+            for name in self.columns)
+        return SQL(
             """
             INSERT INTO %s (%s)
                  SELECT %s
@@ -191,9 +227,7 @@ class MailingMailing(models.Model):
                   WHERE m.id = %s
                ORDER BY r.position
             """,
-            SQL.identifier(Message._table), SQL(", ").join(SQL.identifier(name) for name in columns), copied,
-            SQL.identifier(Message._table), rest,
-            [body_field.convert_to_column(escape(bodies.get(res_id, "")), template) for res_id in rest], template.id,
-        ))
-        # As mail.message's create: the documents' messages are read again (_invalidate_documents)
-        records.invalidate_recordset(["message_ids", "message_needaction", "message_needaction_counter"])
+            SQL.identifier(self.table), SQL(", ").join(SQL.identifier(name) for name in self.columns), copied,
+            SQL.identifier(self.table), [res_id for res_id, _body in rows], [body for _res_id, body in rows],
+            self.template_id,
+        )

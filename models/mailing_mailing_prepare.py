@@ -13,12 +13,12 @@ from secrets import token_hex
 from werkzeug.urls import url_join
 
 from odoo import _, api, fields, models, tools
-from odoo.addons.sms.tools.sms_tools import sms_content_to_rendered_html
 from odoo.tools import SQL, config
 
 from ..tools.bulk_sql import next_ids
 from ..tools.runtime import is_testing
 from ..tools.sms_text import text_as_sent
+from .mailing_mailing_insert import ARCHIVE_NOTES
 from .mailing_trace import unsubscribe_tokens
 from .recipient_rules import RecipientRules, estimate_line, trace_failure_type
 
@@ -320,12 +320,23 @@ class MailingMailing(models.Model):
         # Read once: per recipient, every ORM field access costs more than the row it helps write.
         mailing_id, model, campaign_id = self.id, self.mailing_model_real, self.campaign_id.id or None
 
+        use_sql = self._africastalking_bulk_sql_possible()
+        first_codes = unsubscribe_tokens(token_key, min(COPY_BATCH_SIZE, len(outgoing)))
+        # "Keep archives": as stock, the text sent is logged on each recipient's chatter. With COPY, the notes are
+        # copied from the first recipient's (written by the ORM now) batch by batch with the rows: their bodies are
+        # made while the database writes the previous batch.
+        notes = None
+        if self.keep_archives and outgoing and use_sql and self._africastalking_archive_sql_possible():
+            first_id = outgoing[0][0]
+            notes = self._africastalking_archive_notes(
+                first_id, context.finalize_body(bodies[first_id], sms_ids[0], first_codes[0]))
+
         def batches():
             """The rows, batch by batch: plain Python (no query), built while the previous batch is written."""
             for start in range(0, len(outgoing), COPY_BATCH_SIZE):
-                sms_rows, trace_rows, tracker_rows = [], [], []
+                sms_rows, trace_rows, tracker_rows, note_rows = [], [], [], []
                 batch = outgoing[start:start + COPY_BATCH_SIZE]
-                codes = unsubscribe_tokens(token_key, len(batch))
+                codes = unsubscribe_tokens(token_key, len(batch)) if start else first_codes
                 for index, (res_id, number, partner_id) in enumerate(batch, start=start):
                     sms_id, trace_id, code, sms_uuid = sms_ids[index], trace_ids[index], codes[index - start], \
                         token_hex(16)
@@ -335,7 +346,10 @@ class MailingMailing(models.Model):
                     trace_rows.append((trace_id, "sms", model, res_id, mailing_id, campaign_id, sms_id, number, code,
                                        "outgoing", None, uid, now, uid, now))
                     tracker_rows.append((tracker_ids[index], sms_uuid, trace_id, uid, now, uid, now))
-                yield {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows}
+                    if notes and index:  # the first recipient's note is the template
+                        note_rows.append((res_id, notes.stored_body(body)))
+                yield {"sms.sms": sms_rows, "mailing.trace": trace_rows, "sms.tracker": tracker_rows,
+                       ARCHIVE_NOTES: notes.insert_query(note_rows) if note_rows else None}
             if cancelled:
                 codes = unsubscribe_tokens(token_key, len(cancelled))
                 yield {"mailing.trace": [
@@ -345,15 +359,15 @@ class MailingMailing(models.Model):
 
         self.env.flush_all()
         # COPY, or the ORM when another module needs it (mailing_mailing_insert.py); rows in PREPARED_COLUMNS order
-        sent_bodies = self._africastalking_insert_prepared_batches(batches(), context)
+        sent_bodies = self._africastalking_insert_prepared_batches(batches(), context, use_sql=use_sql)
         for model_name in ("sms.sms", "mailing.trace", "sms.tracker"):
             self.env[model_name].invalidate_model()
         self.invalidate_recordset(["mailing_trace_ids"])
-        if self.keep_archives:
-            # "Keep archives": as stock, the text sent is logged on each recipient's chatter.
-            bodies = {res_id: sms_content_to_rendered_html(body)
-                      for (res_id, _number, _partner), body in zip(outgoing, sent_bodies, strict=True)}
-            self._africastalking_log_archives([res_id for res_id, _number, _partner in outgoing], bodies)
+        res_ids = [res_id for res_id, _number, _partner in outgoing]
+        if notes:
+            self._africastalking_archives_logged(res_ids)
+        elif self.keep_archives:
+            self._africastalking_log_archives(res_ids, dict(zip(res_ids, sent_bodies, strict=True)))
 
 
 class _PrepareContext:
@@ -370,6 +384,7 @@ class _PrepareContext:
         self.template = self._shortened_template()
         self.is_static = "{{" not in self.template and "{%" not in self.template
         self.has_short_links = (self.base_url + "/r/") in self.template
+        self.short_link_pattern = re.compile(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url))
         composer = mailing.env["sms.composer"].with_context(lang=mailing.env.context.get("lang"))
         self.unsubscribe_format = (composer._get_unsubscribe_info(url_join(self.base_url, "/sms/%s/%s" % (
             mailing.id, "__CODE__"))) if mailing.sms_allow_unsubscribe else None)
@@ -395,8 +410,10 @@ class _PrepareContext:
 
     def finalize_body(self, body, sms_id, code):
         def complete_links(text):
-            # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS.
-            return re.sub(r"(%s/r/[\w-]+)(?![\w@:%%.+&~#=/-])" % re.escape(self.base_url), r"\1/s/%d" % sms_id, text)
+            # Stock's sms.sms._update_body_short_links: clicks are traced back to this SMS. The pattern is compiled
+            # once and the suffix given as a function: a replacement string is parsed anew for each SMS id.
+            suffix = "/s/%d" % sms_id
+            return self.short_link_pattern.sub(lambda match: match.group(1) + suffix, text)
 
         unsubscribe = self.unsubscribe_format.replace("__CODE__", code) if self.unsubscribe_format else ""
         return text_as_sent(body, self.smart_encoding, complete_links if self.has_short_links else None,

@@ -107,8 +107,14 @@ class TestBulkInsertGuard(AfricasTalkingCase):
                                        "create_uid"), [(trace_id, "sms", "res.partner", partner.id, mailing.id,
                                                         "outgoing", uid)])
             pipe.put("sms_tracker", ("id", "sms_uuid", "mailing_trace_id"), [(tracker_id, "pipe-1", trace_id)])
-        cr.execute("SELECT mailing_trace_id FROM sms_tracker WHERE sms_uuid = 'pipe-1'")
+            # A statement runs in its turn, after the COPYs queued before it
+            pipe.put_query("UPDATE sms_tracker SET sms_uuid = %s WHERE mailing_trace_id = %s", ("pipe-1b", trace_id))
+        cr.execute("SELECT mailing_trace_id FROM sms_tracker WHERE sms_uuid = 'pipe-1b'")
         self.assertEqual(cr.fetchone()[0], trace_id)
+        with self.assertRaises(psycopg2.errors.CheckViolation), mute_logger("odoo.sql_db"), cr.savepoint(), \
+                CopyPipe(cr) as pipe:
+            pipe.put_query("UPDATE mailing_trace SET res_id = 0 WHERE id = %s", (trace_id,))
+            pipe.put("sms_tracker", ("sms_uuid",), [("pipe-3",)])
         with self.assertRaises(psycopg2.errors.CheckViolation), mute_logger("odoo.sql_db"), cr.savepoint(), \
                 CopyPipe(cr) as pipe:
             pipe.put("mailing_trace", ("trace_type", "model", "res_id", "mass_mailing_id"),

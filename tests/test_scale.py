@@ -268,8 +268,7 @@ class TestMailingScale(AfricasTalkingCase):
     def _log_archives(self, use_sql, texts):
         contacts = self.env["mailing.contact"].create([{"name": "Archive %s" % i} for i in range(len(texts))])
         mailing = self.create_sms_mailing(body="Results are out", keep_archives=True)
-        bodies = {contact.id: sms_content_to_rendered_html(text) for contact, text in zip(contacts, texts, strict=True)}
-        mailing._africastalking_log_archives(contacts.ids, bodies, use_sql=use_sql)
+        mailing._africastalking_log_archives(contacts.ids, dict(zip(contacts.ids, texts, strict=True)), use_sql=use_sql)
         return contacts, self._archive_rows(contacts)
 
     def test_keep_archives_sql_rows_are_stock_rows(self):
@@ -291,6 +290,38 @@ class TestMailingScale(AfricasTalkingCase):
         self.assertEqual(self.env.cr.fetchone()[0], 0)
         self.assertEqual(sql_contacts[1].message_ids.filtered(lambda m: m.message_type == "sms").body,
                          orm_contacts[1].message_ids.filtered(lambda m: m.message_type == "sms").body)
+
+    def test_keep_archives_bodies_by_shape_are_sanitized(self):
+        """Texts of one mailing differ by a name, a tracked link's SMS id, an opt-out code: the SQL copy sanitizes
+        such texts once per shape (tools.archive_bodies), and stores for each what the ORM stores."""
+        names = ["Student 12", "Amina Njeri", "Student 13", "Jean-Pierre O'Neil", "www", "https", "Ana", "",
+                 "<b>Bo</b>", "a\n> quoted", "--\nsig", "javascript", "x.example.com/evil", "é", "Zoë", "42",
+                 "Qz0x9zQ", "Student 14"]
+        texts = ["Hello %s, results: https://example.com/r/Ab3/s/%d\nSTOP: https://example.com/sms/3/%s"
+                 % (name, 100 + index, "c0De%d" % (index * 37)) for index, name in enumerate(names)]
+        _orm_contacts, orm_rows = self._log_archives(False, texts)
+        _sql_contacts, sql_rows = self._log_archives(True, texts)
+        self.assertEqual([row["body"] for row in sql_rows], [row["body"] for row in orm_rows])
+        self.assertIn("Hello Amina Njeri, results", sql_rows[1]["body"])
+
+    def test_keep_archives_notes_written_with_the_batches(self):
+        """The preparation copies the notes batch by batch with the SMS: one note per recipient, its body what the
+        ORM stores for the text the recipient got (opt-out code, tracked link's SMS id and name included)."""
+        mailing_list = self.env["mailing.list"].create({"name": "Archived", "contact_ids": [
+            Command.create({"name": name, "mobile": "+2547110000%02d" % index})
+            for index, name in enumerate(["Ann", "Bo Li", "O'Neil", "Ann", "<b>Eve</b>", "Zoë", "Kim 2"])]})
+        mailing = self.create_sms_mailing(
+            body="Hi {{ object.name }}, see https://school.example.com/results", keep_archives=True,
+            sms_allow_unsubscribe=True, contact_list_ids=[Command.set(mailing_list.ids)])
+        with patch.object(mailing_mailing_prepare, "COPY_BATCH_SIZE", 3):
+            self.send_mailing(mailing)
+        body_field = self.env["mail.message"]._fields["body"]
+        for contact in mailing_list.contact_ids:
+            sms = self.env["sms.sms"].search([("mailing_id", "=", mailing.id), ("number", "=", contact.mobile)])
+            notes = contact.message_ids.filtered(lambda m: m.message_type == "sms")
+            self.assertEqual(len(notes), 1)
+            self.assertIn("/s/%d" % sms.id, sms.body)
+            self.assertEqual(notes.body, body_field.convert_to_column(sms_content_to_rendered_html(sms.body), notes))
 
     def test_keep_archives_queries_do_not_grow_with_recipients(self):
         counts = []

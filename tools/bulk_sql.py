@@ -40,7 +40,8 @@ def _copy_csv(cr, table, columns, text):
 
 
 class CopyPipe:
-    """COPY statements run on ``cr`` by a second thread, in the order given, while the caller builds the next rows.
+    """COPY statements (and others: ``put_query``) run on ``cr`` by a second thread, in the order given, while the
+    caller builds the next rows.
 
     Most of a bulk write's time is the database's: inserting, updating the indexes and checking every foreign key
     of every row. Meanwhile psycopg2 waits without the GIL, so the caller formats the next batch in parallel (the
@@ -66,17 +67,24 @@ class CopyPipe:
         return self
 
     def put(self, table, columns, rows):
-        """Queue ``rows`` (as ``copy_rows``) for ``table``; raise the error of an earlier COPY, if any."""
+        """Queue ``rows`` (as ``copy_rows``) for ``table``; raise the error of an earlier statement, if any."""
         if self.error is not None:
             raise self.error
         if rows:
-            self._queue.put((table, columns, _csv_text(rows)))
+            self._queue.put((_copy_csv, (self.cr, table, columns, _csv_text(rows))))
+
+    def put_query(self, query, params=None):
+        """Queue a statement (what ``cr.execute`` takes), run in its turn after the COPYs queued before it."""
+        if self.error is not None:
+            raise self.error
+        self._queue.put((self.cr.execute, (query, params) if params is not None else (query,)))
 
     def _run(self):
         while (item := self._queue.get()) is not None:
             if self.error is None:  # after an error the transaction is aborted: the rest is dropped
+                function, args = item
                 try:
-                    _copy_csv(self.cr, *item)
+                    function(*args)
                 except Exception as error:  # raised in the caller's thread, by put() or __exit__
                     self.error = error
 

@@ -229,17 +229,53 @@ def test_premium_answer_with_a_foreign_link_id_fails_in_the_report(sim):
     assert fates == {("+254711000002", "22384"): "InvalidLinkId", ("+254711000001", "11111"): "InvalidLinkId"}
 
 
-def test_one_keep_alive_session_per_sending_thread(sim):
-    """A requests.Session is not thread-safe: each sending thread has its own, reused for all its requests."""
+def test_one_keep_alive_connection_per_sending_thread(sim):
+    """A connection is not thread-safe: each sending thread has its own, reused for all its requests."""
     messages = [OutgoingMessage("Hello %d" % i, {"+2547110001%02d" % i: i}) for i in range(12)]
     gw = gateway(sim, concurrency=4)
     results = gw.send_messages(messages)
     assert len(results) == 12 and {result.state for result in results} == {SUCCESS}
-    sessions = list(gw._sessions)
-    assert 1 <= len(sessions) <= 4, "at most one per worker of the pool"
-    assert len({id(session) for session in sessions}) == len(sessions)
+    connections = list(gw._connections)
+    assert 1 <= len(connections) <= 4, "at most one per worker of the pool"
+    assert len({id(connection) for connection in connections}) == len(connections)
+    assert sim.stats()["connections"] == len(connections)
     gw.close()
-    assert gw._sessions == []
+    assert gw._connections == []
+
+
+def test_gateway_kept_open_reuses_its_threads_and_connections(sim):
+    """A dispatch run keeps its gateway open from one batch to the next: the batches share the sending threads and
+    their kept-alive connections instead of opening ``concurrency`` new ones each."""
+    with gateway(sim, concurrency=4) as gw:
+        for batch in range(3):
+            messages = [OutgoingMessage("Hello %d" % i, {"+2547110%03d%02d" % (batch, i): i}) for i in range(12)]
+            assert {result.state for result in gw.send_messages(messages)} == {SUCCESS}
+    assert sim.stats()["send_requests"] == 36
+    assert sim.stats()["connections"] <= 4
+
+
+def test_connection_closed_by_at_is_opened_again(sim):
+    """A kept-alive connection that ended (here reset while AT answered: outcome unknown) is not used again; the
+    next request opens a new one and is answered."""
+    with gateway(sim, concurrency=1, timeout=0.5) as gw:
+        (first,) = gw.send_messages([OutgoingMessage("One", {"+254711000001": 1})])
+        sim.inject_fault("reset")
+        (reset,) = gw.send_messages([OutgoingMessage("Two", {"+254711000002": 2})])
+        (after,) = gw.send_messages([OutgoingMessage("Three", {"+254711000003": 3})])
+    assert (first.state, reset.state, after.state) == (SUCCESS, UNKNOWN_OUTCOME, SUCCESS)
+    assert sim.stats()["connections"] == 2
+
+
+def test_through_a_proxy_requests_sends(monkeypatch):
+    """The kept-alive connection goes straight to AT; behind a proxy of the environment, requests' session (which
+    speaks to proxies) sends."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    direct = AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")
+    assert direct._transport is not direct._session
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    proxied = AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")
+    assert proxied._transport is proxied._session
 
 
 def test_proxy_of_the_environment_read_once_per_gateway(monkeypatch):

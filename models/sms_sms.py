@@ -2,6 +2,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, namedtuple
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2.errors
@@ -71,6 +72,45 @@ WRITE_BACK_ATTEMPTS = 5
 SMS_TABLE_FILLFACTOR = 40
 
 _DispatchRow = namedtuple("_DispatchRow", "id uuid number body company_id")
+
+
+class _DispatchRun(threading.local):
+    """The gateways opened by the dispatch run of this thread, by account and sender (None outside a run)."""
+
+    gateways = None
+
+
+_dispatch_run = _DispatchRun()
+
+
+@contextmanager
+def _gateways_kept_open():
+    """Within this block the dispatch of this thread opens each account's gateway once and keeps it for every
+    batch: its sending threads and kept-alive connections to AT serve the whole run, instead of ``concurrency`` new
+    threads and connections (and one decryption of the API key) per batch."""
+    if _dispatch_run.gateways is not None:  # nested: the outer run closes them
+        yield
+        return
+    _dispatch_run.gateways = {}
+    try:
+        yield
+    finally:
+        gateways, _dispatch_run.gateways = _dispatch_run.gateways, None
+        for gateway in gateways.values():
+            gateway.close()
+
+
+class _KeptOpen:
+    """A gateway of the dispatch run, used in a ``with`` block that must not close it."""
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+
+    def __enter__(self):
+        return self.gateway
+
+    def __exit__(self, *exc):
+        return False
 
 
 class SmsSms(models.Model):
@@ -149,13 +189,15 @@ class SmsSms(models.Model):
         # ``auto_commit``: the one gate of every commit of the dispatch, decided by the cron as stock decides it
         # (``_process_queue``: true, except under test).
         if not auto_commit:
-            for batch_ids in self._split_batch():
-                self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
-                                             raise_exception=raise_exception, auto_commit=auto_commit)
+            with _gateways_kept_open():
+                for batch_ids in self._split_batch():
+                    self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                                 raise_exception=raise_exception, auto_commit=auto_commit)
             return None
         # Committing, AT's answers of a batch are written on a second cursor while this one claims and sends the
         # next batch: the database writes of one batch overlap the requests of the next one.
-        with _WriteBackPipeline(self.env, unlink_failed=unlink_failed, unlink_sent=unlink_sent) as pipeline:
+        with _gateways_kept_open(), \
+                _WriteBackPipeline(self.env, unlink_failed=unlink_failed, unlink_sent=unlink_sent) as pipeline:
             for batch_ids in self._split_batch():
                 claimed, results = self.browse(batch_ids)._africastalking_claim_and_send(auto_commit=True)
                 if claimed:
@@ -314,16 +356,31 @@ class SmsSms(models.Model):
                               failure_reason=_("Invalid phone number"))
                    for row in rows if not numbers[row.id]]
         try:
-            gateway = open_gateway(account)
+            gateway = self._africastalking_open_gateway(account)
         except UserError as error:  # no usable API key: nothing leaves, each SMS says why
             results += [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
                                    failure_reason=str(error)) for row in rows if numbers[row.id]]
         else:
-            with gateway:
-                results += gateway._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
+            with gateway as sender:
+                results += sender._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
         for result in results:
             result.account = account
         return results
+
+    @api.model
+    def _africastalking_open_gateway(self, account):
+        """The gateway of ``account`` for a ``with`` block: the run's own during a dispatch run (kept open for its
+        next batches), else a new one closed at the end of the block."""
+        gateways = _dispatch_run.gateways
+        if gateways is None:
+            return open_gateway(account)
+        # Keyed by what the gateway is made of besides the key: the sender differs with the traffic
+        account = account.sudo()
+        key = (account.id, account._africastalking_sender_id(), account._base_url(), account.username,
+               account.timeout, account.max_recipients, account.concurrency)
+        if key not in gateways:
+            gateways[key] = open_gateway(account)
+        return _KeptOpen(gateways[key])
 
     def _africastalking_row_number(self, row):
         number = (row.number or "").strip()

@@ -73,6 +73,17 @@ class TestMailingScale(AfricasTalkingCase):
         self.assertEqual([len(batch) for batch in mixed._split_batch()], [128, 2000, 172], "the 300 texts alone are "
                          "300 requests, with 4 for the 2,000 numbers of the other text")
 
+    def test_dispatch_run_keeps_its_gateway_open_from_batch_to_batch(self):
+        """The batches of one run share the gateway's sending threads and their kept-alive connections: at most
+        the account's concurrency in connections for the whole run, not that many per batch (issue #21)."""
+        self.account.concurrency = 4
+        self.env["sms.sms"].create([{"number": "+2547300%05d" % index, "body": "Hi %d" % index}
+                                    for index in range(700)])  # 3 batches: 128, 512, 60 requests
+        self.run_sms_queue()
+        stats = self.simulator.stats()
+        self.assertEqual((stats["send_requests"], stats["accepted"], stats["duplicates"]), (700, 700, 0))
+        self.assertLessEqual(stats["connections"], 4)
+
     def test_sms_table_fillfactor_set_and_reset_on_uninstall(self):
         """Room for in-place updates of queued SMS; uninstalling gives the table PostgreSQL's default back."""
         def reloptions():

@@ -15,6 +15,7 @@ A connection that never reached AT (refused, DNS, connect timeout) is retried he
 """
 
 import codecs
+import functools
 import http.client
 import json
 import logging
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode, urlsplit
 
+import certifi
 import requests
 from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
@@ -204,7 +206,7 @@ class _KeepAliveConnection:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self.https:
             try:
-                sock = self._ssl_context().wrap_socket(sock, server_hostname=self.host)
+                sock = _ssl_context(self._verify).wrap_socket(sock, server_hostname=self.host)
             except (ssl.SSLError, ssl.CertificateError) as exc:
                 sock.close()
                 raise requests.exceptions.SSLError(exc) from exc
@@ -212,17 +214,6 @@ class _KeepAliveConnection:
                 sock.close()
                 raise requests.exceptions.ConnectionError(exc) from exc
         return sock
-
-    def _ssl_context(self):
-        if self._verify is False:
-            context = ssl.create_default_context()
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-            return context
-        if isinstance(self._verify, str):
-            return ssl.create_default_context(cafile=None if os.path.isdir(self._verify) else self._verify,
-                                              capath=self._verify if os.path.isdir(self._verify) else None)
-        return ssl.create_default_context()
 
     def request(self, method, url, headers, params=None, data=None, timeout=None):
         """``(status, content type, body bytes)``."""
@@ -233,7 +224,10 @@ class _KeepAliveConnection:
             path += "?" + query
         body = urlencode(data, doseq=True).encode() if data else b""
         lines = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % self.host_header]
-        lines += ["%s: %s" % (name, value) for name, value in headers.items()]
+        for name, value in headers.items():
+            if any(char in "%s%s" % (name, value) for char in "\r\n"):  # as requests refuses them
+                raise requests.exceptions.InvalidHeader("Invalid header %r" % name)
+            lines.append("%s: %s" % (name, value))
         if body or method != "GET":
             lines += ["Content-Type: application/x-www-form-urlencoded", "Content-Length: %d" % len(body)]
         message = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -288,6 +282,22 @@ class _KeepAliveSMSService(SMSService):
         if content_type.startswith("application/json"):
             return json.loads(text)
         return text
+
+
+@functools.lru_cache(maxsize=8)
+def _ssl_context(verify):
+    """The TLS context of ``verify`` as requests reads it: True (requests' own CA bundle, certifi), a CA file or
+    folder, or False. Built once: loading the CA bundle takes milliseconds."""
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if verify is True:
+        return ssl.create_default_context(cafile=certifi.where())
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
 
 
 def _charset(content_type):

@@ -289,3 +289,79 @@ def test_proxy_of_the_environment_read_once_per_gateway(monkeypatch):
     assert not session.trust_env
     monkeypatch.setenv("NO_PROXY", "api.africastalking.com")
     assert not AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")._session.proxies
+
+
+def _self_signed_certificate(folder):
+    """A certificate and key for 127.0.0.1, the certificate being its own authority."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_https_verifies_the_server_with_the_ca_bundle(tmp_path, monkeypatch):
+    """Over TLS the kept-alive connection checks AT's certificate as requests does: with the CA bundle of the
+    environment (REQUESTS_CA_BUNDLE) it is answered; with requests' own bundle this self-signed server is refused
+    before anything is sent, which the gateway reports as an unknown outcome, as it did through requests."""
+    import json
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    cert_file, key_file = _self_signed_certificate(tmp_path)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"SMSMessageData": {"Message": "Sent to 1/1", "Recipients": [{
+                "number": "+254711000001", "status": "Success", "statusCode": 101, "cost": "KES 0.8000",
+                "messageId": "ATXid_tls", "messageParts": 1}]}}).encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "https://127.0.0.1:%d" % server.server_address[1]
+    try:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name, raising=False)
+        with AfricasTalkingGateway("user", "key", base_url=url, timeout=5) as gw:
+            (refused,) = gw.send_messages([OutgoingMessage("Hi", {"+254711000001": 1})])
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+        with AfricasTalkingGateway("user", "key", base_url=url, timeout=5) as gw:
+            (accepted,) = gw.send_messages([OutgoingMessage("Hi", {"+254711000001": 1})])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.state == UNKNOWN_OUTCOME
+    assert (accepted.state, accepted.message_id) == (SUCCESS, "ATXid_tls")

@@ -5,8 +5,12 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.tools import SQL
 
+from ..tools.bulk_sql import IntArray
 from ..tools.outcomes import delivery_error, message_state_of_send
 from .sms_sms import SMS_ORIGINS
+
+# The integer columns of _send_result_columns, passed as one array literal each (IntArray)
+INT_RESULT_COLUMNS = ("account_id", "company_id", "status_code", "parts")
 
 _logger = logging.getLogger(__name__)
 
@@ -460,7 +464,8 @@ class AfricasTalkingMessage(models.Model):
             """,
             extra_columns=SQL("").join(SQL(", %s", SQL.identifier(name)) for name in extra),
             extra_values=SQL("").join(SQL(", %s", value) for value in extra.values()),
-            **columns,
+            **{name: IntArray(values) if name in INT_RESULT_COLUMNS else values
+               for name, values in columns.items()},
         ))
         rows = self.env.cr.fetchall()
         self.invalidate_model()

@@ -2,6 +2,7 @@ import logging
 import threading
 import time
 from collections import defaultdict, namedtuple
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg2.errors
@@ -12,6 +13,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from ..tools.at_gateway import SendResult
+from ..tools.bulk_sql import IntArray
 from ..tools.client_actions import notification
 from ..tools.outcomes import (
     ACCOUNT_SEND_STATES,
@@ -51,10 +53,13 @@ AT_RECIPIENTS_PER_REQUEST = 500
 # The first batch of a run is this much smaller: its requests go out while there is nothing to write yet, and the
 # next batch is claimed and sent while its answers are written (_WriteBackPipeline).
 DISPATCH_FIRST_BATCH_DIVISOR = 4
+# A round of requests: the account's default concurrency. Near the end of the queue a batch holds about half of the
+# requests left, rounded up to whole rounds (_split_batch).
+DISPATCH_ROUND_REQUESTS = 64
 CLAIM_QUERY = """
     UPDATE sms_sms SET state = 'process', at_claim_date = now() at time zone 'UTC', at_claim_pid = pg_backend_pid()
      WHERE id IN (SELECT id FROM sms_sms
-                   WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE
+                   WHERE id = ANY(%s) AND state = 'outgoing' AND to_delete IS NOT TRUE
                    ORDER BY id FOR UPDATE SKIP LOCKED)
     RETURNING id
 """
@@ -71,6 +76,52 @@ WRITE_BACK_ATTEMPTS = 5
 SMS_TABLE_FILLFACTOR = 40
 
 _DispatchRow = namedtuple("_DispatchRow", "id uuid number body company_id")
+
+
+def _batch_requests(left):
+    """How many requests the next batch may hold when ``left`` are left: about half, in whole rounds, at most
+    DISPATCH_BATCH_REQUESTS."""
+    rounds = -(-left // (2 * DISPATCH_ROUND_REQUESTS))  # half of what is left, rounded up to whole rounds
+    return min(DISPATCH_BATCH_REQUESTS, max(1, rounds) * DISPATCH_ROUND_REQUESTS)
+
+
+class _DispatchRun(threading.local):
+    """The gateways opened by the dispatch run of this thread, by account and sender (None outside a run)."""
+
+    gateways = None
+
+
+_dispatch_run = _DispatchRun()
+
+
+@contextmanager
+def _gateways_kept_open():
+    """Within this block the dispatch of this thread opens each account's gateway once and keeps it for every
+    batch: its sending threads and kept-alive connections to AT serve the whole run, instead of ``concurrency`` new
+    threads and connections (and one decryption of the API key) per batch."""
+    if _dispatch_run.gateways is not None:  # nested: the outer run closes them
+        yield
+        return
+    _dispatch_run.gateways = {}
+    try:
+        yield
+    finally:
+        gateways, _dispatch_run.gateways = _dispatch_run.gateways, None
+        for gateway in gateways.values():
+            gateway.close()
+
+
+class _KeptOpen:
+    """A gateway of the dispatch run, used in a ``with`` block that must not close it."""
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+
+    def __enter__(self):
+        return self.gateway
+
+    def __exit__(self, *exc):
+        return False
 
 
 class SmsSms(models.Model):
@@ -149,13 +200,15 @@ class SmsSms(models.Model):
         # ``auto_commit``: the one gate of every commit of the dispatch, decided by the cron as stock decides it
         # (``_process_queue``: true, except under test).
         if not auto_commit:
-            for batch_ids in self._split_batch():
-                self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
-                                             raise_exception=raise_exception, auto_commit=auto_commit)
+            with _gateways_kept_open():
+                for batch_ids in self._split_batch():
+                    self.browse(batch_ids)._send(unlink_failed=unlink_failed, unlink_sent=unlink_sent,
+                                                 raise_exception=raise_exception, auto_commit=auto_commit)
             return None
         # Committing, AT's answers of a batch are written on a second cursor while this one claims and sends the
         # next batch: the database writes of one batch overlap the requests of the next one.
-        with _WriteBackPipeline(self.env, unlink_failed=unlink_failed, unlink_sent=unlink_sent) as pipeline:
+        with _gateways_kept_open(), \
+                _WriteBackPipeline(self.env, unlink_failed=unlink_failed, unlink_sent=unlink_sent) as pipeline:
             for batch_ids in self._split_batch():
                 claimed, results = self.browse(batch_ids)._africastalking_claim_and_send(auto_commit=True)
                 if claimed:
@@ -167,7 +220,9 @@ class SmsSms(models.Model):
         """Larger batches when dispatching: one claim, one commit and one write-back per 2,000 SMS, or per
         DISPATCH_BATCH_REQUESTS requests when the texts are personalised (a quarter of that for the first batch),
         while the gateway splits each text's recipients into requests of the account's size and sends them
-        concurrently."""
+        concurrently. Towards the end a batch holds at most about half of the requests left (in whole rounds of
+        DISPATCH_ROUND_REQUESTS): dispatchers sharing the queue then finish together, instead of one sending a
+        full last batch alone while the other has nothing left to claim."""
         if not self.env.context.get(DISPATCH_CONTEXT_KEY):
             yield from super()._split_batch()
             return
@@ -175,19 +230,26 @@ class SmsSms(models.Model):
             "sms_africastalking.dispatch_batch_size", DISPATCH_BATCH_SIZE))
         self.flush_recordset(["body"])
         self.env.cr.execute("SELECT id, md5(COALESCE(body, '')) FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
-                            (self.ids,))
-        batch, texts, requests = [], defaultdict(int), 0
+                            (IntArray(self.ids),))
+        rows, texts = [], defaultdict(int)
+        for sms_id, text in self.env.cr.fetchall():
+            # True when this SMS opens a request: a new text, or one more request of recipients for a text
+            rows.append((sms_id, texts[text] % AT_RECIPIENTS_PER_REQUEST == 0))
+            texts[text] += 1
+        left = sum(opens for _sms_id, opens in rows)
+        batch, batch_requests = [], 0
         max_sms = max(1, size // DISPATCH_FIRST_BATCH_DIVISOR)
         max_requests = max(1, DISPATCH_BATCH_REQUESTS // DISPATCH_FIRST_BATCH_DIVISOR)
-        for sms_id, text in self.env.cr.fetchall():
-            if texts[text] % AT_RECIPIENTS_PER_REQUEST == 0:
-                requests += 1  # a new text, or one more request of recipients for a text
-            texts[text] += 1
-            batch.append(sms_id)
-            if len(batch) >= max_sms or requests >= max_requests:
+        for sms_id, opens in rows:
+            # A batch ends when full, or before an SMS that would open one request too many (so a request's
+            # recipients stay together)
+            if len(batch) >= max_sms or (opens and batch and batch_requests >= max_requests):
                 yield batch
-                batch, texts, requests = [], defaultdict(int), 0
-                max_sms, max_requests = size, DISPATCH_BATCH_REQUESTS
+                left -= batch_requests
+                batch, batch_requests = [], 0
+                max_sms, max_requests = size, _batch_requests(left)
+            batch.append(sms_id)
+            batch_requests += opens
         if batch:
             yield batch
 
@@ -263,7 +325,7 @@ class SmsSms(models.Model):
                 # Expected when another worker claimed first: not an error to log. (mute_logger would swap the
                 # logger's handlers, which is not thread-safe: two cron threads claiming at once left errors
                 # logged, or the SQL logger muted for good.)
-                self.env.cr.execute(CLAIM_QUERY, (tuple(self.ids),), log_exceptions=False)
+                self.env.cr.execute(CLAIM_QUERY, (IntArray(self.ids),), log_exceptions=False)
             except psycopg2.errors.SerializationFailure:
                 if not auto_commit or attempt == 2:
                     raise
@@ -281,7 +343,8 @@ class SmsSms(models.Model):
         """What sending needs of each SMS, read in one query: the ORM would cost more than the requests to AT."""
         self.flush_recordset(["uuid", "number", "body", "company_id"])
         self.env.cr.execute(
-            "SELECT id, uuid, number, body, company_id FROM sms_sms WHERE id = ANY(%s) ORDER BY id", (self.ids,))
+            "SELECT id, uuid, number, body, company_id FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+            (IntArray(self.ids),))
         return [_DispatchRow(*row) for row in self.env.cr.fetchall()]
 
     def _africastalking_rows_by_account(self, rows):
@@ -314,16 +377,31 @@ class SmsSms(models.Model):
                               failure_reason=_("Invalid phone number"))
                    for row in rows if not numbers[row.id]]
         try:
-            gateway = open_gateway(account)
+            gateway = self._africastalking_open_gateway(account)
         except UserError as error:  # no usable API key: nothing leaves, each SMS says why
             results += [SendResult(number=row.number, key=row.uuid, state=NOT_CONFIGURED,
                                    failure_reason=str(error)) for row in rows if numbers[row.id]]
         else:
-            with gateway:
-                results += gateway._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
+            with gateway as sender:
+                results += sender._send_sms_batch(self._africastalking_outgoing_messages(rows, numbers))
         for result in results:
             result.account = account
         return results
+
+    @api.model
+    def _africastalking_open_gateway(self, account):
+        """The gateway of ``account`` for a ``with`` block: the run's own during a dispatch run (kept open for its
+        next batches), else a new one closed at the end of the block."""
+        gateways = _dispatch_run.gateways
+        if gateways is None:
+            return open_gateway(account)
+        # Keyed by what the gateway is made of besides the key: the sender differs with the traffic
+        account = account.sudo()
+        key = (account.id, account._africastalking_sender_id(), account._base_url(), account.username,
+               account.timeout, account.max_recipients, account.concurrency)
+        if key not in gateways:
+            gateways[key] = open_gateway(account)
+        return _KeptOpen(gateways[key])
 
     def _africastalking_row_number(self, row):
         number = (row.number or "").strip()
@@ -358,7 +436,7 @@ class SmsSms(models.Model):
         self.flush_recordset()
         # A concurrent update (the stale-claim recovery of another worker) is retried by the caller
         self.env.cr.execute("SELECT uuid, id FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR UPDATE",
-                            (self.ids,), log_exceptions=False)
+                            (IntArray(self.ids),), log_exceptions=False)
         claimed_id_of = dict(self.env.cr.fetchall())
         late = [result for result in results if result.key not in claimed_id_of]
         if late:
@@ -405,7 +483,7 @@ class SmsSms(models.Model):
                    write_uid = %s, write_date = now() at time zone 'UTC'
              WHERE id = ANY(%s) AND state = 'process'
             """,
-            (sms_state, bool(unlink_sent), self.env.uid, self.ids),
+            (sms_state, bool(unlink_sent), self.env.uid, IntArray(self.ids)),
         )
         tracker = self.env["sms.tracker"]
         notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
@@ -453,7 +531,7 @@ class SmsSms(models.Model):
             statuses=[result.status or None for result in results],
             costs=[result.cost for result in results],
             currencies=[result.currency for result in results],
-            parts=[result.parts for result in results],
+            parts=IntArray([result.parts for result in results]),
             notification_status=notification_status,
             notification_moves=tracker._africastalking_sql_notification_may_move(
                 SQL("n.notification_status"), notification_status),

@@ -7,6 +7,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from ..tools.bulk_sql import IntArray
 from .sms_sms import SMS_ORIGINS
 
 _logger = logging.getLogger(__name__)
@@ -325,7 +326,7 @@ class SmsSpend(models.Model):
                 self.env.cr.execute(SQL(
                     """SELECT DISTINCT %s FROM (SELECT DISTINCT at_spend_id, mailing_id, at_origin FROM sms_sms
                                                  WHERE id = ANY(%s)) sms""",
-                    self._spend_of_sms_sql("sms"), list(sms_ids)))
+                    self._spend_of_sms_sql("sms"), IntArray(sms_ids)))
                 spends = self.browse([row[0] for row in self.env.cr.fetchall() if row[0]])
                 spends._update_billed()
                 spends._close_finished()

@@ -421,7 +421,7 @@ class ATSimulator:
             self._accepted_keys = set()
             self._counters = dict.fromkeys(
                 ('requests', 'send_requests', 'messages', 'accepted', 'rejected', 'duplicates', 'faults',
-                 'reports_posted', 'enqueued', 'premium'), 0)
+                 'reports_posted', 'enqueued', 'premium', 'connections'), 0)
             # linkId -> (number, short code) of the SMS phones sent to a premium short code
             self._link_ids = {}
             self._faults = []
@@ -515,7 +515,8 @@ class ATSimulator:
 
         ``requests``: API requests (not control ones); ``messages``: recipients received; ``duplicates``:
         recipients whose (number, text, sender) had already been accepted; ``faults``: faults fired;
-        ``reports_posted``: delivery report POSTs attempted.
+        ``reports_posted``: delivery report POSTs attempted; ``connections``: connections clients opened (a client
+        keeping its connections alive opens few).
         """
         with self._lock:
             return dict(self._counters)
@@ -1182,6 +1183,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     # Nagle's algorithm the body of a small answer waits for the client's delayed ACK of the headers, about 40 ms
     # per request on a kept-alive connection, on top of any configured latency.
     disable_nagle_algorithm = True
+
+    def setup(self):  # pylint: disable=missing-return
+        super().setup()
+        with self.simulator._lock:
+            self.simulator._counters['connections'] += 1
 
     def do_GET(self):
         self._dispatch()

@@ -61,17 +61,31 @@ class TestMailingScale(AfricasTalkingCase):
     def test_dispatch_batches_hold_2000_sms_or_512_requests(self):
         """Identical texts: 2,000 SMS a batch (4 requests of 500 recipients). Personalised texts (one request each):
         512 a batch, so that a second dispatcher finds batches to claim until the end (issue #21). The first batch of
-        a run is a quarter of that: its requests go out while nothing is being written yet."""
+        a run is a quarter of that: its requests go out while nothing is being written yet. Towards the end a batch
+        holds about half of the requests left, in whole rounds of 64, so that two dispatchers finish together."""
         sms = self.env["sms.sms"].with_context(sms_africastalking_dispatch=True)
         personalised = sms.create([{"number": "+2547300%05d" % index, "body": "Hi %d" % index}
                                    for index in range(1200)])
-        self.assertEqual([len(batch) for batch in personalised._split_batch()], [128, 512, 512, 48])
+        self.assertEqual([len(batch) for batch in personalised._split_batch()],
+                         [128, 512, 320, 128, 64, 48])
         broadcast = sms.create([{"number": "+2547400%05d" % index, "body": "Exams on Monday"}
                                 for index in range(2600)])
         self.assertEqual([len(batch) for batch in broadcast._split_batch()], [500, 2000, 100])
         mixed = (personalised[:300] | broadcast[:2000]).sorted("id")
-        self.assertEqual([len(batch) for batch in mixed._split_batch()], [128, 2000, 172], "the 300 texts alone are "
-                         "300 requests, with 4 for the 2,000 numbers of the other text")
+        self.assertEqual([len(batch) for batch in mixed._split_batch()], [128, 128, 2000, 44], "the 300 texts alone "
+                         "are 300 requests, with 4 for the 2,000 numbers of the other text: 304, then 176 left")
+
+    def test_dispatch_run_keeps_its_gateway_open_from_batch_to_batch(self):
+        """The batches of one run share the gateway's sending threads and their kept-alive connections: at most
+        the account's concurrency in connections for the whole run, not that many per batch (issue #21). (One more:
+        the balance refresh that follows a run.)"""
+        self.account.concurrency = 4
+        self.env["sms.sms"].create([{"number": "+2547300%05d" % index, "body": "Hi %d" % index}
+                                    for index in range(700)])  # 3 batches: 128, 512, 60 requests
+        self.run_sms_queue()
+        stats = self.simulator.stats()
+        self.assertEqual((stats["send_requests"], stats["accepted"], stats["duplicates"]), (700, 700, 0))
+        self.assertLessEqual(stats["connections"], 4 + 1)
 
     def test_sms_table_fillfactor_set_and_reset_on_uninstall(self):
         """Room for in-place updates of queued SMS; uninstalling gives the table PostgreSQL's default back."""

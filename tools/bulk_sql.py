@@ -9,6 +9,29 @@ import queue
 import threading
 
 from psycopg2 import sql
+from psycopg2.extensions import ISQLQuote
+
+
+class IntArray:
+    """A list of integers (or None) passed as one ``int[]`` literal.
+
+    psycopg2 adapts a Python list element by element, about a microsecond each: for the id and count columns of a
+    dispatch batch (thousands of SMS, a dozen arrays) that was a tenth of the write-back. Usable wherever a list of
+    integers is (``id = ANY(%s)``, ``unnest(%s::int[])``); every element goes through ``int()``, so nothing but
+    digits reaches the statement.
+    """
+
+    __slots__ = ("values",)
+
+    def __init__(self, values):
+        self.values = values
+
+    def __conform__(self, protocol):
+        return self if protocol is ISQLQuote else None
+
+    def getquoted(self):
+        items = ",".join("NULL" if value is None else str(int(value)) for value in self.values)
+        return ("'{%s}'::int[]" % items).encode()
 
 
 def next_ids(cr, sequence, count):

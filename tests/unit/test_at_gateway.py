@@ -229,17 +229,53 @@ def test_premium_answer_with_a_foreign_link_id_fails_in_the_report(sim):
     assert fates == {("+254711000002", "22384"): "InvalidLinkId", ("+254711000001", "11111"): "InvalidLinkId"}
 
 
-def test_one_keep_alive_session_per_sending_thread(sim):
-    """A requests.Session is not thread-safe: each sending thread has its own, reused for all its requests."""
+def test_one_keep_alive_connection_per_sending_thread(sim):
+    """A connection is not thread-safe: each sending thread has its own, reused for all its requests."""
     messages = [OutgoingMessage("Hello %d" % i, {"+2547110001%02d" % i: i}) for i in range(12)]
     gw = gateway(sim, concurrency=4)
     results = gw.send_messages(messages)
     assert len(results) == 12 and {result.state for result in results} == {SUCCESS}
-    sessions = list(gw._sessions)
-    assert 1 <= len(sessions) <= 4, "at most one per worker of the pool"
-    assert len({id(session) for session in sessions}) == len(sessions)
+    connections = list(gw._connections)
+    assert 1 <= len(connections) <= 4, "at most one per worker of the pool"
+    assert len({id(connection) for connection in connections}) == len(connections)
+    assert sim.stats()["connections"] == len(connections)
     gw.close()
-    assert gw._sessions == []
+    assert gw._connections == []
+
+
+def test_gateway_kept_open_reuses_its_threads_and_connections(sim):
+    """A dispatch run keeps its gateway open from one batch to the next: the batches share the sending threads and
+    their kept-alive connections instead of opening ``concurrency`` new ones each."""
+    with gateway(sim, concurrency=4) as gw:
+        for batch in range(3):
+            messages = [OutgoingMessage("Hello %d" % i, {"+2547110%03d%02d" % (batch, i): i}) for i in range(12)]
+            assert {result.state for result in gw.send_messages(messages)} == {SUCCESS}
+    assert sim.stats()["send_requests"] == 36
+    assert sim.stats()["connections"] <= 4
+
+
+def test_connection_closed_by_at_is_opened_again(sim):
+    """A kept-alive connection that ended (here reset while AT answered: outcome unknown) is not used again; the
+    next request opens a new one and is answered."""
+    with gateway(sim, concurrency=1, timeout=0.5) as gw:
+        (first,) = gw.send_messages([OutgoingMessage("One", {"+254711000001": 1})])
+        sim.inject_fault("reset")
+        (reset,) = gw.send_messages([OutgoingMessage("Two", {"+254711000002": 2})])
+        (after,) = gw.send_messages([OutgoingMessage("Three", {"+254711000003": 3})])
+    assert (first.state, reset.state, after.state) == (SUCCESS, UNKNOWN_OUTCOME, SUCCESS)
+    assert sim.stats()["connections"] == 2
+
+
+def test_through_a_proxy_requests_sends(monkeypatch):
+    """The kept-alive connection goes straight to AT; behind a proxy of the environment, requests' session (which
+    speaks to proxies) sends."""
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    direct = AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")
+    assert direct._transport is not direct._session
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    proxied = AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")
+    assert proxied._transport is proxied._session
 
 
 def test_proxy_of_the_environment_read_once_per_gateway(monkeypatch):
@@ -253,3 +289,79 @@ def test_proxy_of_the_environment_read_once_per_gateway(monkeypatch):
     assert not session.trust_env
     monkeypatch.setenv("NO_PROXY", "api.africastalking.com")
     assert not AfricasTalkingGateway("user", "key", base_url="https://api.africastalking.com")._session.proxies
+
+
+def _self_signed_certificate(folder):
+    """A certificate and key for 127.0.0.1, the certificate being its own authority."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_https_verifies_the_server_with_the_ca_bundle(tmp_path, monkeypatch):
+    """Over TLS the kept-alive connection checks AT's certificate as requests does: with the CA bundle of the
+    environment (REQUESTS_CA_BUNDLE) it is answered; with requests' own bundle this self-signed server is refused
+    before anything is sent, which the gateway reports as an unknown outcome, as it did through requests."""
+    import json
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    cert_file, key_file = _self_signed_certificate(tmp_path)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            body = json.dumps({"SMSMessageData": {"Message": "Sent to 1/1", "Recipients": [{
+                "number": "+254711000001", "status": "Success", "statusCode": 101, "cost": "KES 0.8000",
+                "messageId": "ATXid_tls", "messageParts": 1}]}}).encode()
+            self.send_response(201)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = "https://127.0.0.1:%d" % server.server_address[1]
+    try:
+        for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name, raising=False)
+        with AfricasTalkingGateway("user", "key", base_url=url, timeout=5) as gw:
+            (refused,) = gw.send_messages([OutgoingMessage("Hi", {"+254711000001": 1})])
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_file)
+        with AfricasTalkingGateway("user", "key", base_url=url, timeout=5) as gw:
+            (accepted,) = gw.send_messages([OutgoingMessage("Hi", {"+254711000001": 1})])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert refused.state == UNKNOWN_OUTCOME
+    assert (accepted.state, accepted.message_id) == (SUCCESS, "ATXid_tls")

@@ -316,9 +316,10 @@ def trace_counts(env, mailing_id):
     return dict(env.cr.fetchall())
 
 
-def left_to_send(env, mailing_id):
-    env.cr.execute("SELECT count(*) FROM sms_sms WHERE mailing_id = %s AND state IN ('outgoing', 'process')",
-                   (mailing_id,))
+def left_to_claim(env, mailing_id):
+    """The mailing's SMS still queued. Not those another dispatcher holds ('process'): a dispatcher that looked for
+    them would spin through the queue, taking CPU from the one sending them, where the cron's run would end."""
+    env.cr.execute("SELECT count(*) FROM sms_sms WHERE mailing_id = %s AND state = 'outgoing'", (mailing_id,))
     return env.cr.fetchone()[0]
 
 
@@ -371,8 +372,9 @@ def timed_send(env, mailing, kind, prepare, dispatch, workers):
 
 
 def run_queue(env, mailing_id):
-    """The SMS queue cron's method (`sms.sms._process_queue`, stock's or ours) until nothing is left to send."""
-    while left_to_send(env, mailing_id):
+    """The SMS queue cron's method (`sms.sms._process_queue`, stock's or ours) until nothing is left to claim (two
+    dispatchers: the scenario ends when both have ended)."""
+    while left_to_claim(env, mailing_id):
         env["sms.sms"]._process_queue()
         env.cr.commit()
 

@@ -153,7 +153,7 @@ def aged_origin(templates):
     """How the aged templates came about: aged by this run (how long), or reused from an earlier run."""
     parts = []
     for kind in ("stock", "ours"):
-        aged = templates[kind]["aged"]
+        aged = templates[kind].get("aged", {})
         if aged.get("made_by_this_run"):
             parts.append("%s: aged by this run (%.1f min)" % (kind, aged["ageing_seconds"] / 60))
         elif "made_by_this_run" in aged:

@@ -1084,12 +1084,17 @@ def aged_template(kind, args):
     return "%s_aged%dx%d" % (TEMPLATES[kind], args.aged, args.aged_n)
 
 
+def aged_kinds(args):
+    """The sides whose aged template a run needs: ours alone with --ours-only (stock's ageing is the long part)."""
+    return ["ours"] if args.ours_only else list(TEMPLATES)
+
+
 def ensure_aged_templates(args):
     """The aged copy of each template, made once per size (K and --aged-n) and then reused by every later run and
     round (ours is updated with this checkout's code at every run, like its fresh template). Returns, per side,
     whether this run made it and how long the ageing took (``None`` when reused)."""
     made = {}
-    for kind in TEMPLATES:
+    for kind in aged_kinds(args):
         aged = aged_template(kind, args)
         if odoo_dev.database_exists(aged):
             if kind == "ours":
@@ -1408,7 +1413,7 @@ def run_all(args):
                             for kind, modules in ensure_templates().items()}
     if args.aged:
         made = ensure_aged_templates(args)
-        for kind in TEMPLATES:
+        for kind in aged_kinds(args):
             results["templates"][kind]["aged"] = {"database": aged_template(kind, args), "mailings": args.aged,
                                                   "recipients": args.aged_n, **made[kind]}
         save(out, results, wall)

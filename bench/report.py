@@ -518,6 +518,10 @@ AGED_MEASURES = (("prepare", "preparation (s)"), ("dispatch", "dispatch (s)"), (
                  (bulk_apply_seconds, "bulk apply of a round's reports (s)"))
 
 
+# Medians below this (e.g. the dispatch stage of a scenario that only prepares) are not compared
+MIN_COMPARED_SECONDS = 0.01
+
+
 def aged_comparison(run, fresh):
     """(scenario, N, measure, fresh Stat, aged Stat, aged / fresh) for every median both runs have."""
     rows, seen = [], []
@@ -529,8 +533,8 @@ def aged_comparison(run, fresh):
         for measure, label in AGED_MEASURES:
             aged_stat = Stat(run.values(key[0], measure, key[1]))
             fresh_stat = Stat(fresh.values(key[0], measure, key[1]))
-            if aged_stat and fresh_stat:
-                share = aged_stat.median / fresh_stat.median if fresh_stat.median else None
+            if aged_stat and fresh_stat and fresh_stat.median >= MIN_COMPARED_SECONDS:
+                share = aged_stat.median / fresh_stat.median
                 rows.append((*key, label, fresh_stat, aged_stat, share))
     return rows
 

@@ -1027,8 +1027,9 @@ AGED_FIRST_NUMBER = 254710000000  # the numbers the scenarios' lists use: the sa
 
 def age_database(kind, count, mailings):
     """``mailings`` earlier broadcasts of ``count`` recipients each, sent and delivered by ``kind``'s own code on
-    DATABASE: the history (traces, trackers, message log, report queue churn), bloat and index growth a database has
-    after a school year. No VACUUM is run: autovacuum works as configured by default."""
+    DATABASE, each followed by Odoo's daily garbage collection of sent SMS: the history (traces, trackers, message
+    log, report queue churn), bloat and index growth a database has after a school year. No VACUUM is run:
+    autovacuum works as configured by default."""
     from odoo import SUPERUSER_ID, api
 
     with gateway(kind) as sms_gateway:
@@ -1048,6 +1049,10 @@ def age_database(kind, count, mailings):
                 cr.commit()
                 run_queue(env, mailing.id)
                 (deliver_stock if kind == "stock" else deliver_ours)(env, mailing)
+                cr.commit()
+                # Odoo's daily autovacuum job deletes the SMS flagged to_delete once sent (stock's _gc_device, for
+                # both sides): the earlier mailings went out on earlier days
+                env["sms.sms"]._gc_device()
                 cr.commit()
                 print("aged %s: mailing %d/%d sent and delivered" % (kind, index + 1, mailings), file=sys.stderr,
                       flush=True)

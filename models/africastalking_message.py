@@ -504,20 +504,17 @@ class AfricasTalkingMessage(models.Model):
     def _send_result_columns(self, results):
         names = ("account_id", "company_id", "sms_uuid", "number", "state", "at_message_id", "status_code",
                  "at_status", "failure_reason", "cost", "currency", "parts")
-        columns = {name: [] for name in names}
-        company_of = {}  # by account id: hashing records costs more than the rest of the loop
-        for result in results:
-            account = result.account
-            account_id = account.id if account else None
-            if account_id not in company_of:
-                company_of[account_id] = account.company_id.id if account else None
-            row = (account_id, company_of[account_id], result.key, result.number,
-                   message_state_of_send(result.state), result.message_id or None, result.status_code,
-                   result.status or None, result.failure_reason or None, result.cost, result.currency,
-                   result.parts)
-            for name, value in zip(names, row, strict=True):
-                columns[name].append(value)
-        return columns
+        if not results:
+            return {name: [] for name in names}
+        # By account record: the results of an account share it (hashing records costs more than the rest)
+        account_and_company = {}
+        for account in {id(result.account): result.account for result in results}.values():
+            account_and_company[id(account)] = ((account.id, account.company_id.id) if account else (None, None))
+        states = {state: message_state_of_send(state) for state in {result.state for result in results}}
+        rows = [(*account_and_company[id(result.account)], result.key, result.number, states[result.state],
+                 result.message_id or None, result.status_code, result.status or None, result.failure_reason or None,
+                 result.cost, result.currency, result.parts) for result in results]
+        return {name: list(values) for name, values in zip(names, zip(*rows, strict=True), strict=True)}
 
     @api.model
     def _copy_send_facts_to_traces(self, columns):

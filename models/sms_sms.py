@@ -434,26 +434,35 @@ class SmsSms(models.Model):
         delivery report settles it.
         """
         self.flush_recordset()
-        # A concurrent update (the stale-claim recovery of another worker) is retried by the caller
-        self.env.cr.execute("SELECT uuid, id FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR UPDATE",
-                            (IntArray(self.ids),), log_exceptions=False)
-        claimed_id_of = dict(self.env.cr.fetchall())
-        late = [result for result in results if result.key not in claimed_id_of]
-        if late:
-            _logger.warning("%d AT answers came after their SMS were declared interrupted; kept as unknown outcome",
-                            len(late))
-            results = [result for result in results if result.key in claimed_id_of]
         by_state = defaultdict(list)
         for result in results:
             by_state[result.state].append(result)
+        # Accepted SMS (all of them, most of the time) are locked and written by one statement; the others are
+        # locked first, then written by the ORM. A concurrent update (the stale-claim recovery of another worker)
+        # is retried by the caller.
+        accepted = by_state.pop(SUCCESS, [])
+        claimed_keys = set()
+        if accepted:  # notifications of accepted SMS are updated with their status, in SQL
+            claimed_keys = self.with_context(sms_skip_msg_notification=True)._africastalking_mark_accepted(
+                accepted, unlink_sent)
+        claimed_id_of = {}
+        if by_state:
+            self.env.cr.execute("SELECT uuid, id FROM sms_sms WHERE id = ANY(%s) AND state = 'process' FOR UPDATE",
+                                (IntArray(self.ids),), log_exceptions=False)
+            claimed_id_of = dict(self.env.cr.fetchall())
+            claimed_keys |= claimed_id_of.keys()
+        if len(claimed_keys) < len(results):
+            late = [result for result in results if result.key not in claimed_keys]
+            _logger.warning("%d AT answers came after their SMS were declared interrupted; kept as unknown outcome",
+                            len(late))
+            results = [result for result in results if result.key in claimed_keys]
         not_accepted = self.browse()
         for state, state_results in by_state.items():
+            state_results = [result for result in state_results if result.key in claimed_id_of]
+            if not state_results:
+                continue
             sms = self.browse([claimed_id_of[result.key] for result in state_results])
             sms = sms.with_context(sms_skip_msg_notification=True)
-            if state == SUCCESS:
-                # Notifications of accepted SMS are updated with their status, in SQL
-                sms._africastalking_mark_accepted(state_results, unlink_sent)
-                continue
             not_accepted |= sms
             if state == UNKNOWN_OUTCOME:
                 sms.sms_tracker_id._action_update_from_sms_state("unknown")
@@ -471,20 +480,16 @@ class SmsSms(models.Model):
         rules (sms_tracker.py: NOTIFICATION_/TRACE_STATUSES_TO_IGNORE), for the one outcome that every message of
         a mailing has; AT's id, status, cost and parts are written onto the traces in the same
         statement. At thousands of SMS per batch the ORM path costs more than the requests to AT.
+
+        Only the SMS of ``self`` still claimed ('process') are written, with their trackers: the statement locks
+        and writes them at once (a lock of the batch's rows beforehand would write each row twice). Returns the
+        uuids of the SMS written.
         """
         self.flush_recordset()
         for model in ("sms.tracker", "mail.notification", "mailing.trace"):
             self.env[model].flush_model()
         cr = self.env.cr
         sms_state = self.IAP_TO_SMS_STATE_SUCCESS[SUCCESS]  # 'pending' ("Sent")
-        cr.execute(
-            """
-            UPDATE sms_sms SET state = %s, failure_type = NULL, at_failure_reason = NULL, to_delete = %s,
-                   write_uid = %s, write_date = now() at time zone 'UTC'
-             WHERE id = ANY(%s) AND state = 'process'
-            """,
-            (sms_state, bool(unlink_sent), self.env.uid, IntArray(self.ids)),
-        )
         tracker = self.env["sms.tracker"]
         notification_status, trace_status = tracker._africastalking_statuses_from_sms_state(sms_state)
         trace_moves = tracker._africastalking_sql_trace_may_move(SQL("tr.trace_status"), trace_status)
@@ -494,9 +499,17 @@ class SmsSms(models.Model):
                 SELECT * FROM unnest(%(uuids)s::varchar[], %(ids)s::varchar[], %(statuses)s::varchar[],
                                      %(costs)s::numeric[], %(currencies)s::varchar[], %(parts)s::int[])
                        AS f(sms_uuid, at_message_id, at_status, cost, currency, parts)
+            ), sms AS (
+                UPDATE sms_sms s
+                   SET state = %(sms_state)s, failure_type = NULL, at_failure_reason = NULL,
+                       to_delete = %(to_delete)s, write_uid = %(uid)s, write_date = now() at time zone 'UTC'
+                  FROM facts f
+                 WHERE s.uuid = f.sms_uuid AND s.id = ANY(%(sms_ids)s) AND s.state = 'process'
+             RETURNING s.uuid
             ), trackers AS (
                 SELECT t.mail_notification_id, t.mailing_trace_id, f.*
                   FROM facts f
+                  JOIN sms ON sms.uuid = f.sms_uuid
                   -- One index lookup per SMS: joined as a set, the planner scans every tracker ever written
                   CROSS JOIN LATERAL (SELECT mail_notification_id, mailing_trace_id FROM sms_tracker
                                        WHERE sms_uuid = f.sms_uuid LIMIT 1) t
@@ -521,7 +534,8 @@ class SmsSms(models.Model):
                  WHERE tr.id = t.mailing_trace_id
              RETURNING tr.id, tr.mass_mailing_id
             )
-            SELECT (SELECT array_agg(DISTINCT mail_message_id) FROM notifications),
+            SELECT (SELECT array_agg(uuid) FROM sms),
+                   (SELECT array_agg(DISTINCT mail_message_id) FROM notifications),
                    -- one trace per mailing: enough to tell whether the mailing is done
                    (SELECT array_agg(id) FROM (SELECT DISTINCT ON (mass_mailing_id) id FROM traces
                                                 WHERE mass_mailing_id IS NOT NULL) one_per_mailing)
@@ -538,8 +552,14 @@ class SmsSms(models.Model):
             trace_status=trace_status,
             trace_moves=trace_moves,
             stamps_sent=tracker._africastalking_sql_stamps_sent_datetime(trace_status),
-        ))
-        tracker._africastalking_after_sql_update(*cr.fetchone(), trace_status)
+            sms_state=sms_state,
+            to_delete=bool(unlink_sent),
+            uid=self.env.uid,
+            sms_ids=IntArray(self.ids),
+        ), log_exceptions=False)  # a concurrent update is retried by the caller (_africastalking_write_back)
+        written, message_ids, trace_ids = cr.fetchone()
+        tracker._africastalking_after_sql_update(message_ids, trace_ids, trace_status)
+        return set(written or ())
 
     def _africastalking_write_failure(self, state, state_results, unlink_failed):
         failure_type = self.IAP_TO_SMS_FAILURE_TYPE.get(state, "unknown")
@@ -686,9 +706,13 @@ class _WriteBackPipeline:
         try:
             with self.registry.cursor() as cr:
                 env = api.Environment(cr, self.uid, self.context, su=self.su)
+                moved = {}  # one record per account (the results of an account share its record)
                 for result in results:  # records of the dispatcher's environment, read here on this cursor
-                    if result.account:
-                        result.account = result.account.with_env(env)
+                    account = result.account
+                    if account:
+                        if id(account) not in moved:
+                            moved[id(account)] = (account, account.with_env(env))  # kept alive: ids stay unique
+                        result.account = moved[id(account)][1]
                 env["sms.sms"].browse(sms_ids)._africastalking_write_back(results, auto_commit=True,
                                                                          **self.options)
         except Exception as error:  # noqa: BLE001 - raised in the dispatcher's thread (submit / the end)

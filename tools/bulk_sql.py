@@ -30,7 +30,10 @@ class IntArray:
         return self if protocol is ISQLQuote else None
 
     def getquoted(self):
-        items = ",".join("NULL" if value is None else str(int(value)) for value in self.values)
+        try:  # the usual case, no None: twice as fast as an expression per element
+            items = ",".join(map(str, map(int, self.values)))
+        except TypeError:  # None (NULL), or something that is no integer (raised again below)
+            items = ",".join("NULL" if value is None else str(int(value)) for value in self.values)
         return ("'{%s}'::int[]" % items).encode()
 
 

@@ -202,6 +202,7 @@ class AfricasTalkingAccount(models.Model):
 
     def unlink(self):
         self._check_credential_access()
+        self.env["africastalking.message"].sudo()._forget_deleted("account_id", self.ids)
         return super().unlink()
 
     def _check_credential_access(self):

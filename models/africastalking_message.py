@@ -24,6 +24,31 @@ FINAL_STATES = ("delivered", "failed")
 MESSAGE_TABLE_FILLFACTOR = 50
 
 
+class LogReference(fields.Many2one):
+    """A many-to-one of the message log without a foreign key in the database.
+
+    The log gets a row per recipient (100,000 per mailing), and PostgreSQL checks a foreign key row by row: four of
+    them were a third of the insert, on the write-back that every dispatch batch waits for. The records these
+    columns point to (company, AT account, ledger line) are never deleted in practice (companies and accounts by an
+    administrator only, ledger lines by nobody: sms.spend has no unlink right), their ids are never reused, and the
+    values written come from rows that hold them under a foreign key (the SMS, its account): so the check finds
+    nothing. What the foreign key did on a deletion (ON DELETE SET NULL) the deleting model's ``unlink`` does
+    (``africastalking.message._forget_deleted``). The partner and the mailing keep theirs: people delete (and merge)
+    them every day.
+    """
+
+    def update_db_foreign_key(self, model, column):
+        return  # none, on purpose (see above); init() drops the one an earlier version created
+
+
+# The columns written with LogReference, and the constraints earlier versions created on them (dropped by init())
+FOREIGN_KEYS_DROPPED = {
+    "account_id": "africastalking_message_account_id_fkey",
+    "company_id": "africastalking_message_company_id_fkey",
+    "spend_id": "africastalking_message_spend_id_fkey",
+}
+
+
 def _strongest_report_per_message(reports):
     """One report per message id: the first final one if any, else the last intermediate one."""
     chosen = {}
@@ -56,8 +81,8 @@ class AfricasTalkingMessage(models.Model):
 
     # Few indexes on purpose: a mailing inserts one row per recipient. Lookups are by AT id, contact, mailing, and
     # (for unknown outcomes only) by account and number: see init().
-    account_id = fields.Many2one("africastalking.account", ondelete="set null", readonly=True)
-    company_id = fields.Many2one("res.company", readonly=True)
+    account_id = LogReference("africastalking.account", ondelete="set null", readonly=True)
+    company_id = LogReference("res.company", readonly=True)
     sms_uuid = fields.Char("SMS UUID", readonly=True)
     number = fields.Char(readonly=True)
     body = fields.Text(readonly=True)
@@ -119,6 +144,9 @@ class AfricasTalkingMessage(models.Model):
         # not imply its predicate).
         for index in ("africastalking_message_unknown_idx", "africastalking_message_unknown_sms_idx"):
             self.env.cr.execute(SQL("DROP INDEX IF EXISTS %s", SQL.identifier(index)))
+        for constraint in FOREIGN_KEYS_DROPPED.values():
+            self.env.cr.execute(SQL("ALTER TABLE africastalking_message DROP CONSTRAINT IF EXISTS %s",
+                                    SQL.identifier(constraint)))
         # Reports update each message once or twice, a batch of them page after page: room on every page for the
         # new version of each of its rows keeps those updates in place. The table is the addon's: it goes with it.
         self.env.cr.execute(SQL("ALTER TABLE africastalking_message SET (fillfactor = %s)",
@@ -476,6 +504,17 @@ class AfricasTalkingMessage(models.Model):
             for name, values in columns.items()})
         self._apply_waiting_reports([value for value in columns["at_message_id"] if value])
         return messages
+
+    @api.model
+    def _forget_deleted(self, field_name, ids):
+        """Records of a LogReference column deleted: the messages no longer point to them (what ON DELETE SET NULL
+        did). Called by the ``unlink`` of the model before it deletes."""
+        if not ids:
+            return
+        self.flush_model([field_name])
+        self.env.cr.execute(SQL("UPDATE africastalking_message SET %s = NULL WHERE %s = ANY(%s)",
+                                SQL.identifier(field_name), SQL.identifier(field_name), list(ids)))
+        self.invalidate_model([field_name])
 
     @api.model
     def _send_result_values(self):

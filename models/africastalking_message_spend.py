@@ -1,4 +1,6 @@
-from odoo import api, fields, models
+from odoo import api, models
+
+from .africastalking_message import LogReference
 
 
 class AfricasTalkingMessage(models.Model):
@@ -6,8 +8,8 @@ class AfricasTalkingMessage(models.Model):
 
     _inherit = "africastalking.message"
 
-    spend_id = fields.Many2one("sms.spend", "Ledger Line", readonly=True, ondelete="set null",
-                               index="btree_not_null")
+    # Without a foreign key: ledger lines are never deleted (see LogReference)
+    spend_id = LogReference("sms.spend", "Ledger Line", readonly=True, ondelete="set null", index="btree_not_null")
 
     def init(self):  # pylint: disable=missing-return
         super().init()

@@ -85,6 +85,11 @@ class ResCompany(models.Model):
             if company.sms_segments_warn < 0 or company.sms_segments_cap < 0:
                 raise ValidationError(_("The limits of parts per SMS cannot be negative (0: no limit)."))
 
+    def unlink(self):
+        # The AT message log keeps its company without a foreign key (africastalking_message.LogReference)
+        self.env["africastalking.message"].sudo()._forget_deleted("company_id", self.ids)
+        return super().unlink()
+
     def _get_africastalking_account(self):
         """The account that sends this company's SMS: its first active one."""
         self.ensure_one()

@@ -138,6 +138,43 @@ class TestInstallTraces(AfricasTalkingCase):
         uninstall_hook(self.env)  # DDL is transactional: the test's rollback restores it
         self.assertFalse(self._indexes_exist())
 
+    def test_message_log_checks_no_foreign_key_of_company_account_or_ledger_line(self):
+        """The write-back logs a message per recipient: PostgreSQL would check a foreign key per row and column.
+        Company, account and ledger line come from rows that hold them under a foreign key (LogReference); the
+        partner and the mailing keep theirs."""
+        self.env.cr.execute("""
+            SELECT a.attname FROM pg_constraint c
+              JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+             WHERE c.conrelid = 'africastalking_message'::regclass AND c.contype = 'f' ORDER BY a.attname""")
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], ["mailing_id", "partner_id"])
+
+    def test_deleting_what_a_message_points_to_leaves_the_message_without_it(self):
+        """What the foreign keys' ON DELETE SET NULL did, the deleting models do."""
+        company = self.env["res.company"].create({"name": "Closed school"})
+        account = self.env["africastalking.account"].create({
+            "name": "Closed", "environment": "custom", "api_url": self.simulator.url, "username": "closed",
+            "api_key": "closed-key", "company_id": company.id})
+        spend = self.env["sms.spend"].create({"name": "Closed", "company_id": company.id})
+        kept = self.env["africastalking.message"].create({
+            "number": "+254711000002", "account_id": self.account.id, "company_id": self.env.company.id})
+        message = self.env["africastalking.message"].create({
+            "number": "+254711000001", "account_id": account.id, "company_id": company.id, "spend_id": spend.id})
+
+        def references():
+            self.env.flush_all()
+            self.env.cr.execute("SELECT account_id, company_id, spend_id FROM africastalking_message WHERE id = %s",
+                                (message.id,))
+            return self.env.cr.fetchone()
+
+        account.unlink()
+        self.assertEqual(references(), (None, company.id, spend.id))
+        spend.unlink()
+        self.assertEqual(references(), (None, company.id, None))
+        company.unlink()
+        self.assertEqual(references(), (None, None, None))
+        self.assertFalse(message.company_id)
+        self.assertEqual((kept.account_id, kept.company_id), (self.account, self.env.company))
+
     def test_message_log_has_dates_without_user_columns(self):
         """Written in bulk by the queue's user: no create_uid / write_uid, so no foreign key to check per row, and
         nothing for init() to drop at each update."""

@@ -97,6 +97,25 @@ class TestMailingScale(AfricasTalkingCase):
         uninstall_hook(self.env)  # DDL is transactional: the test's rollback restores the option
         self.assertFalse(reloptions())
 
+    def test_claim_and_answer_update_each_sms_in_place(self):
+        """The claim and the write-back each write a new version of every SMS: the fillfactor leaves room for both
+        on the row's page, so that neither update writes into the table's indexes (a "HOT" update keeps the row on
+        its page). In one transaction nothing is pruned in between, as in a dispatch run, where the write-back of
+        the previous batch still holds a snapshot older than the claim."""
+        def pages():
+            self.env.flush_all()
+            self.env.cr.execute("SELECT id, (ctid::text::point)[0] FROM sms_sms WHERE id = ANY(%s) ORDER BY id",
+                                (sms.ids,))
+            return self.env.cr.fetchall()
+
+        sms = self.env["sms.sms"].create([
+            {"number": "+2547500%05d" % index, "body": "Exams start on Monday at 08:00. Check the timetable on the "
+                                                        "portal."} for index in range(200)])
+        inserted = pages()
+        self.run_sms_queue()
+        self.assertEqual(set(sms.mapped("state")), {"pending"})
+        self.assertEqual(pages(), inserted)
+
     def test_prepare_rules_match_stock(self):
         """Blacklisted, opted-out, duplicate, invalid and missing numbers are cancelled with stock's reasons."""
         contacts = self.mailing_list.contact_ids.sorted("id")

@@ -14,6 +14,8 @@ from .. import uninstall_hook
 from ..models import mailing_mailing_prepare
 from ..models.sms_sms import SMS_TABLE_FILLFACTOR
 from ..simulator.at_simulator import ATSimulator
+from ..tools.at_gateway import SendResult
+from ..tools.outcomes import SUCCESS
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 
 
@@ -112,7 +114,12 @@ class TestMailingScale(AfricasTalkingCase):
             {"number": "+2547500%05d" % index, "body": "Exams start on Monday at 08:00. Check the timetable on the "
                                                         "portal."} for index in range(200)])
         inserted = pages()
-        self.run_sms_queue()
+        claimed = sms._africastalking_claim()
+        self.assertEqual(claimed, sms)
+        written = claimed._africastalking_mark_accepted(
+            [SendResult(number=s.number, key=s.uuid, state=SUCCESS, message_id="ATXid_%s" % s.uuid, status="Success")
+             for s in claimed], unlink_sent=True)
+        self.assertEqual(written, set(sms.mapped("uuid")))
         self.assertEqual(set(sms.mapped("state")), {"pending"})
         self.assertEqual(pages(), inserted)
 

@@ -1,6 +1,6 @@
 from odoo import api, models
 
-from ..tools.outcomes import is_hard_failure
+from ..tools.outcomes import is_hard_failure, message_state_of_send
 
 
 class AfricasTalkingMessage(models.Model):
@@ -27,7 +27,8 @@ class AfricasTalkingMessage(models.Model):
     @api.model
     def _record_send_results(self, results):
         messages = super()._record_send_results(results)
-        if messages:
+        # Only when AT refused a number (a broadcast's batches have none: no query)
+        if messages and any(message_state_of_send(result.state) == "rejected" for result in results):
             # AT refused some numbers at once (InvalidPhoneNumber, UnsupportedNumberType...): hard failures too.
             self._count_number_outcomes(
                 """SELECT company_id, number, 'failed', COALESCE(at_status, failure_reason),

@@ -15,12 +15,16 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models.recipient_rules import RecipientRules
+from ..tools.at_callbacks import DeliveryReport
 from .common import AfricasTalkingCase
 
 # Contacts of the earlier lists: many times the mailing's, as a school's database after a year
 EARLIER_CONTACTS = 100000
 MAILING_CONTACTS = 1500
 WATCHED_TABLES = ("mailing_contact", "mailing_subscription")
+# Messages of earlier mailings, all delivered when autovacuum analyzed the log; then a new mailing's, still open
+DELIVERED_MESSAGES = 20000
+OPEN_MESSAGES = 500
 
 
 @tagged("post_install", "-at_install")
@@ -101,3 +105,50 @@ class TestAgedDatabasePlans(AfricasTalkingCase):
             if statement.lstrip().upper().startswith("DECLARE"):
                 statement = statement.split(" FOR ", 1)[1]
             self.assertEqual(self._full_reads(statement), [], statement)
+
+    def _quadratic_joins(self, statement):
+        """The nested loops of ``statement``'s plan that compare every row of one side with every row of the other
+        (a join filter instead of an index lookup)."""
+        self.env.cr.execute("EXPLAIN (FORMAT JSON) " + statement)
+        plan = self.env.cr.fetchone()[0]
+        plan = json.loads(plan) if isinstance(plan, str) else plan
+        found = []
+
+        def walk(node):
+            if node["Node Type"] == "Nested Loop" and node.get("Join Filter"):
+                found.append(node["Join Filter"])
+            for child in node.get("Plans", ()):
+                walk(child)
+
+        walk(plan[0]["Plan"])
+        return found
+
+    def test_reports_find_open_messages_when_statistics_say_none_is_open(self):
+        """Autovacuum analyzed the message log after the last mailing was delivered: PostgreSQL believes no message
+        is open. The next mailing's reports must still be matched by one index lookup each (the former statement
+        compared each report with each message found: half a minute per batch at 100,000)."""
+        cr = self.env.cr
+        for first, count, state in ((0, DELIVERED_MESSAGES, "delivered"), (DELIVERED_MESSAGES, OPEN_MESSAGES, "pending")):
+            cr.execute(
+                """
+                INSERT INTO africastalking_message (account_id, company_id, number, at_message_id, state, cost,
+                                                    currency, parts, create_date, write_date)
+                SELECT %s, %s, '+254711' || lpad(n::text, 6, '0'), 'ATXid_aged_' || n, %s, 0.8, 'KES', 1, now(), now()
+                  FROM generate_series(%s, %s) n
+                """, (self.account.id, self.account.company_id.id, state, first, first + count - 1))
+            if state == "delivered":
+                cr.execute("ANALYZE africastalking_message")
+        reports = [DeliveryReport(message_id="ATXid_aged_%d" % n, status="Success",
+                                  phone_number="+254711%06d" % n)
+                   for n in range(DELIVERED_MESSAGES, DELIVERED_MESSAGES + OPEN_MESSAGES)]
+        with self._statements() as statements:
+            self.env["africastalking.message"]._apply_delivery_reports(self.account, reports)
+        updates = [statement for statement in statements if "UPDATE africastalking_message" in statement]
+        self.assertTrue(updates, "the reports are applied by an UPDATE of the log")
+        for statement in updates:
+            cr.execute("EXPLAIN " + statement)
+            plan = "\n".join(row[0] for row in cr.fetchall())
+            self.assertEqual(self._quadratic_joins(statement), [], plan)
+        cr.execute("SELECT count(*) FROM africastalking_message WHERE at_message_id LIKE 'ATXid_aged_%%' "
+                   "AND state = 'delivered'")
+        self.assertEqual(cr.fetchone()[0], DELIVERED_MESSAGES + OPEN_MESSAGES)

@@ -128,7 +128,8 @@ class TestAgedDatabasePlans(AfricasTalkingCase):
         is open. The next mailing's reports must still be matched by one index lookup each (the former statement
         compared each report with each message found: half a minute per batch at 100,000)."""
         cr = self.env.cr
-        for first, count, state in ((0, DELIVERED_MESSAGES, "delivered"), (DELIVERED_MESSAGES, OPEN_MESSAGES, "pending")):
+        batches = ((0, DELIVERED_MESSAGES, "delivered"), (DELIVERED_MESSAGES, OPEN_MESSAGES, "pending"))
+        for first, count, state in batches:
             cr.execute(
                 """
                 INSERT INTO africastalking_message (account_id, company_id, number, at_message_id, state, cost,

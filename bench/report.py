@@ -17,6 +17,14 @@ from pathlib import Path
 PASS, MISS, NOT_MEASURED = "✔ pass", "✘ **MISS**", "— not measured"
 
 
+# How the aged template's tables were kept: what the run recorded of the server's autovacuum at the ageing.
+AUTOVACUUM_NOTES = {
+    "emulated": ": this server runs with autovacuum off, so the ageing applied PostgreSQL's default autovacuum "
+                "thresholds itself after each mailing",
+    "on": "",
+}
+
+
 class Run:
     def __init__(self, data, source):
         self.data = data
@@ -140,8 +148,9 @@ def header(run):
     if aged:
         out[-1:-1] = ["- **Aged database**: every scenario ran on a copy of an aged template: %d earlier broadcasts "
                       "of %s recipients (the same numbers), sent and delivered by each side's own code, no manual "
-                      "VACUUM (autovacuum as configured by default). %s" % (
-                          aged["mailings"], f"{aged['recipients']:,}", aged_origin(data["templates"]))]
+                      "VACUUM (autovacuum as configured by default%s). %s" % (
+                          aged["mailings"], f"{aged['recipients']:,}", AUTOVACUUM_NOTES.get(aged.get("autovacuum"), ""),
+                          aged_origin(data["templates"]))]
     failures = run.failures()
     if failures:
         out += ["**Failed samples** (left out of the figures): %s" % ", ".join(

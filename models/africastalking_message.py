@@ -178,17 +178,26 @@ class AfricasTalkingMessage(models.Model):
             "networks": [r.network_code or None for r in reports],
             "reasons": [r.failure_text for r in reports],
         }
+        # The messages are found by AT id first (one index lookup per report), then filtered: with statistics
+        # made when every earlier message was final (autovacuum's analysis after a mailing was delivered), the
+        # planner believes no message is still open and, given the filter with the join, scans all the reports
+        # once per message (half a minute per batch of a 100,000 mailing).
         self.env.cr.execute(
             """
+            WITH r AS MATERIALIZED (
+                SELECT * FROM unnest(%(ids)s::varchar[], %(states)s::varchar[], %(statuses)s::varchar[],
+                                     %(networks)s::varchar[], %(reasons)s::varchar[])
+                           AS r(id, state, status, network, reason)),
+            found AS MATERIALIZED (
+                SELECT m.id AS message_id, r.* FROM r JOIN africastalking_message m ON m.at_message_id = r.id)
             UPDATE africastalking_message m
                SET state = COALESCE(r.state, CASE WHEN m.state = 'unknown' THEN 'pending' ELSE m.state END),
                    at_status = r.status, network_code = COALESCE(r.network, m.network_code),
                    failure_reason = COALESCE(r.reason, CASE WHEN m.state = 'unknown' THEN NULL
                                                             ELSE m.failure_reason END),
                    report_date = now() at time zone 'UTC', write_date = now() at time zone 'UTC'
-              FROM unnest(%(ids)s::varchar[], %(states)s::varchar[], %(statuses)s::varchar[],
-                          %(networks)s::varchar[], %(reasons)s::varchar[]) AS r(id, state, status, network, reason)
-             WHERE m.at_message_id = r.id AND m.at_message_id = ANY(%(ids)s)
+              FROM found r
+             WHERE m.id = r.message_id
                AND (m.account_id = %(account)s OR m.account_id IS NULL)
                AND m.state NOT IN ('delivered', 'failed')
          RETURNING m.at_message_id, m.sms_uuid, m.state, m.at_status, m.network_code, m.failure_reason,

@@ -296,12 +296,16 @@ class MailingMailing(models.Model):
         if not numbers:
             return set()
         self.env["africastalking.message"].flush_model(["number", "mailing_id", "state", "company_id"])
+        # One probe per number that stops at its first bulk SMS: people are messaged again and again, and reading
+        # every message of each number (a term's mailings to the same parents) grows with the log's age.
         self.env.cr.execute(
-            """SELECT DISTINCT number FROM africastalking_message
-                WHERE number = ANY(%s) AND mailing_id IS NOT NULL AND state != 'rejected' AND company_id = %s""",
+            """SELECT candidate.number FROM unnest(%s::varchar[]) AS candidate(number)
+                WHERE NOT EXISTS (SELECT 1 FROM africastalking_message message
+                                   WHERE message.number = candidate.number AND message.mailing_id IS NOT NULL
+                                     AND message.state != 'rejected' AND message.company_id = %s)""",
             (list(numbers), company.id),
         )
-        return numbers - {row[0] for row in self.env.cr.fetchall()}
+        return {row[0] for row in self.env.cr.fetchall()}
 
     @api.model
     def _sms_estimate_country_name(self, number, cache):

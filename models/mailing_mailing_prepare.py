@@ -15,7 +15,7 @@ from werkzeug.urls import url_join
 from odoo import _, api, fields, models, tools
 from odoo.tools import SQL, config
 
-from ..tools.bulk_sql import next_ids
+from ..tools.bulk_sql import IntArray, next_ids
 from ..tools.runtime import is_testing
 from ..tools.sms_text import text_as_sent
 from .mailing_mailing_insert import ARCHIVE_NOTES
@@ -262,15 +262,19 @@ class MailingMailing(models.Model):
         if not res_ids or "phone_sanitized" not in target._fields or not target._fields["phone_sanitized"].store:
             return {}
         target.flush_model(["phone_sanitized"])
+        ids = IntArray(res_ids[:])  # a copy without iterating a caller's sequence
+        # The join alone reads the whole table by its primary key in a merge join once the table holds many more
+        # rows than the mailing (a year of lists: a million contacts, half a second); the same ids as an index
+        # condition make PostgreSQL look up only the recipients.
         self.env.cr.execute(SQL(
             """
             SELECT t.phone_sanitized, min(r.position) - 1
-              FROM unnest(%s::int[]) WITH ORDINALITY AS r(id, position)
+              FROM unnest(%s) WITH ORDINALITY AS r(id, position)
               JOIN %s t ON t.id = r.id
-             WHERE t.phone_sanitized IS NOT NULL AND t.phone_sanitized != ''
+             WHERE t.id = ANY(%s) AND t.phone_sanitized IS NOT NULL AND t.phone_sanitized != ''
           GROUP BY t.phone_sanitized
             HAVING count(*) > 1
-            """, list(res_ids[:]), SQL.identifier(target._table)))  # a copy without iterating a caller's sequence
+            """, ids, SQL.identifier(target._table), ids))
         return dict(self.env.cr.fetchall())
 
     def _africastalking_prepare_chunk(self, res_ids, context, positions=None):

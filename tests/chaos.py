@@ -347,6 +347,14 @@ def run_in_thread(registry, function):
     return thread, errors
 
 
+def finish(thread, timeout=600):
+    """Wait for a thread of run_in_thread to end. A loaded machine may take minutes: a test that went on while it
+    still ran would read a half-written state and blame the code."""
+    thread.join(timeout)
+    if thread.is_alive():
+        raise AssertionError("the thread still runs after %d s" % timeout)
+
+
 def killed_dispatch(env, sms_ids, reached):
     """A dispatcher that claims ``sms_ids`` (committed, as the queue does), hands the first ``reached`` of them to
     AT, then dies (SIGKILL) before writing any answer: its transaction is rolled back, its claim stays behind."""

@@ -394,7 +394,7 @@ class TestRealTiming(TransactionCase):
     def test_reports_during_the_write_back(self):
         with chaos.ReportApplier(self.registry) as applier:
             thread, errors = chaos.run_in_thread(self.registry, self._dispatch)
-            thread.join(120)
+            chaos.finish(thread)
             self.assertEqual(errors, [])
             summary = self._assert_settled(applier, "dispatch")
             self.assertEqual((summary["accepted"], summary["settled"]), (self.COUNT, self.COUNT), summary)
@@ -407,10 +407,10 @@ class TestRealTiming(TransactionCase):
         with chaos.ReportApplier(self.registry) as applier:
             thread, errors = chaos.run_in_thread(
                 self.registry, lambda env: chaos.killed_dispatch(env, killed, reached))
-            thread.join(120)
+            chaos.finish(thread)
             # A new dispatcher sends the rest while the reports of the killed one arrive.
             thread, more_errors = chaos.run_in_thread(self.registry, self._dispatch)
-            thread.join(120)
+            chaos.finish(thread)
             self.assertEqual(errors + more_errors, [])
             chaos.wait_for_reports(self.control)
             with self.registry.cursor() as cr:

@@ -16,6 +16,7 @@ from ..models.sms_sms import SMS_TABLE_FILLFACTOR
 from ..simulator.at_simulator import ATSimulator
 from ..tools.at_gateway import SendResult
 from ..tools.outcomes import SUCCESS
+from . import chaos
 from .common import SIM_API_KEY, SIM_USERNAME, AfricasTalkingCase
 
 
@@ -425,7 +426,7 @@ class TestTwoDispatchers(TransactionCase):
             for thread in threads:
                 thread.start()
             for thread in threads:
-                thread.join(120)
+                chaos.finish(thread)
         self.assertFalse(errors)
         sql_logger = logging.getLogger("odoo.sql_db")
         self.assertTrue(sql_logger.propagate and not any(isinstance(handler, mute_logger)
@@ -456,7 +457,7 @@ class TestTwoDispatchers(TransactionCase):
         errors = []
         thread = threading.Thread(target=self._committing_dispatcher(errors))
         thread.start()
-        thread.join(120)
+        chaos.finish(thread)
         self.assertFalse(errors)
 
     def _states(self):

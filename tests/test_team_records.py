@@ -42,8 +42,8 @@ class _TeamTraffic(_TwoTeams):
         Message = cls.env["africastalking.message"]
         cls.messages_a = Message.search([("mailing_id", "=", cls.mailing_a.id)])
         cls.messages_b = Message.search([("mailing_id", "=", cls.mailing_b.id)])
-        cls.reply_a = Message.search([("conversation_id", "=", cls.conversation_a.id)])
-        cls.reply_b = Message.search([("conversation_id", "=", cls.conversation_b.id)])
+        cls.reply_a = Message.search([("origin", "=", "conversation"), ("number", "=", cls.conversation_a.number)])
+        cls.reply_b = Message.search([("origin", "=", "conversation"), ("number", "=", cls.conversation_b.number)])
         cls.traces_a = cls.env["mailing.trace"].search([("mass_mailing_id", "=", cls.mailing_a.id)])
         cls.traces_b = cls.env["mailing.trace"].search([("mass_mailing_id", "=", cls.mailing_b.id)])
         cls.inbound_a = cls.conversation_a.inbound_ids
@@ -76,6 +76,7 @@ class TestTeamSentSmsRpc(_TeamTraffic, AfricasTalkingHttpCase):
         self.assertEqual(len(self.messages_b), 3)
         self.assertEqual((len(self.reply_a), len(self.reply_b)), (1, 1))
         self.assertEqual(self.reply_b.user_id, self.user_bob)
+        self.assertEqual(self.reply_b.conversation_id, self.conversation_b)
         self.assertFalse(self.messages_b.user_id, "a mailing's messages follow the mailing, not a sender")
         self.assertEqual((len(self.traces_a), len(self.traces_b)), (5, 3))
         self.assertEqual((len(self.inbound_a), len(self.inbound_b)), (1, 1))

@@ -113,6 +113,27 @@ def seed(env, sizes):
             "rule": rule.id}
 
 
+def screens_user(env, who):
+    """The login (and password) of the user who opens the screens: ``admin``, or ``team-member``: a marketing user
+    of a team that owns a list, with another team owning another list, so that the team rules of the mailings,
+    traces and messages (security/sms_team_records_security.xml) apply in full (committed)."""
+    if who == "admin":
+        return "admin"
+    from odoo import Command
+
+    user = env["res.users"].create({
+        "name": "Bench Team Member", "login": "bench_member", "password": "bench_member",
+        "groups_id": [Command.set([env.ref("base.group_user").id,
+                                   env.ref("mass_mailing.group_mass_mailing_user").id])]})
+    lists = env["mailing.list"].create([{"name": "Bench own list"}, {"name": "Bench other team's list"}])
+    env["sms.team"].create([
+        {"name": "Bench team", "member_ids": [Command.link(user.id)], "mailing_list_ids": [Command.link(lists[0].id)]},
+        {"name": "Bench other team", "mailing_list_ids": [Command.link(lists[1].id)]},
+    ])
+    env.cr.commit()
+    return user.login
+
+
 class WebClient:
     """A logged-in web session calling ``/web/dataset/call_kw`` as Odoo's web client does."""
 

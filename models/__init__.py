@@ -47,6 +47,7 @@ from . import ir_websocket
 from . import africastalking_inbound_conversation
 from . import sms_sms_conversation
 from . import africastalking_message_conversation
+from . import africastalking_message_team
 from . import res_partner_conversation
 from . import africastalking_inbound_keyword
 from . import sms_keyword
@@ -79,3 +80,4 @@ from . import sms_alert_traffic
 from . import sms_mailing_series
 from . import mailing_mailing_series
 from . import mailing_mailing_insert
+from . import mailing_mailing_audience

@@ -154,13 +154,17 @@ class MailingMailing(models.Model):
 
     def _africastalking_untraced_query(self):
         """The Query of the mailing's recipients without a trace of it, in the model's order."""
-        model = self.env[self.mailing_model_real]
+        model = self._sms_recipient_model()
         query = model._search(self._parse_mailing_domain(), order=model._order)
         self.env["mailing.trace"].flush_model(["mass_mailing_id", "model", "res_id"])
         query.add_where(SQL(
             "NOT EXISTS (SELECT 1 FROM mailing_trace tr WHERE tr.mass_mailing_id = %s AND tr.model = %s "
             "AND tr.res_id = %s)", self.id, model._name, SQL.identifier(model._table, "id")))
         return query
+
+    def _sms_recipient_model(self):
+        """The model the recipients are searched in (models/mailing_mailing_audience.py adds the sender's rules)."""
+        return self.env[self.mailing_model_real]
 
     def _africastalking_fresh_trace_statistics(self):
         """Analyze mailing_trace when many rows were written since its last analysis and this mailing has traces

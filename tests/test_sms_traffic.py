@@ -3,7 +3,7 @@ network opt-out (UserInBlacklist, AT's bulk opt-out) blocks promotional SMS only
 block everything."""
 
 from odoo import Command
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
 from .common import AfricasTalkingHttpCase
@@ -95,9 +95,16 @@ class TestSmsTraffic(AfricasTalkingHttpCase):
     def test_alert_rule_and_broadcast_traffic(self):
         rule_model = self.env["sms.alert.rule"]
         self.assertEqual(rule_model._fields["sms_traffic"].default(rule_model), "transactional")
-        broadcast = self.env["sms.broadcast"].with_user(self.user_marketing).create({
-            "name": "Campus closed", "mailing_list_ids": [Command.set(self.mailing_list.ids)],
-            "body": "Campus closed tomorrow", "sms_traffic": "transactional"})
+        values = {"name": "Campus closed", "mailing_list_ids": [Command.set(self.mailing_list.ids)],
+                  "body": "Campus closed tomorrow", "sms_traffic": "transactional"}
+        # Only an SMS manager makes a mailing transactional (it skips the network opt-outs of promotional SMS).
+        with self.assertRaises(AccessError):
+            self.env["sms.broadcast"].with_user(self.user_marketing).create(values)._action_send()
+        manager = self.env["res.users"].create({
+            "name": "Manager Maggie", "login": "traffic_maggie", "email": "maggie@example.com",
+            "groups_id": [Command.set([self.env.ref("base.group_user").id,
+                                       self.env.ref("sms_africastalking.group_sms_manager").id])]})
+        broadcast = self.env["sms.broadcast"].with_user(manager).create(values)
         action = broadcast._action_send()
         mailing = self.env["mailing.mailing"].browse(action["res_id"])
         self.assertEqual(mailing.sms_traffic, "transactional")

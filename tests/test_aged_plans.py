@@ -10,6 +10,7 @@ import json
 from contextlib import contextmanager
 from unittest.mock import patch
 
+from odoo import Command
 from odoo.sql_db import Cursor
 from odoo.tests import tagged
 from odoo.tools import SQL
@@ -66,16 +67,16 @@ class TestAgedDatabasePlans(AfricasTalkingCase):
         with patch.object(Cursor, "execute", spy):
             yield seen
 
-    def _full_reads(self, statement):
-        """The scans of WATCHED_TABLES in ``statement``'s plan that read the whole table or index (a sequential scan,
-        or an index scan without a condition on its leading key)."""
+    def _full_reads(self, statement, tables):
+        """The scans of ``tables`` in ``statement``'s plan that read the whole table or index (a sequential scan, or
+        an index scan without a condition on its leading key)."""
         self.env.cr.execute("EXPLAIN (FORMAT JSON) " + statement)
         plan = self.env.cr.fetchone()[0]
         plan = json.loads(plan) if isinstance(plan, str) else plan
         found = []
 
         def walk(node):
-            if node.get("Relation Name") in WATCHED_TABLES:
+            if node.get("Relation Name") in tables:
                 index = node.get("Index Name") or ""
                 whole = node["Node Type"] == "Seq Scan" or (
                     "Index" in node["Node Type"] and not node.get("Index Cond")) or (
@@ -90,8 +91,13 @@ class TestAgedDatabasePlans(AfricasTalkingCase):
         return found
 
     def test_preparation_reads_only_its_recipients(self):
-        # As the mass-mailing cron prepares it (the marketing user's record rules are another matter)
-        mailing = self.create_sms_mailing(body="Hi {{ object.name }}, the term starts on Monday.").sudo()
+        # An SMS manager's mailing, as the mass-mailing cron prepares it (a marketing user's adds their team rules to
+        # the recipients query: mailing_mailing_audience.py)
+        mailing = self.env["mailing.mailing"].create({
+            "subject": "Term", "mailing_type": "sms", "body_plaintext": "Hi {{ object.name }}, the term starts soon.",
+            "mailing_model_id": self.env["ir.model"]._get_id("mailing.list"),
+            "contact_list_ids": [Command.link(self.mailing_list.id)],
+        })
         with self._statements() as statements:
             recipients = mailing._get_remaining_recipients()
             RecipientRules.for_mailing(mailing).dedupe_by_position(mailing._sms_first_positions(recipients))
@@ -104,7 +110,14 @@ class TestAgedDatabasePlans(AfricasTalkingCase):
         for statement in selects:
             if statement.lstrip().upper().startswith("DECLARE"):
                 statement = statement.split(" FOR ", 1)[1]
-            self.assertEqual(self._full_reads(statement), [], statement)
+            # The recipients themselves may be read by a scan of the contacts when they are many of them (the
+            # planner's choice); the duplicate lookup, given their ids, must look them up.
+            tables = WATCHED_TABLES if "min(r.position)" in statement else ("mailing_subscription",)
+            full_reads = self._full_reads(statement, tables)
+            if full_reads:
+                self.env.cr.execute("EXPLAIN " + statement)
+                self.fail("%s in\n%s\n%s" % (full_reads, statement[:1500], "\n".join(
+                    row[0] for row in self.env.cr.fetchall())))
 
     def _quadratic_joins(self, statement):
         """The nested loops of ``statement``'s plan that compare every row of one side with every row of the other

@@ -62,3 +62,4 @@ from . import test_review_inbound_timing
 from . import test_review_money
 from . import test_review_exports
 from . import test_mailing_prepare_time_limit
+from . import test_dispatch_follows_queue

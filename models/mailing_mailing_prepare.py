@@ -365,12 +365,16 @@ class MailingMailing(models.Model):
 
 
 def _chunks(res_ids):
-    """``(position of its first recipient, recipients)`` per chunk of ``res_ids`` (a list): PREPARE_FIRST_CHUNK_SIZE
-    first (at most PREPARE_CHUNK_SIZE), then PREPARE_CHUNK_SIZE."""
-    start, size = 0, min(PREPARE_FIRST_CHUNK_SIZE, PREPARE_CHUNK_SIZE)
-    while start < len(res_ids):
-        yield start, list(res_ids[start:start + size])
-        start, size = start + size, PREPARE_CHUNK_SIZE
+    """``(position of its first recipient, recipients)`` per chunk of ``res_ids``, read as they are prepared:
+    PREPARE_FIRST_CHUNK_SIZE first (at most PREPARE_CHUNK_SIZE), then PREPARE_CHUNK_SIZE."""
+    start, chunk, size = 0, [], min(PREPARE_FIRST_CHUNK_SIZE, PREPARE_CHUNK_SIZE)
+    for res_id in res_ids:
+        chunk.append(res_id)
+        if len(chunk) == size:
+            yield start, chunk
+            start, chunk, size = start + size, [], PREPARE_CHUNK_SIZE
+    if chunk:
+        yield start, chunk
 
 
 class _PrepareContext:

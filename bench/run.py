@@ -77,6 +77,24 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def process_cpu_seconds(pid):
+    """The CPU time (user + system) a running process used so far, in seconds."""
+    fields = Path("/proc/%d/stat" % pid).read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backends_cpu_seconds(conn):
+    """The CPU time the PostgreSQL backends connected to the database (but ``conn``'s own) used so far, in seconds:
+    the server's pooled connections stay open to its end. None when they cannot be read (another machine)."""
+    with conn.cursor() as cr:
+        cr.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid != pg_backend_pid()")
+        pids = [row[0] for row in cr.fetchall()]
+    try:
+        return sum(process_cpu_seconds(pid) for pid in pids)
+    except OSError:
+        return None
+
+
 def process_peak_rss_mb(pid):
     """Peak RSS of another (live) process, from /proc (Linux)."""
     try:
@@ -472,48 +490,12 @@ def scenario_threaded(kind, count, body, realistic=False, time_limits=True):
                 started = time.perf_counter()
                 env["mailing.mailing"].browse(mailing.id).action_put_in_queue()
                 cr.commit()
-            prepared = done = unfinished = None
-            renotify, checked_log = 1, 0
-            while not done:
-                time.sleep(0.02)
-                elapsed = time.perf_counter() - started
-                if elapsed > MAX_WAIT:
-                    raise RuntimeError("the threaded server did not send the mailing")
-                if elapsed > checked_log + 1:  # once a second
-                    checked_log = elapsed
-                    unfinished = server.time_limit_reached()
-                    if unfinished:
-                        break
-                with poll.cursor() as pcr:
-                    pcr.execute(
-                        """SELECT state,
-                                  EXISTS(SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(mass)s),
-                                  EXISTS(SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(sms)s),
-                                  (SELECT count(*) FROM sms_sms
-                                    WHERE mailing_id = %(mailing)s AND state IN ('outgoing', 'process'))
-                             FROM mailing_mailing WHERE id = %(mailing)s""",
-                        {"mass": mass_cron, "sms": sms_cron, "mailing": mailing.id})
-                    state, mass_pending, sms_pending, left = pcr.fetchone()
-                    if state == "draft":
-                        raise RuntimeError("the mailing was put back to draft (blocked)")
-                    if state == "in_queue":
-                        if elapsed > renotify:  # in case the first NOTIFY came before the cron threads LISTEN
-                            renotify = elapsed + 1
-                            with notify.cursor() as ncr:
-                                ncr.execute("SELECT pg_notify('cron_trigger', %s)", (DATABASE,))
-                        continue
-                    # The mass-mailing cron job deletes its trigger when it ends (stock leaves the mailing in
-                    # 'sending' until its next daily run finds nobody left)
-                    if prepared is None and not mass_pending:
-                        prepared = elapsed
-                    if prepared is not None and not left:
-                        done = elapsed
-                    elif kind == "stock" and prepared is not None and not sms_pending:
-                        pcr.execute("INSERT INTO ir_cron_trigger (cron_id, call_at) "
-                                    "VALUES (%s, now() at time zone 'UTC')", (sms_cron,))
-                        with notify.cursor() as ncr:
-                            ncr.execute("SELECT pg_notify('cron_trigger', %s)", (DATABASE,))
+            watch = _ThreadedRunWatch(kind, server, poll, notify, mailing.id, (mass_cron, sms_cron), started)
+            prepared, done, unfinished, elapsed = watch.run()
             server_rss = process_peak_rss_mb(server.process.pid)
+            server_cpu = process_cpu_seconds(server.process.pid)
+            database_cpu = backends_cpu_seconds(poll)
+            gateway_cpu = process_cpu_seconds(sms_gateway.process.pid)
             poll.close()
             notify.close()
         finally:
@@ -521,17 +503,119 @@ def scenario_threaded(kind, count, body, realistic=False, time_limits=True):
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             result = {"prepare": prepared, "total": done, "dispatch": done - prepared if done else None,
-                      "server_rss": server_rss, "time_limits": time_limits, "sms": sms_counts(env, mailing.id),
-                      "traces": trace_counts(env, mailing.id), "data": data}
+                      "server_rss": server_rss, "server_cpu": server_cpu, "database_cpu": database_cpu,
+                      "gateway_cpu": gateway_cpu, "time_limits": time_limits,
+                      "sms": sms_counts(env, mailing.id), "traces": trace_counts(env, mailing.id), "data": data}
+            if watch.timeline:
+                result["timeline"] = watch.timeline
             if unfinished:
                 result.update(unfinished=unfinished, unfinished_after=elapsed)
         result.update(sms_gateway.stats())
     return result
 
 
+class _ThreadedRunWatch:
+    """Polls the database every 20 ms while the threaded server sends a mailing (scenario_threaded)."""
+
+    def __init__(self, kind, server, poll, notify, mailing_id, crons, started):
+        self.kind, self.server, self.poll, self.notify = kind, server, poll, notify
+        self.mailing_id, (self.mass_cron, self.sms_cron), self.started = mailing_id, crons, started
+        # With BENCH_TIMELINE: (seconds since Send, SMS prepared, SMS left to send) every 2 s
+        self.timeline = []
+
+    def run(self):
+        """``(prepare seconds, total seconds, unfinished, seconds elapsed)``."""
+        prepared = done = unfinished = None
+        renotify, checked_log, sampled = 1, 0, 0.0
+        left_ids = None  # the mailing's SMS not sent yet, once it is prepared
+        with self.poll.cursor() as pcr:
+            pcr.execute("SET max_parallel_workers_per_gather = 0")  # the poll takes one core at most
+        while not done:
+            time.sleep(0.02)
+            elapsed = time.perf_counter() - self.started
+            if elapsed > MAX_WAIT:
+                raise RuntimeError("the threaded server did not send the mailing")
+            if elapsed > checked_log + 1:  # once a second
+                checked_log = elapsed
+                unfinished = self.server.time_limit_reached()
+                if unfinished:
+                    break
+            with self.poll.cursor() as pcr:
+                state, mass_pending, sms_pending = self._states(pcr)
+                if os.environ.get("BENCH_TIMELINE") and elapsed >= sampled + 2:
+                    sampled = elapsed
+                    self._sample(pcr, elapsed)
+                if state == "draft":
+                    raise RuntimeError("the mailing was put back to draft (blocked)")
+                if state == "in_queue":
+                    if elapsed > renotify:  # in case the first NOTIFY came before the cron threads LISTEN
+                        renotify = elapsed + 1
+                        self._notify()
+                    continue
+                # The mass-mailing cron job deletes its trigger when it ends (stock leaves the mailing in 'sending'
+                # until its next daily run finds nobody left)
+                if prepared is None and not mass_pending:
+                    prepared = elapsed
+                if prepared is None:
+                    continue
+                left_ids = self._left_to_send(pcr, left_ids, sms_pending)
+                if not left_ids:
+                    done = elapsed
+        return prepared, done, unfinished, elapsed
+
+    def _left_to_send(self, pcr, left_ids, sms_pending):
+        """Once prepared: the SMS left to send (sms_left_to_send); stock's queue cron is woken while some are."""
+        left_ids = sms_left_to_send(pcr, self.mailing_id, left_ids)
+        if left_ids and self.kind == "stock" and not sms_pending:
+            pcr.execute("INSERT INTO ir_cron_trigger (cron_id, call_at) VALUES (%s, now() at time zone 'UTC')",
+                        (self.sms_cron,))
+            self._notify()
+        return left_ids
+
+    def _states(self, pcr):
+        """``(mailing state, mass-mailing cron triggered, SMS queue cron triggered)``"""
+        pcr.execute(
+            """SELECT state,
+                      EXISTS(SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(mass)s),
+                      EXISTS(SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(sms)s)
+                 FROM mailing_mailing WHERE id = %(mailing)s""",
+            {"mass": self.mass_cron, "sms": self.sms_cron, "mailing": self.mailing_id})
+        return pcr.fetchone()
+
+    def _sample(self, pcr, elapsed):
+        pcr.execute("SELECT count(*), count(*) FILTER (WHERE state IN ('outgoing', 'process')) "
+                    "FROM sms_sms WHERE mailing_id = %s", (self.mailing_id,))
+        self.timeline.append((round(elapsed, 2), *pcr.fetchone()))
+
+    def _notify(self):
+        with self.notify.cursor() as ncr:
+            ncr.execute("SELECT pg_notify('cron_trigger', %s)", (DATABASE,))
+
+
+def sms_left_to_send(pcr, mailing_id, left_ids=None):
+    """The ids of the mailing's SMS still to send (outgoing or claimed). The first call (``left_ids`` None) scans
+    the table; later ones look up by primary key only the SMS left at the previous call: polled every 20 ms, a count
+    over the mailing's 100,000 SMS (sent ones stay until the daily garbage collection) would keep a core of the
+    machine busy, taken from the side measured."""
+    if left_ids is None:
+        pcr.execute("SELECT id FROM sms_sms WHERE mailing_id = %s AND state IN ('outgoing', 'process')",
+                    (mailing_id,))
+    else:
+        pcr.execute("SELECT id FROM sms_sms WHERE id = ANY(%s) AND state IN ('outgoing', 'process')", (left_ids,))
+    return [row[0] for row in pcr.fetchall()]
+
+
 def pg_params(dbname):
     return {"dbname": dbname, "host": os.environ.get("PGHOST", "127.0.0.1"),
             "port": os.environ.get("PGPORT", "5432"), "user": os.environ.get("PGUSER") or None}
+
+
+def server_log_handlers():
+    """``--log-handler`` options from BENCH_SERVER_LOG (comma-separated ``logger:LEVEL``), e.g.
+    ``odoo.addons.sms_africastalking:DEBUG`` for a timeline of the preparation's chunks and the dispatch's batches
+    in .build/bench-server-<kind>.log."""
+    return [option for handler in filter(None, os.environ.get("BENCH_SERVER_LOG", "").split(","))
+            for option in ("--log-handler", handler)]
 
 
 class OdooServer:
@@ -546,7 +630,7 @@ class OdooServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "odoo", "-d", DATABASE, "--addons-path", addons_path(), *odoo_dev.db_args(),
              "--http-port", str(self.port), "--workers", str(workers), "--max-cron-threads", str(cron_threads),
-             "--log-level", "warn", *extra],
+             "--log-level", "warn", *server_log_handlers(), *extra],
             cwd=odoo_dev.BUILD, stdout=self.log, stderr=self.log)
 
     def time_limit_reached(self):

@@ -1,4 +1,5 @@
 import logging
+import math
 import threading
 import time
 from collections import defaultdict, namedtuple
@@ -24,6 +25,7 @@ from ..tools.outcomes import (
     WRONG_NUMBER_FORMAT,
 )
 from ..tools.phone import is_e164, normalize_number
+from ..tools.runtime import cron_time_limit
 from .africastalking_account import open_gateway
 
 # Where an SMS comes from; the entry points say it with the context key (or the value) when they create it.
@@ -63,6 +65,13 @@ CLAIM_QUERY = """
                    ORDER BY id FOR UPDATE SKIP LOCKED)
     RETURNING id
 """
+# Set by the SMS queue cron: the time.monotonic() until which its run goes on with SMS queued since it began
+# (dispatch_deadline); math.inf when the server sets no time limit.
+DISPATCH_UNTIL_KEY = "sms_africastalking_dispatch_until"
+# Share of Odoo's time limit of a cron job that one run of the SMS queue cron spends taking in newly queued SMS.
+DISPATCH_TIME_SHARE = 0.5
+# SMS looked up per round of a run (stock's _process_queue takes 10,000 per run).
+DISPATCH_ROUND_SIZE = 10000
 # A claim older than this whose dispatcher never wrote results was interrupted (process killed, crash).
 STALE_CLAIM_MINUTES = 60
 # An unknown outcome that no delivery report settled within this delay most likely never left AT: it becomes an
@@ -81,6 +90,13 @@ WRITE_BACK_ATTEMPTS = 5
 SMS_TABLE_FILLFACTOR = 25
 
 _DispatchRow = namedtuple("_DispatchRow", "id uuid number body company_id")
+
+
+def dispatch_deadline():
+    """The ``time.monotonic()`` after which a run of the SMS queue cron takes in no more SMS: half of the cron's
+    time limit (cron_time_limit), so that a batch under way still ends well within it; math.inf without limit."""
+    limit = cron_time_limit()
+    return time.monotonic() + limit * DISPATCH_TIME_SHARE if limit else math.inf
 
 
 def _batch_requests(left):
@@ -192,7 +208,12 @@ class SmsSms(models.Model):
     def _process_queue(self, ids=None):
         self._africastalking_recover_stale_claims()
         self._africastalking_expire_unknown_outcomes()
-        res = super(SmsSms, self.with_context(**{DISPATCH_CONTEXT_KEY: True}))._process_queue(ids=ids)
+        context = {DISPATCH_CONTEXT_KEY: True}
+        if not ids:
+            # The cron's own run (not a dispatch of given SMS): it goes on with the SMS queued while it sends (a
+            # mailing's preparation commits them chunk by chunk), within its time limit.
+            context[DISPATCH_UNTIL_KEY] = dispatch_deadline()
+        res = super(SmsSms, self.with_context(**context))._process_queue(ids=ids)
         if not ids and self.search_count([("state", "=", "outgoing"), ("to_delete", "!=", True)], limit=1):
             self._africastalking_trigger_queue()  # stock stops after 10,000 SMS per run; go on at once
         return res
@@ -212,14 +233,39 @@ class SmsSms(models.Model):
             return None
         # Committing, AT's answers of a batch are written on a second cursor while this one claims and sends the
         # next batch: the database writes of one batch overlap the requests of the next one.
+        _logger.debug("SMS dispatch: %d SMS to send in this run (thread CPU %.2f s)", len(self), time.thread_time())
         with _gateways_kept_open(), \
                 _WriteBackPipeline(self.env, unlink_failed=unlink_failed, unlink_sent=unlink_sent) as pipeline:
-            for batch_ids in self._split_batch():
-                claimed, results = self.browse(batch_ids)._africastalking_claim_and_send(auto_commit=True)
-                if claimed:
-                    pipeline.submit(claimed.ids, results)
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+            sms = self
+            while sms:
+                for batch_ids in sms._split_batch():
+                    claimed, results = self.browse(batch_ids)._africastalking_claim_and_send(auto_commit=True)
+                    _logger.debug("SMS dispatch: batch of %d SMS sent (%d claimed; thread CPU %.2f s)",
+                                  len(batch_ids), len(claimed), time.thread_time())
+                    if claimed:
+                        pipeline.submit(claimed.ids, results)
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                sms = sms._africastalking_queued_meanwhile()
+        _logger.debug("SMS dispatch: run ended (thread CPU %.2f s)", time.thread_time())
         return None
+
+    def _africastalking_queued_meanwhile(self):
+        """In a run of the SMS queue cron that sent ``self``: the next SMS to send, queued while it sent them (the
+        next chunks of a mailing being prepared), while the run's time allows (DISPATCH_UNTIL_KEY); else none.
+
+        The run goes on with its gateways, connections and write-back pipeline, the write-back of its last batch
+        overlapping the claim of the next: a new run per 10,000 SMS (stock's) would wait for that write-back, read
+        the whole queue again for interrupted claims and expired outcomes, and start with a small batch. The claim
+        decides what is sent, as always; the run ends when a round brings no SMS it has not tried (those left are
+        held by another dispatcher), and _process_queue calls the cron back while SMS are queued.
+        """
+        until = self.env.context.get(DISPATCH_UNTIL_KEY)
+        if until is None or time.monotonic() >= until:
+            return self.browse()
+        self.env.cr.execute("SELECT id FROM sms_sms WHERE state = 'outgoing' AND to_delete IS NOT TRUE "
+                            "ORDER BY id LIMIT %s", (DISPATCH_ROUND_SIZE,))
+        queued = self.browse([row[0] for row in self.env.cr.fetchall()])
+        return queued if queued - self else self.browse()
 
     def _split_batch(self):
         """Larger batches when dispatching: one claim, one commit and one write-back per 2,000 SMS, or per
@@ -720,5 +766,7 @@ class _WriteBackPipeline:
                         result.account = moved[id(account)][1]
                 env["sms.sms"].browse(sms_ids)._africastalking_write_back(results, auto_commit=True,
                                                                          **self.options)
+            _logger.debug("SMS dispatch: answers of %d SMS written (thread CPU %.2f s)", len(sms_ids),
+                          time.thread_time())
         except Exception as error:  # noqa: BLE001 - raised in the dispatcher's thread (submit / the end)
             self._error = error

@@ -64,3 +64,4 @@ from . import test_review_exports
 from . import test_mailing_prepare_time_limit
 from . import test_aged_plans
 from . import test_team_records
+from . import test_dispatch_follows_queue

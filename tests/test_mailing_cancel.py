@@ -13,8 +13,8 @@ from .test_scale import insert_list_contacts
 
 class _CancelWhenReached(list):
     """Recipient ids that press Cancel when the preparation reaches the id at ``index``: the preparation reads its
-    ids chunk by chunk, so ``index = PREPARE_CHUNK_SIZE`` cancels between the first and the second chunk, as a user
-    clicking Cancel while the cron prepares does."""
+    ids chunk by chunk, so ``index = PREPARE_FIRST_CHUNK_SIZE`` cancels between the first and the second chunk, as a
+    user clicking Cancel while the cron prepares does."""
 
     def __init__(self, ids, index, cancel):
         super().__init__(ids)
@@ -50,7 +50,7 @@ class TestMailingCancel(AfricasTalkingCase):
     def _prepare_and_cancel_after_first_chunk(self, mailing, cancel):
         recipients = mailing._get_remaining_recipients()
         self.assertEqual(len(recipients), 20000)
-        chunk = mailing_mailing_prepare.PREPARE_CHUNK_SIZE
+        chunk = min(mailing_mailing_prepare.PREPARE_FIRST_CHUNK_SIZE, mailing_mailing_prepare.PREPARE_CHUNK_SIZE)
         self.assertLess(chunk, 20000 // 2, "the test needs several chunks")
         start = time.monotonic()
         mailing.sudo()._africastalking_prepare(_CancelWhenReached(recipients, chunk, cancel))

@@ -84,6 +84,38 @@ class TestPrepareTimeLimit(AfricasTalkingCase):
             self.assertSentOnce("+25471200%04d" % index)
         self.assertEqual(self.simulator.stats()["accepted"], 3)
 
+    def test_a_run_starts_with_a_smaller_chunk(self):
+        """The first chunk's commit wakes the SMS queue cron: the smaller it is, the sooner the first SMS leaves while
+        the next chunks are prepared (each run past its deadline here prepares its first chunk only)."""
+        mailing = self._mailing_of_shared_numbers()
+        cron = self.env["mailing.mailing"].sudo()
+        prepared = []
+        with patch.object(mailing_mailing_prepare, "PREPARE_CHUNK_SIZE", 4), \
+                patch.object(mailing_mailing_prepare, "PREPARE_FIRST_CHUNK_SIZE", 2), \
+                patch.object(mailing_mailing_prepare, "preparation_deadline", lambda: 0.0):
+            while mailing.state != "done" and len(prepared) < 10:
+                cron._process_mass_mailing_queue()
+                prepared.append(len(mailing.mailing_trace_ids))
+                self.run_sms_queue()
+        self.assertEqual(prepared, [2, 4, 6, 8, 9], "two recipients per run, not four")
+        self.assertEqual(len(mailing.mailing_trace_ids.filtered(lambda trace: trace.trace_status == "cancel")), 6,
+                         "the duplicates across chunks are told by their position among all recipients")
+        self.assertEqual(self.simulator.stats()["accepted"], 3)
+
+    def test_one_run_of_a_small_chunk_then_larger_ones(self):
+        mailing = self._mailing_of_shared_numbers()
+        with patch.object(mailing_mailing_prepare, "PREPARE_CHUNK_SIZE", 4), \
+                patch.object(mailing_mailing_prepare, "PREPARE_FIRST_CHUNK_SIZE", 2), \
+                patch.object(mailing_mailing_prepare, "preparation_deadline", lambda: None):
+            self.env["mailing.mailing"].sudo()._process_mass_mailing_queue()
+        self.assertEqual(len(mailing.mailing_trace_ids), 9)
+        self.assertFalse(mailing.sms_preparation_pending)
+        self.run_sms_queue()
+        self.assertEqual(mailing.state, "done")
+        for index in range(3):
+            self.assertSentOnce("+25471200%04d" % index)
+        self.assertEqual(self.simulator.stats()["accepted"], 3)
+
     def test_no_limit_prepares_everything_in_one_run(self):
         mailing = self._mailing_of_shared_numbers()
         with patch.object(mailing_mailing_prepare, "PREPARE_CHUNK_SIZE", 2), \

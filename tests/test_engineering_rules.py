@@ -141,12 +141,14 @@ class TestInstallTraces(AfricasTalkingCase):
     def test_message_log_checks_no_foreign_key_of_company_account_or_ledger_line(self):
         """The write-back logs a message per recipient: PostgreSQL would check a foreign key per row and column.
         Company, account and ledger line come from rows that hold them under a foreign key (LogReference); the
-        partner and the mailing keep theirs."""
+        partner and the mailing keep theirs, and so do the sender and the conversation of a single SMS or a reply
+        (empty on a mailing's messages: PostgreSQL checks no empty reference)."""
         self.env.cr.execute("""
             SELECT a.attname FROM pg_constraint c
               JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
              WHERE c.conrelid = 'africastalking_message'::regclass AND c.contype = 'f' ORDER BY a.attname""")
-        self.assertEqual([row[0] for row in self.env.cr.fetchall()], ["mailing_id", "partner_id"])
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()],
+                         ["conversation_id", "mailing_id", "partner_id", "user_id"])
 
     def test_deleting_what_a_message_points_to_leaves_the_message_without_it(self):
         """What the foreign keys' ON DELETE SET NULL did, the deleting models do."""

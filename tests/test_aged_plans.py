@@ -16,6 +16,7 @@ from odoo.tests import tagged
 from odoo.tools import SQL
 
 from ..models.recipient_rules import RecipientRules
+from ..models.sms_sms import CLAIM_QUERY, DISPATCH_BATCH_SIZE
 from ..tools.at_callbacks import DeliveryReport
 from .common import AfricasTalkingCase
 
@@ -166,3 +167,19 @@ class TestAgedDatabasePlans(AfricasTalkingCase):
         cr.execute("SELECT count(*) FROM africastalking_message WHERE at_message_id LIKE 'ATXid_aged_%%' "
                    "AND state = 'delivered'")
         self.assertEqual(cr.fetchone()[0], DELIVERED_MESSAGES + OPEN_MESSAGES)
+
+    def test_claim_locks_by_ids_when_the_queue_was_analyzed_empty(self):
+        """Odoo's daily garbage collection empties sms_sms and autovacuum then analyzes it: the next mailing's SMS
+        are claimed while PostgreSQL still believes the table empty. The claim must look its SMS up by id (the
+        former semi-join ran its locking subquery once per SMS of the table: minutes per batch at 100,000)."""
+        cr = self.env.cr
+        cr.execute("DELETE FROM sms_sms")
+        cr.execute("ANALYZE sms_sms")
+        cr.execute("""
+            INSERT INTO sms_sms (uuid, number, body, state, create_date, write_date)
+            SELECT md5('aged-claim-' || n), '+254711' || lpad(n::text, 6, '0'), 'Term starts', 'outgoing', now(), now()
+              FROM generate_series(1, %s) n RETURNING id""", (DELIVERED_MESSAGES // 4,))
+        ids = sorted(row[0] for row in cr.fetchall())[:DISPATCH_BATCH_SIZE]
+        statement = cr.mogrify(CLAIM_QUERY, (ids,)).decode()
+        self.assertEqual(self._quadratic_joins(statement), [], statement[:300])
+        self.assertEqual(len(self.env["sms.sms"].browse(ids)._africastalking_claim()), len(ids))

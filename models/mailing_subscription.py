@@ -1,6 +1,10 @@
 from collections import defaultdict
 
 from odoo import _, api, models
+from odoo.tools import SQL
+
+# Stock's tables get these indexes from the addon (init()); uninstall_hook drops them
+SUBSCRIPTION_LIST_INDEX = "mailing_subscription_list_contact_idx"
 
 
 class MailingSubscription(models.Model):
@@ -13,10 +17,8 @@ class MailingSubscription(models.Model):
         # A mailing reads its lists' members (recipients, opted-out members, the estimate) by list; Odoo's only
         # index here leads with the contact (its unique constraint), so every such read scanned all the
         # subscriptions of every list: a year of lists holds a million of them.
-        self.env.cr.execute(
-            "CREATE INDEX IF NOT EXISTS mailing_subscription_list_contact_idx "
-            "ON mailing_subscription (list_id, contact_id)"
-        )
+        self.env.cr.execute(SQL("CREATE INDEX IF NOT EXISTS %s ON mailing_subscription (list_id, contact_id)",
+                                SQL.identifier(SUBSCRIPTION_LIST_INDEX)))
 
     @api.model_create_multi
     def create(self, vals_list):

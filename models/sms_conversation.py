@@ -11,6 +11,9 @@ _logger = logging.getLogger(__name__)
 # The thread shows at most this many of the newest messages of each kind; older ones are in the Sent SMS log and
 # the Incoming SMS list (filtered by the number).
 THREAD_LIMIT = 200
+# The index the access rule's join of conversations to mailing contacts by number needs (on stock's table:
+# uninstall_hook drops it)
+CONTACT_PHONE_INDEX = "mailing_contact_phone_sanitized_idx"
 
 
 # The bus channel and notification of "unread counts changed" (static/src/components/conversation_systray)
@@ -89,10 +92,9 @@ class SmsConversation(models.Model):
             "CREATE INDEX IF NOT EXISTS africastalking_message_number_idx ON africastalking_message (number)"
         )
         # The access rule joins conversations to mailing contacts by number (teams own lists, not numbers).
-        self.env.cr.execute(
-            "CREATE INDEX IF NOT EXISTS mailing_contact_phone_sanitized_idx ON mailing_contact (phone_sanitized) "
-            "WHERE phone_sanitized IS NOT NULL"
-        )
+        self.env.cr.execute(SQL(
+            "CREATE INDEX IF NOT EXISTS %s ON mailing_contact (phone_sanitized) WHERE phone_sanitized IS NOT NULL",
+            SQL.identifier(CONTACT_PHONE_INDEX)))
 
     # ------------------------------------------------------------------
     # Computes and searches

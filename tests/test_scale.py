@@ -100,6 +100,17 @@ class TestMailingScale(AfricasTalkingCase):
         uninstall_hook(self.env)  # DDL is transactional: the test's rollback restores the option
         self.assertFalse(reloptions())
 
+    def test_indexes_on_stock_tables_dropped_on_uninstall(self):
+        """The indexes init() adds to stock's tables go with the addon."""
+        def indexes():
+            self.env.cr.execute("SELECT indexname FROM pg_indexes WHERE indexname = ANY(%s)",
+                                (["mailing_subscription_list_contact_idx", "mailing_contact_phone_sanitized_idx"],))
+            return {row[0] for row in self.env.cr.fetchall()}
+
+        self.assertEqual(len(indexes()), 2)
+        uninstall_hook(self.env)  # rolled back with the test
+        self.assertEqual(indexes(), set())
+
     def test_claim_and_answer_update_each_sms_in_place(self):
         """The claim and the write-back each write a new version of every SMS: the fillfactor leaves room for both
         on the row's page, so that neither update writes into the table's indexes (a "HOT" update keeps the row on

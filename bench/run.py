@@ -1165,14 +1165,12 @@ def autovacuum_pass(database=None):
     """What autovacuum on PostgreSQL's default settings does to DATABASE, when the server runs without it: VACUUM
     or ANALYZE each table past its default thresholds. Returns the tables worked on (None: autovacuum is on, it
     does this itself)."""
+    if server_autovacuum() == "on":
+        return None
     conn = odoo_dev.pg_connect(database or DATABASE)
     conn.autocommit = True
     worked = {}
     with conn.cursor() as cr:
-        cr.execute("SHOW autovacuum")
-        if cr.fetchone()[0] == "on":
-            conn.close()
-            return None
         cr.execute("SELECT s.relname, greatest(c.reltuples, 0), s.n_dead_tup, s.n_ins_since_vacuum, "
                    "s.n_mod_since_analyze FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid")
         for table, rows, dead, inserted, changed in cr.fetchall():
